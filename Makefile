@@ -1,0 +1,90 @@
+# Switchyard build.  `make` builds build/switchyard; `make test` installs what
+# is missing, builds, and runs every test; `make run` starts the example.
+#
+# BUILD selects the output folder, so a sanitizer build lives beside the
+# normal one:  make BUILD=build-asan SAN=1 test
+
+BUILD    ?= build
+CC       ?= cc
+SAN      ?=
+OPT      ?= -O2
+LLHTTP_SRC ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+
+CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+            -Wformat=2 -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
+            -Isrc -I$(LLHTTP_INC) $(EXTRA_CFLAGS)
+LDLIBS   := -lyaml -ljansson -lpcre2-8 -lxxhash -lssl -lcrypto -lpthread -lm
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(shell find src -name '*.c' ! -name main.c | sort)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration run clean asan fuzz bench check-config
+
+all: $(BUILD)/switchyard
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# llhttp is compiled from the sources Debian's node-llhttp installs; it is
+# generated code, so our warning set does not apply to it.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) -g $(filter -fsanitize% -fno-%,$(CFLAGS)) -I$(LLHTTP_INC) -c $< -o $@
+
+$(BUILD)/libswitchyard.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/switchyard: $(BUILD)/obj/src/main.o $(BUILD)/libswitchyard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libswitchyard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswitchyard.a $(LDLIBS) -lcmocka
+
+deps:
+	@./scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	@./scripts/run-unit.sh $(UNIT_BINS)
+
+integration: $(BUILD)/switchyard
+	SWITCHYARD_BIN=$(abspath $(BUILD)/switchyard) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan: deps
+	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 all
+	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 unit
+	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 integration
+
+run: deps
+	$(MAKE) all
+	./scripts/run-example.sh
+
+fuzz:
+	./fuzz/build.sh
+
+bench: deps
+	$(MAKE) all
+	./bench/run.sh
+
+check-config: all
+	$(BUILD)/switchyard -t -c examples/quickstart.yaml
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,9 @@
+#ifndef SY_CLI_CLI_H
+#define SY_CLI_CLI_H
+
+/* `switchyard explain ...`: show how one request would be routed. */
+int sy_cli_explain(int argc, char **argv);
+/* `switchyard test-routes -c FILE CASES.yaml`: assert routing decisions. */
+int sy_cli_test_routes(int argc, char **argv);
+
+#endif

@@ -1,0 +1,150 @@
+/* Backend keys shared by an API (its default backend) and a routing policy
+ * (backend_config): Tencent's CreateApi backend fields, the HTTP and MOCK
+ * kinds only. */
+#include <string.h>
+
+#include "config/fields.h"
+
+static const char *const service_config_keys[] = {
+    "Url", "Path", "Method", "Product", "UniqVpcId", "UpstreamId", NULL};
+static const char *const products[] = {"upstream", "clb", "cvm", NULL};
+
+/* Backend types that exist only inside Tencent Cloud. */
+static const char *const cloud_only[] = {"SCF", "TSF", "EB", "TARGET", "COS",
+                                         "GRPC", "WEBSOCKET", NULL};
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                        bool is_policy)
+{
+    const char *p = sy_cfg_path(c, path, "ServiceType");
+    char *s;
+    if (!sy_cfg_str(c, map, path, "ServiceType", SY_OPT, &s))
+        return -1;
+    if (strcmp(s, "HTTP") == 0)
+        return SY_BACKEND_HTTP;
+    if (strcmp(s, "MOCK") == 0)
+        return SY_BACKEND_MOCK;
+    /* A policy's backend may repeat its backend_type here. */
+    if (is_policy && (strcmp(s, "UPSTREAM") == 0 || strcmp(s, "VPC") == 0))
+        return SY_BACKEND_HTTP;
+    const sy_ynode *v = sy_ymap_get(map, "ServiceType");
+    if (in_list(s, cloud_only))
+        sy_cfg_err(c, v->mark, p, "%s is a cloud-only backend type, not supported", s);
+    else
+        sy_cfg_err(c, v->mark, p, "must be one of HTTP, MOCK");
+    return -2;
+}
+
+static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
+                                const char *path, sy_backend_cfg *b)
+{
+    char *s;
+    int idx;
+    if (!sy_cfg_map(c, sc, path, service_config_keys))
+        return;
+    if (sy_cfg_str(c, sc, path, "Path", SY_OPT, &s)) {
+        if (s[0] != '/' || strpbrk(s, " \r\n\t"))
+            sy_cfg_err(c, sy_ymap_get(sc, "Path")->mark,
+                       sy_cfg_path(c, path, "Path"),
+                       "must start with / and contain no spaces");
+        else
+            b->path = s;
+    }
+    if (sy_cfg_enum(c, sc, path, "Method", SY_OPT, sy_cfg_methods, &idx))
+        b->method = sy_arena_strdup(c->a, sy_cfg_methods[idx]);
+    if (sy_cfg_enum(c, sc, path, "Product", SY_OPT, products, &idx))
+        b->product = sy_arena_strdup(c->a, products[idx]);
+    sy_cfg_str(c, sc, path, "UniqVpcId", SY_OPT, &b->vpc_id);
+    sy_cfg_str(c, sc, path, "UpstreamId", SY_OPT, &b->upstream_id);
+    sy_cfg_str(c, sc, path, "Url", SY_OPT, &b->url);
+}
+
+/* HTTP: either an upstream (Product: upstream + UpstreamId; a Url is then
+ * only Tencent's placeholder) or a Url naming the origin. */
+static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                       sy_backend_cfg *b)
+{
+    const sy_ynode *sc = sy_ymap_get(map, "ServiceConfig");
+    const char *sp = sy_cfg_path(c, path, "ServiceConfig"), *why;
+    if (!sc) {
+        sy_cfg_err(c, map->mark, sp, "is required for an HTTP backend");
+        return;
+    }
+    if (sc->kind != SY_YN_MAP)
+        return; /* already reported */
+    bool upstream = b->product && strcmp(b->product, "upstream") == 0;
+    if (upstream) {
+        const sy_ynode *v = sy_ymap_get(sc, "UpstreamId");
+        const char *up = sy_cfg_path(c, sp, "UpstreamId");
+        if (!v)
+            sy_cfg_err(c, sc->mark, up, "is required when Product is upstream");
+        else if (b->upstream_id &&
+                 !(b->upstream = sy_cfg_find_upstream(c->cfg, b->upstream_id)))
+            sy_cfg_err(c, v->mark, up, "unknown upstream \"%s\"", b->upstream_id);
+        return;
+    }
+    if (sy_ymap_get(sc, "UpstreamId")) {
+        sy_cfg_err(c, sy_ymap_get(sc, "UpstreamId")->mark,
+                   sy_cfg_path(c, sp, "UpstreamId"),
+                   "needs Product: upstream");
+        return;
+    }
+    const sy_ynode *u = sy_ymap_get(sc, "Url");
+    if (!u) {
+        sy_cfg_err(c, sc->mark, sy_cfg_path(c, sp, "Url"),
+                   "is required (or Product: upstream with UpstreamId)");
+        return;
+    }
+    if (b->url && !sy_url_parse(c->a, b->url, &b->url_ep, &why))
+        sy_cfg_err(c, u->mark, sy_cfg_path(c, sp, "Url"), "%s", why);
+}
+
+void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                         sy_backend_cfg *b, bool is_policy, int forced_type)
+{
+    int64_t n;
+    b->mark = map->mark;
+    b->type = SY_BACKEND_HTTP;
+    b->path = sy_arena_strdup(c->a, "/");
+    b->method = sy_arena_strdup(c->a, "ANY");
+    b->timeout_ms = 15000;
+    b->mock_status = 200;
+
+    int t = service_type(c, map, path, is_policy);
+    if (t == -2)
+        return;
+    if (is_policy && forced_type >= 0) {
+        if (t >= 0 && t != forced_type) {
+            sy_cfg_err(c, sy_ymap_get(map, "ServiceType")->mark,
+                       sy_cfg_path(c, path, "ServiceType"),
+                       "does not match the policy's backend_type");
+            return;
+        }
+        t = forced_type;
+    }
+    if (t >= 0)
+        b->type = (enum sy_backend_type)t;
+    sy_cfg_seconds(c, map, path, "ServiceTimeout", SY_OPT, 1, 1800, &b->timeout_ms);
+    const sy_ynode *sc = sy_ymap_get(map, "ServiceConfig");
+    if (sc)
+        load_service_config(c, sc, sy_cfg_path(c, path, "ServiceConfig"), b);
+    sy_cfg_str(c, map, path, "ServiceMockReturnMessage", SY_OPT, &b->mock_body);
+    if (sy_cfg_int(c, map, path, "ServiceMockStatusCode", SY_OPT, 100, 599, &n))
+        b->mock_status = (int)n;
+    if (b->type == SY_BACKEND_MOCK) {
+        if (!sy_ymap_get(map, "ServiceMockReturnMessage"))
+            sy_cfg_err(c, map->mark,
+                       sy_cfg_path(c, path, "ServiceMockReturnMessage"),
+                       "is required for a MOCK backend");
+        return;
+    }
+    check_http(c, map, path, b);
+}

@@ -1,0 +1,326 @@
+/* Model -> YAML text.  Every string is written double-quoted with escapes,
+ * so whatever a value holds it reads back as the same string; numbers are
+ * written in the units the loader takes (seconds, not milliseconds). */
+#include "config/dump.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/fields.h"
+#include "core/log.h"
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (n > 0 ? (size_t)n : 0);
+        b->p = sy_realloc(b->p, b->cap);
+    }
+}
+
+/* A YAML double-quoted scalar. */
+static void qstr(buf *b, const char *s)
+{
+    put(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            put(b, "\\%c", *p);
+        else if (*p == '\n')
+            put(b, "\\n");
+        else if (*p == '\t')
+            put(b, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            put(b, "\\x%02x", *p);
+        else
+            put(b, "%c", *p);
+    }
+    put(b, "\"");
+}
+
+/* "key: \"value\"\n" at an indent, skipping NULL values. */
+static void kv(buf *b, int ind, const char *key, const char *val)
+{
+    if (!val)
+        return;
+    put(b, "%*s%s: ", ind, "", key);
+    qstr(b, val);
+    put(b, "\n");
+}
+
+static void secs(buf *b, int ind, const char *key, uint32_t ms)
+{
+    if (ms % 1000 == 0)
+        put(b, "%*s%s: %u\n", ind, "", key, ms / 1000);
+    else
+        put(b, "%*s%s: %u.%03u\n", ind, "", key, ms / 1000, ms % 1000);
+}
+
+static void endpoint(buf *b, int ind, const char *key, const sy_endpoint *ep,
+                     bool item)
+{
+    char tmp[300];
+    bool v6 = strchr(ep->host, ':') != NULL;
+    snprintf(tmp, sizeof tmp, "%s%s%s:%u", v6 ? "[" : "", ep->host,
+             v6 ? "]" : "", ep->port);
+    if (item) {
+        put(b, "%*s- ", ind, "");
+        qstr(b, tmp);
+        put(b, "\n");
+    } else {
+        kv(b, ind, key, tmp);
+    }
+}
+
+static bool status_has(const sy_status_set *s, unsigned code)
+{
+    unsigned i = code - 100;
+    return (s->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static void status_set(buf *b, int ind, const char *key, const sy_status_set *s)
+{
+    char tmp[4096];
+    size_t off = 0;
+    tmp[0] = '\0';
+    for (unsigned code = 100; code <= 599; code++) {
+        if (!status_has(s, code))
+            continue;
+        unsigned end = code;
+        while (end < 599 && status_has(s, end + 1))
+            end++;
+        off += (size_t)snprintf(tmp + off, sizeof tmp - off, "%s%u", off ? "," : "", code);
+        if (end > code)
+            off += (size_t)snprintf(tmp + off, sizeof tmp - off, "-%u", end);
+        code = end;
+    }
+    if (off)
+        kv(b, ind, key, tmp);
+}
+
+static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    put(b, "Gateway:\n  Listen:\n");
+    for (size_t i = 0; i < gw->n_listen; i++)
+        endpoint(b, 4, NULL, &gw->listen[i], true);
+    if (gw->admin_enabled)
+        endpoint(b, 2, "AdminListen", &gw->admin_listen, false);
+    else
+        kv(b, 2, "AdminListen", "off");
+    if (gw->admin_token && (flags & SY_DUMP_SECRETS))
+        kv(b, 2, "AdminToken", gw->admin_token);
+    else if (gw->admin_token)
+        put(b, "  # AdminToken is set (not shown)\n");
+    put(b, "  Workers: %d\n", gw->workers);
+    if (gw->n_trusted) {
+        put(b, "  TrustedProxies:\n");
+        for (size_t i = 0; i < gw->n_trusted; i++) {
+            char ip[INET6_ADDRSTRLEN], tmp[INET6_ADDRSTRLEN + 8];
+            inet_ntop(gw->trusted[i].family, gw->trusted[i].addr, ip, sizeof ip);
+            snprintf(tmp, sizeof tmp, "%s/%d", ip, gw->trusted[i].prefix);
+            put(b, "    - ");
+            qstr(b, tmp);
+            put(b, "\n");
+        }
+    }
+    kv(b, 2, "AccessLog", gw->access_log ? gw->access_log : "off");
+    kv(b, 2, "ErrorLog", gw->error_log);
+    if (gw->log_level >= 0 && gw->log_level < 4)
+        put(b, "  LogLevel: %s\n", levels[gw->log_level]);
+    for (const sy_gw_num *f = sy_gw_nums; f->key; f++) {
+        const char *p = (const char *)gw + f->off;
+        if (f->kind == SY_GWN_MS)
+            secs(b, 2, f->key, *(const uint32_t *)p);
+        else if (f->kind == SY_GWN_U64)
+            put(b, "  %s: %llu\n", f->key, (unsigned long long)*(const uint64_t *)p);
+        else
+            put(b, "  %s: %u\n", f->key, *(const uint32_t *)p);
+    }
+}
+
+static void health(buf *b, const sy_health_cfg *h)
+{
+    put(b, "    HealthChecker:\n");
+    put(b, "      EnableActiveCheck: %s\n", h->enable_active ? "true" : "false");
+    put(b, "      EnablePassiveCheck: %s\n", h->enable_passive ? "true" : "false");
+    status_set(b, 6, "HealthyHttpStatus", &h->healthy);
+    status_set(b, 6, "UnhealthyHttpStatus", &h->unhealthy);
+    put(b, "      TcpFailureThreshold: %d\n", h->tcp_failure_threshold);
+    put(b, "      TimeoutThreshold: %d\n", h->timeout_threshold);
+    put(b, "      HttpFailureThreshold: %d\n", h->http_failure_threshold);
+    kv(b, 6, "ActiveCheckHttpPath", h->active_path);
+    secs(b, 6, "ActiveCheckTimeout", h->active_timeout_ms);
+    secs(b, 6, "ActiveCheckInterval", h->active_interval_ms);
+    if (h->n_active_headers) {
+        put(b, "      ActiveRequestHeader:\n");
+        for (size_t i = 0; i < h->n_active_headers; i++) {
+            const char *line = h->active_headers[i];
+            const char *colon = strchr(line, ':');
+            put(b, "        %.*s: ", (int)(colon - line), line);
+            qstr(b, colon + 2);
+            put(b, "\n");
+        }
+    }
+    secs(b, 6, "UnhealthyTimeout", h->unhealthy_timeout_ms);
+}
+
+static void upstreams(buf *b, const sy_config *cfg)
+{
+    if (!cfg->n_upstreams)
+        return;
+    put(b, "Upstreams:\n");
+    for (size_t i = 0; i < cfg->n_upstreams; i++) {
+        const sy_upstream_cfg *u = &cfg->upstreams[i];
+        put(b, "  - UpstreamId: ");
+        qstr(b, u->id);
+        put(b, "\n");
+        kv(b, 4, "UpstreamName", u->name);
+        kv(b, 4, "Scheme", u->scheme);
+        kv(b, 4, "Algorithm", u->algorithm);
+        put(b, "    Retries: %d\n", u->retries);
+        kv(b, 4, "UpstreamHost", u->upstream_host);
+        put(b, "    Nodes:%s\n", u->n_nodes ? "" : " []");
+        for (size_t j = 0; j < u->n_nodes; j++) {
+            put(b, "      - Host: ");
+            qstr(b, u->nodes[j].ep.host);
+            put(b, "\n        Port: %u\n        Weight: %d\n", u->nodes[j].ep.port,
+                u->nodes[j].weight);
+        }
+        if (u->health.present)
+            health(b, &u->health);
+    }
+}
+
+/* The backend keys at `ind`, inside an API or a backend_config mapping. */
+static void backend(buf *b, int ind, const sy_backend_cfg *be)
+{
+    put(b, "%*sServiceType: %s\n", ind, "", be->type == SY_BACKEND_MOCK ? "MOCK" : "HTTP");
+    secs(b, ind, "ServiceTimeout", be->timeout_ms);
+    put(b, "%*sServiceConfig:\n", ind, "");
+    kv(b, ind + 2, "Url", be->url);
+    kv(b, ind + 2, "Path", be->path);
+    kv(b, ind + 2, "Method", be->method);
+    kv(b, ind + 2, "Product", be->product);
+    kv(b, ind + 2, "UniqVpcId", be->vpc_id);
+    kv(b, ind + 2, "UpstreamId", be->upstream_id);
+    kv(b, ind, "ServiceMockReturnMessage", be->mock_body);
+    put(b, "%*sServiceMockStatusCode: %d\n", ind, "", be->mock_status);
+}
+
+static void services(buf *b, const sy_config *cfg)
+{
+    if (!cfg->n_services)
+        return;
+    put(b, "Services:\n");
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        const sy_service_cfg *s = &cfg->services[i];
+        put(b, "  - ServiceId: ");
+        qstr(b, s->id);
+        put(b, "\n");
+        kv(b, 4, "ServiceName", s->name);
+        put(b, "    Environments: [");
+        for (int e = 0, n = 0; e < SY_ENV_COUNT; e++)
+            if (s->env_mask & (1u << e))
+                put(b, "%s%s", n++ ? ", " : "", sy_env_name(e));
+        put(b, "]\n");
+        put(b, "    Domains:\n");
+        for (size_t d = 0; d < s->n_domains; d++) {
+            const sy_domain_cfg *dom = &s->domains[d];
+            put(b, "      - DomainName: ");
+            qstr(b, dom->name);
+            put(b, "\n");
+            if (!dom->n_mappings)
+                continue;
+            put(b, "        PathMappings:\n");
+            for (size_t m = 0; m < dom->n_mappings; m++) {
+                put(b, "          - Path: ");
+                qstr(b, dom->mappings[m].path);
+                put(b, "\n            Environment: %s\n", sy_env_name(dom->mappings[m].env));
+            }
+        }
+        put(b, "    Apis:%s\n", s->n_apis ? "" : " []");
+        for (size_t j = 0; j < s->n_apis; j++) {
+            const sy_api_cfg *api = &s->apis[j];
+            put(b, "      - ApiId: ");
+            qstr(b, api->id);
+            put(b, "\n");
+            kv(b, 8, "ApiName", api->name);
+            kv(b, 8, "Path", api->path);
+            kv(b, 8, "Method", api->method);
+            backend(b, 8, &api->backend);
+        }
+    }
+}
+
+static void plugins(buf *b, const sy_config *cfg)
+{
+    if (!cfg->n_plugins)
+        return;
+    put(b, "Plugins:\n");
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        const sy_plugin_cfg *p = &cfg->plugins[i];
+        put(b, "  - PluginId: ");
+        qstr(b, p->id);
+        put(b, "\n");
+        kv(b, 4, "PluginName", p->name);
+        kv(b, 4, "PluginType", p->type);
+        put(b, "    PluginData:%s\n", p->n_policies ? "" : " []");
+        for (size_t j = 0; j < p->n_policies; j++) {
+            const sy_policy_cfg *pol = &p->policies[j];
+            put(b, "      - strategy_name: ");
+            qstr(b, pol->name);
+            put(b, "\n        strategy_weight: %d\n", pol->weight);
+            kv(b, 8, "condition", pol->condition);
+            kv(b, 8, "backend_type", pol->backend_type);
+            put(b, "        backend_config:\n");
+            backend(b, 10, &pol->backend);
+        }
+        if (!p->n_attachments)
+            continue;
+        put(b, "    Attachments:\n");
+        for (size_t j = 0; j < p->n_attachments; j++) {
+            const sy_attachment_cfg *a = &p->attachments[j];
+            put(b, "      - ServiceId: ");
+            qstr(b, a->service_id);
+            put(b, "\n        EnvironmentName: %s\n        ApiIds:\n", sy_env_name(a->env));
+            for (size_t k = 0; k < a->n_api_ids; k++) {
+                put(b, "          - ");
+                qstr(b, a->api_ids[k]);
+                put(b, "\n");
+            }
+        }
+    }
+}
+
+char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags)
+{
+    buf b = {sy_malloc(4096), 0, 4096};
+    b.p[0] = '\0';
+    put(&b, "# Switchyard configuration (generated)\n");
+    gateway(&b, &cfg->gw, flags);
+    upstreams(&b, cfg);
+    services(&b, cfg);
+    plugins(&b, cfg);
+    return b.p;
+}
+
+char *sy_config_dump_yaml(const sy_config *cfg)
+{
+    return sy_config_dump_yaml_ex(cfg, 0);
+}

@@ -1,0 +1,115 @@
+/* Typed access to YAML nodes for the loaders, with uniform messages.
+ *
+ * Every getter takes the parent mapping, its field path ("Services[0]") and
+ * a key.  A missing optional key leaves *out untouched (so callers preset the
+ * default) and returns false; a bad value adds one error
+ * "FILE:L:C: Services[0].Key: reason" at the value and returns false; only a
+ * present, valid value returns true. */
+#ifndef SY_CONFIG_FIELDS_H
+#define SY_CONFIG_FIELDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/model.h"
+#include "config/yaml_tree.h"
+
+typedef struct sy_cfg_ctx {
+    sy_config *cfg;
+    sy_arena *a;          /* cfg->arena: what the model keeps */
+    sy_arena tmp;         /* nodes and paths, freed after loading */
+    sy_errors *errs;
+    const char *file;
+    unsigned n_errors_at_start;
+} sy_cfg_ctx;
+
+enum { SY_OPT = 0, SY_REQ = 1 };
+
+/* "parent.key" (or "key" at the top), in ctx->tmp. */
+const char *sy_cfg_path(sy_cfg_ctx *c, const char *parent, const char *key);
+/* "parent[i]", in ctx->tmp. */
+const char *sy_cfg_index(sy_cfg_ctx *c, const char *parent, size_t i);
+
+void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Report unknown and duplicated keys.  `keys` ends with NULL.  Returns false
+ * (after an error) when `node` is not a mapping. */
+bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const char *path,
+                const char *const *keys);
+
+/* Fetch `key`; when absent and required, report "is required" at the
+ * mapping.  NULL when absent. */
+const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
+                           const char *path, const char *key, int req);
+
+bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                const char *key, int req, char **out);
+bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                const char *key, int req, int64_t min, int64_t max,
+                int64_t *out);
+bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                 const char *key, int req, bool *out);
+/* Seconds as an integer or decimal, stored in milliseconds. */
+bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                    const char *key, int req, double min, double max,
+                    uint32_t *out_ms);
+/* One of `choices` (NULL-terminated); *out is the index. */
+bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                 const char *key, int req, const char *const *choices,
+                 int *out);
+/* Node-level variants for list items. */
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const char *path,
+                     char **out);
+bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const char *path);
+
+/* Parsing helpers shared by the section loaders (endpoint.c). */
+bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip,
+                       sy_endpoint *ep, const char **why);
+/* Host + port into an endpoint: IPs (v4, v6 with or without brackets) and
+ * "localhost" are resolved now; other valid DNS names are kept with addrlen
+ * 0 unless need_ip, which refuses them. */
+bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port,
+                     bool need_ip, sy_endpoint *ep, const char **why);
+bool sy_host_valid(const char *h, size_t len);
+bool sy_cidr_parse(const char *text, sy_cidr *out, const char **why);
+bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep,
+                  const char **why);
+bool sy_addr_is_loopback(const sy_endpoint *ep);
+bool sy_status_set_parse(const char *text, sy_status_set *set,
+                         const char **why);
+
+/* Section loaders. */
+void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
+void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *n);
+void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *n);
+void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *n);
+/* Backend keys shared by APIs and routing policies (backend.c).  Policies
+ * pass the type their backend_type implies (-1 when unknown). */
+void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                         sy_backend_cfg *b, bool is_policy, int forced_type);
+
+/* Cross references (validate.c). */
+sy_upstream_cfg *sy_cfg_find_upstream(const sy_config *cfg, const char *id);
+sy_service_cfg *sy_cfg_find_service(const sy_config *cfg, const char *id);
+sy_api_cfg *sy_cfg_find_api(const sy_config *cfg, const char *id);
+/* Two services may not claim one domain name. */
+void sy_cfg_check_domains(sy_cfg_ctx *c);
+/* Attachment rules; plugins before `self` are already loaded. */
+void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
+                             const sy_attachment_cfg *at,
+                             const sy_ynode *node, const char *path);
+
+extern const char *const sy_cfg_methods[];
+
+/* Gateway's numeric keys, one table for loading, defaults and dumping. */
+enum sy_gw_kind { SY_GWN_MS, SY_GWN_U32, SY_GWN_U64 };
+typedef struct sy_gw_num {
+    const char *key;
+    enum sy_gw_kind kind;
+    size_t off;            /* offsetof(sy_gateway_cfg, ...) */
+    double def, min, max;  /* seconds for SY_GWN_MS */
+} sy_gw_num;
+extern const sy_gw_num sy_gw_nums[];    /* GET ... ANY, NULL */
+
+#endif

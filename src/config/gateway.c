@@ -1,0 +1,178 @@
+/* The Gateway section: listeners, admin, logs, timeouts and limits. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/fields.h"
+#include "config/load.h"
+#include "core/log.h"
+
+#define GW(f) offsetof(sy_gateway_cfg, f)
+
+/* Ranges are sanity bounds: wide enough for any real deployment, narrow
+ * enough to catch a unit slip (milliseconds written where seconds go). */
+const sy_gw_num sy_gw_nums[] = {
+    {"RequestHeaderTimeout", SY_GWN_MS, GW(header_timeout_ms), 10, 0.1, 3600},
+    {"RequestBodyTimeout", SY_GWN_MS, GW(body_timeout_ms), 30, 0.1, 3600},
+    {"RequestBodyMinRate", SY_GWN_U32, GW(body_min_rate), 1024, 0, 1e9},
+    {"RequestBodyRateGrace", SY_GWN_MS, GW(body_rate_grace_ms), 10, 0, 3600},
+    {"IdleTimeout", SY_GWN_MS, GW(idle_timeout_ms), 15, 0.1, 3600},
+    {"SendTimeout", SY_GWN_MS, GW(send_timeout_ms), 30, 0.1, 3600},
+    {"ConnectTimeout", SY_GWN_MS, GW(connect_timeout_ms), 2, 0.01, 600},
+    {"UpstreamIdleTimeout", SY_GWN_MS, GW(upstream_idle_ms), 30, 0, 3600},
+    {"GracePeriod", SY_GWN_MS, GW(grace_ms), 10, 0, 3600},
+    {"MaxRequestLineBytes", SY_GWN_U32, GW(max_request_line), 8192, 256, 1048576},
+    {"MaxHeaderBytes", SY_GWN_U32, GW(max_header_bytes), 32768, 1024, 16777216},
+    {"MaxHeaders", SY_GWN_U32, GW(max_headers), 100, 1, 10000},
+    {"MaxBodyBytes", SY_GWN_U64, GW(max_body_bytes), 104857600, 0, 1099511627776.0},
+    {"MaxConnections", SY_GWN_U32, GW(max_connections), 10000, 1, 1000000},
+    {"MaxKeepaliveRequests", SY_GWN_U32, GW(max_keepalive_requests), 1000, 1, 1e9},
+    {NULL, 0, 0, 0, 0, 0},
+};
+
+static void set_num(sy_gateway_cfg *gw, const sy_gw_num *f, double v)
+{
+    char *p = (char *)gw + f->off;
+    if (f->kind == SY_GWN_U64)
+        *(uint64_t *)p = (uint64_t)v;
+    else if (f->kind == SY_GWN_MS)
+        *(uint32_t *)p = (uint32_t)(v * 1000.0 + 0.5);
+    else
+        *(uint32_t *)p = (uint32_t)v;
+}
+
+void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
+{
+    const char *why;
+    memset(gw, 0, sizeof *gw);
+    gw->listen = sy_arena_alloc(a, sizeof *gw->listen);
+    sy_endpoint_parse(a, "0.0.0.0:8080", true, &gw->listen[0], &why);
+    gw->n_listen = 1;
+    sy_endpoint_parse(a, "127.0.0.1:9180", true, &gw->admin_listen, &why);
+    gw->admin_enabled = true;
+    gw->access_log = sy_arena_strdup(a, "-");
+    gw->log_level = SY_LOG_INFO;
+    for (const sy_gw_num *f = sy_gw_nums; f->key; f++)
+        set_num(gw, f, f->def);
+}
+
+static const char *const gw_keys[] = {
+    "Listen", "AdminListen", "AdminToken", "Workers", "TrustedProxies",
+    "AccessLog", "ErrorLog", "LogLevel",
+    "RequestHeaderTimeout", "RequestBodyTimeout", "RequestBodyMinRate",
+    "RequestBodyRateGrace", "IdleTimeout", "SendTimeout", "ConnectTimeout",
+    "UpstreamIdleTimeout", "GracePeriod", "MaxRequestLineBytes",
+    "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections",
+    "MaxKeepaliveRequests", NULL};
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway.Listen";
+    const sy_ynode *v = sy_ymap_get(map, "Listen");
+    if (!v || !sy_cfg_node_list(c, v, path))
+        return;
+    if (v->n == 0) {
+        sy_cfg_err(c, v->mark, path, "must list at least one address");
+        return;
+    }
+    gw->listen = sy_arena_alloc(c->a, v->n * sizeof *gw->listen);
+    gw->n_listen = v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *ip = sy_cfg_index(c, path, i), *why;
+        char *s;
+        if (!sy_cfg_node_str(c, v->items[i], ip, &s))
+            continue;
+        if (!sy_endpoint_parse(c->a, s, true, &gw->listen[i], &why))
+            sy_cfg_err(c, v->items[i]->mark, ip, "%s", why);
+        for (size_t j = 0; j < i; j++)
+            if (gw->listen[j].addrlen && gw->listen[i].addrlen ==
+                    gw->listen[j].addrlen &&
+                memcmp(&gw->listen[i].addr, &gw->listen[j].addr,
+                       gw->listen[i].addrlen) == 0)
+                sy_cfg_err(c, v->items[i]->mark, ip, "listed twice");
+    }
+}
+
+static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway.TrustedProxies";
+    const sy_ynode *v = sy_ymap_get(map, "TrustedProxies");
+    if (!v || !sy_cfg_node_list(c, v, path))
+        return;
+    gw->trusted = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof *gw->trusted);
+    gw->n_trusted = v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *ip = sy_cfg_index(c, path, i), *why;
+        char *s;
+        if (sy_cfg_node_str(c, v->items[i], ip, &s) &&
+            !sy_cidr_parse(s, &gw->trusted[i], &why))
+            sy_cfg_err(c, v->items[i]->mark, ip, "%s", why);
+    }
+}
+
+static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway", *why;
+    char *s;
+    if (sy_cfg_str(c, map, path, "AdminToken", SY_OPT, &s)) {
+        if (!*s)
+            sy_cfg_err(c, sy_ymap_get(map, "AdminToken")->mark,
+                       "Gateway.AdminToken", "must not be empty");
+        else
+            gw->admin_token = s;
+    }
+    if (!sy_cfg_str(c, map, path, "AdminListen", SY_OPT, &s))
+        return;
+    const sy_ynode *v = sy_ymap_get(map, "AdminListen");
+    if (strcmp(s, "off") == 0) {
+        gw->admin_enabled = false;
+        return;
+    }
+    if (!sy_endpoint_parse(c->a, s, true, &gw->admin_listen, &why)) {
+        sy_cfg_err(c, v->mark, "Gateway.AdminListen", "%s", why);
+        return;
+    }
+    /* The admin API can rewrite routing; exposing it beyond this host
+     * without a token would hand the gateway to anyone who can reach it. */
+    const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
+    if (!sy_addr_is_loopback(&gw->admin_listen) && !gw->admin_token &&
+        !(env && *env))
+        sy_cfg_err(c, v->mark, "Gateway.AdminListen",
+                   "a non-loopback admin address needs AdminToken (or "
+                   "SWITCHYARD_ADMIN_TOKEN in the environment)");
+}
+
+void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
+{
+    sy_gateway_cfg *gw = &c->cfg->gw;
+    const char *path = "Gateway";
+    int64_t n;
+    int idx;
+    char *s;
+
+    if (!sy_cfg_map(c, map, path, gw_keys))
+        return;
+    load_listen(c, gw, map);
+    load_admin(c, gw, map);
+    load_trusted(c, gw, map);
+    if (sy_cfg_int(c, map, path, "Workers", SY_OPT, 0, 256, &n))
+        gw->workers = (int)n;
+    if (sy_cfg_str(c, map, path, "AccessLog", SY_OPT, &s))
+        gw->access_log = strcmp(s, "off") == 0 ? NULL : s;
+    if (sy_cfg_str(c, map, path, "ErrorLog", SY_OPT, &s))
+        gw->error_log = s;
+    if (sy_cfg_enum(c, map, path, "LogLevel", SY_OPT, log_levels, &idx))
+        gw->log_level = idx;
+    for (const sy_gw_num *f = sy_gw_nums; f->key; f++) {
+        uint32_t ms;
+        if (f->kind == SY_GWN_MS) {
+            if (sy_cfg_seconds(c, map, path, f->key, SY_OPT, f->min, f->max, &ms))
+                *(uint32_t *)((char *)gw + f->off) = ms;
+        } else if (sy_cfg_int(c, map, path, f->key, SY_OPT, (int64_t)f->min,
+                              (int64_t)f->max, &n)) {
+            set_num(gw, f, (double)n);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+/* The configuration model: Tencent API Gateway's objects as C structs.
+ *
+ * A sy_config is produced by the YAML loader (config/load.c), checked by the
+ * validator, then compiled (config/snapshot.c) into the immutable snapshot
+ * workers route with.  Everything hangs off cfg->arena and is freed with it;
+ * nothing here is mutated after the snapshot is published.
+ *
+ * Field names follow Tencent's API (see doc/config.md); each object keeps the
+ * source position of its mapping so later stages (the expression compiler,
+ * the cross-reference checks) can report FILE:LINE:COLUMN. */
+#ifndef SY_CONFIG_MODEL_H
+#define SY_CONFIG_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/arena.h"
+
+/* A position in the source file (1-based line and column). */
+typedef struct sy_mark {
+    int line;
+    int col;
+} sy_mark;
+
+/* Environments a service can be released to.  Bit masks. */
+enum sy_env {
+    SY_ENV_TEST = 1 << 0,
+    SY_ENV_PREPUB = 1 << 1,
+    SY_ENV_RELEASE = 1 << 2,
+};
+#define SY_ENV_COUNT 3
+int sy_env_index(const char *name, size_t len); /* 0..2, or -1 */
+const char *sy_env_name(int index);
+
+/* "host:port" endpoint; the address is resolved at load (numeric hosts and
+ * "localhost"; names are the upstream issue's DNS discovery). */
+typedef struct sy_endpoint {
+    char *host;
+    uint16_t port;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} sy_endpoint;
+
+typedef struct sy_cidr {
+    int family;              /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int prefix;
+} sy_cidr;
+
+/* ---- Gateway ---- */
+typedef struct sy_gateway_cfg {
+    sy_endpoint *listen;
+    size_t n_listen;
+    sy_endpoint admin_listen;    /* default 127.0.0.1:9180 */
+    bool admin_enabled;          /* AdminListen: "off" disables it */
+    char *admin_token;           /* NULL when unset */
+    int workers;                 /* 0 = number of cores */
+    sy_cidr *trusted;            /* TrustedProxies */
+    size_t n_trusted;
+    char *access_log;            /* path, "-" for stdout, NULL = off */
+    char *error_log;             /* path, NULL = stderr */
+    int log_level;               /* enum sy_log_level */
+
+    /* Timeouts, milliseconds (config takes seconds, decimals allowed). */
+    uint32_t header_timeout_ms;      /* total time for the request head: 10 s */
+    uint32_t body_timeout_ms;        /* body inactivity: 30 s */
+    uint32_t body_min_rate;          /* bytes/s after the grace period: 1024 */
+    uint32_t body_rate_grace_ms;     /* 10 s */
+    uint32_t idle_timeout_ms;        /* keep-alive idle: 15 s */
+    uint32_t send_timeout_ms;        /* client not reading: 30 s */
+    uint32_t connect_timeout_ms;     /* upstream connect: 2 s */
+    uint32_t upstream_idle_ms;       /* idle pooled upstream conn kept: 30 s */
+    uint32_t grace_ms;               /* SIGTERM drain bound: 10 s */
+
+    /* Limits. */
+    uint32_t max_request_line;       /* 8192 -> 414 */
+    uint32_t max_header_bytes;       /* 32768 -> 431 */
+    uint32_t max_headers;            /* 100 -> 431 */
+    uint64_t max_body_bytes;         /* 100 MiB -> 413; 0 = unlimited */
+    uint32_t max_connections;        /* per worker: 10000 */
+    uint32_t max_keepalive_requests; /* 1000 per client connection */
+} sy_gateway_cfg;
+
+/* ---- Upstreams ---- */
+typedef struct sy_node_cfg {
+    sy_mark mark;
+    sy_endpoint ep;      /* Host, Port */
+    int weight;          /* 0..100, 0 = disabled */
+} sy_node_cfg;
+
+typedef struct sy_status_set {
+    /* Bit per status code 100..599 (index code - 100). */
+    uint64_t bits[8];
+} sy_status_set;
+
+typedef struct sy_health_cfg {
+    bool present;
+    bool enable_active;
+    bool enable_passive;
+    sy_status_set healthy;         /* HealthyHttpStatus, e.g. "200,204" */
+    sy_status_set unhealthy;       /* UnhealthyHttpStatus, e.g. "500-599" */
+    int tcp_failure_threshold;     /* 0..254, 0 = off */
+    int timeout_threshold;         /* 0..254 */
+    int http_failure_threshold;    /* 0..254 */
+    char *active_path;             /* default "/" */
+    uint32_t active_timeout_ms;    /* default 5 s */
+    uint32_t active_interval_ms;   /* default 5 s */
+    char **active_headers;         /* "Name: value" lines */
+    size_t n_active_headers;
+    uint32_t unhealthy_timeout_ms; /* default 30 s */
+} sy_health_cfg;
+
+typedef struct sy_upstream_cfg {
+    sy_mark mark;
+    char *id;            /* UpstreamId */
+    char *name;          /* UpstreamName */
+    char *scheme;        /* HTTP | HTTPS */
+    char *algorithm;     /* ROUND-ROBIN (ROUND_ROBIN accepted) */
+    int retries;         /* default 3 */
+    char *upstream_host; /* Host header to nodes, NULL = node host */
+    sy_node_cfg *nodes;
+    size_t n_nodes;
+    sy_health_cfg health;
+    size_t index;        /* position in cfg->upstreams */
+} sy_upstream_cfg;
+
+/* ---- Backends (API default backend and routing-policy backends) ---- */
+enum sy_backend_type {
+    SY_BACKEND_HTTP,      /* Url, or Product: upstream + UpstreamId */
+    SY_BACKEND_MOCK,
+};
+
+typedef struct sy_backend_cfg {
+    sy_mark mark;
+    enum sy_backend_type type;
+    char *url;            /* ServiceConfig.Url: http://host[:port] */
+    sy_endpoint url_ep;   /* parsed Url (when not an upstream) */
+    char *path;           /* ServiceConfig.Path, default "/" */
+    char *method;         /* ServiceConfig.Method, "ANY" keeps the client's */
+    char *product;        /* ServiceConfig.Product (upstream, clb, cvm) */
+    char *vpc_id;         /* ServiceConfig.UniqVpcId: kept, not used */
+    char *upstream_id;    /* ServiceConfig.UpstreamId */
+    sy_upstream_cfg *upstream; /* resolved by the validator */
+    uint32_t timeout_ms;  /* ServiceTimeout (seconds in config); default 15 s */
+    char *mock_body;      /* ServiceMockReturnMessage */
+    int mock_status;      /* extension: ServiceMockStatusCode, default 200 */
+} sy_backend_cfg;
+
+/* ---- Services, domains, APIs ---- */
+typedef struct sy_path_mapping_cfg {
+    char *path;           /* prefix, e.g. "/" or "/v1" */
+    int env;              /* sy_env index */
+} sy_path_mapping_cfg;
+
+typedef struct sy_domain_cfg {
+    sy_mark mark;
+    char *name;           /* exact, "*.suffix", or "*" */
+    sy_path_mapping_cfg *mappings;
+    size_t n_mappings;
+} sy_domain_cfg;
+
+typedef struct sy_api_cfg {
+    sy_mark mark;
+    char *id;             /* ApiId */
+    char *name;           /* ApiName */
+    char *path;           /* Path as written: "=/p", "^~/p", "/p/{id}", "/p" */
+    char *method;         /* GET, POST, ..., ANY */
+    sy_backend_cfg backend;
+    struct sy_service_cfg *service;
+} sy_api_cfg;
+
+typedef struct sy_service_cfg {
+    sy_mark mark;
+    char *id;             /* ServiceId */
+    char *name;           /* ServiceName */
+    unsigned env_mask;    /* Environments released to (enum sy_env bits) */
+    sy_domain_cfg *domains;
+    size_t n_domains;
+    sy_api_cfg *apis;
+    size_t n_apis;
+} sy_service_cfg;
+
+/* ---- Plugins ---- */
+typedef struct sy_attachment_cfg {
+    sy_mark mark;
+    char *service_id;
+    int env;              /* sy_env index */
+    char **api_ids;
+    size_t n_api_ids;
+} sy_attachment_cfg;
+
+/* One routing policy (Tencent "strategy"). */
+typedef struct sy_policy_cfg {
+    sy_mark mark;         /* the policy's mapping */
+    sy_mark cond_mark;    /* where the condition string starts */
+    char *name;           /* strategy_name */
+    int weight;           /* strategy_weight 0..100 */
+    char *condition;      /* condition expression, compiled by router/ */
+    char *backend_type;   /* backend_type: HTTP, UPSTREAM, VPC, MOCK */
+    sy_backend_cfg backend;
+    unsigned seq;         /* creation order: later in the list = newer */
+} sy_policy_cfg;
+
+typedef struct sy_plugin_cfg {
+    sy_mark mark;
+    char *id;             /* PluginId */
+    char *name;           /* PluginName */
+    char *type;           /* PluginType: Routing (others are refused) */
+    sy_policy_cfg *policies;   /* PluginData */
+    size_t n_policies;
+    sy_attachment_cfg *attachments;
+    size_t n_attachments;
+} sy_plugin_cfg;
+
+typedef struct sy_config {
+    sy_arena arena;
+    char *file;           /* path it came from, for messages */
+    sy_gateway_cfg gw;
+    sy_upstream_cfg *upstreams;
+    size_t n_upstreams;
+    sy_service_cfg *services;
+    size_t n_services;
+    sy_plugin_cfg *plugins;
+    size_t n_plugins;
+} sy_config;
+
+/* Collected problems.  One run reports every problem it finds. */
+typedef struct sy_errors {
+    char **msgs;
+    size_t n, cap;
+} sy_errors;
+
+void sy_errors_add(sy_errors *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "FILE:LINE:COL: path: reason" */
+void sy_errors_at(sy_errors *e, const char *file, sy_mark m, const char *path,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void sy_errors_free(sy_errors *e);
+
+#endif

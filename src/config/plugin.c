@@ -1,0 +1,231 @@
+/* The Plugins section: Routing plugins, their policies (PluginData) and
+ * where they are attached. */
+#include <string.h>
+
+#include "config/fields.h"
+
+static const char *const plugin_keys[] = {"PluginId", "PluginName", "PluginType",
+                                          "Description", "PluginData",
+                                          "Attachments", NULL};
+static const char *const policy_keys[] = {"strategy_name", "strategy_weight",
+                                          "condition", "backend_type",
+                                          "backend_config", NULL};
+static const char *const backend_keys[] = {
+    "ServiceType", "ServiceConfig", "ServiceTimeout", "ServiceMockReturnMessage",
+    "ServiceMockStatusCode", NULL};
+static const char *const attachment_keys[] = {"ServiceId", "EnvironmentName",
+                                              "ApiIds", NULL};
+static const char *const backend_types[] = {"HTTP", "UPSTREAM", "VPC", "MOCK", NULL};
+static const char *const env_names[] = {"test", "prepub", "release", NULL};
+
+/* Tencent's documented limit per plugin. */
+#define MAX_POLICIES 10
+
+static bool name_chars_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || strchr("%~_-.{}?&=/", *s)))
+            return false;
+    return true;
+}
+
+/* backend_config: a mapping, or (as the console writes it) a string of
+ * YAML text.  Positions inside the string are reported as the string's. */
+static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
+                                const char *path, sy_policy_cfg *pol, int type)
+{
+    const sy_ynode *map = v;
+    if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
+        bool failed;
+        map = sy_ytree_parse(&c->tmp, v->str, v->len, c->file, &v->mark,
+                             c->errs, path, &failed);
+        if (failed)
+            return;
+        if (!map) {
+            sy_cfg_err(c, v->mark, path, "must not be empty");
+            return;
+        }
+    }
+    if (!sy_cfg_map(c, map, path, backend_keys))
+        return;
+    sy_cfg_load_backend(c, map, path, &pol->backend, true, type);
+}
+
+static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                        sy_plugin_cfg *pl, size_t seq)
+{
+    sy_policy_cfg *pol = &pl->policies[seq];
+    char *s;
+    int64_t n;
+    int idx, type = -1;
+
+    pol->mark = map->mark;
+    pol->seq = (unsigned)seq;
+    if (!sy_cfg_map(c, map, path, policy_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "strategy_name", SY_REQ, &s)) {
+        const sy_ynode *v = sy_ymap_get(map, "strategy_name");
+        const char *np = sy_cfg_path(c, path, "strategy_name");
+        if (!*s || strlen(s) > 50)
+            sy_cfg_err(c, v->mark, np, "must be 1 to 50 characters");
+        else if (!name_chars_ok(s))
+            sy_cfg_err(c, v->mark, np,
+                       "may only contain letters, digits and %% ~ _ - . { } ? & = /");
+        else {
+            for (size_t i = 0; i < seq; i++)
+                if (pl->policies[i].name && strcmp(pl->policies[i].name, s) == 0) {
+                    sy_cfg_err(c, v->mark, np,
+                               "duplicate strategy_name \"%s\" (first at %d:%d)", s,
+                               pl->policies[i].mark.line, pl->policies[i].mark.col);
+                    s = NULL;
+                    break;
+                }
+            pol->name = s;
+        }
+    }
+    if (sy_cfg_int(c, map, path, "strategy_weight", SY_OPT, 0, 100, &n))
+        pol->weight = (int)n;
+    if (sy_cfg_str(c, map, path, "condition", SY_REQ, &pol->condition)) {
+        pol->cond_mark = sy_ymap_get(map, "condition")->mark;
+        if (!*pol->condition)
+            sy_cfg_err(c, pol->cond_mark, sy_cfg_path(c, path, "condition"),
+                       "must not be empty");
+    }
+    const sy_ynode *bt = sy_ymap_get(map, "backend_type");
+    if (bt && bt->kind == SY_YN_SCALAR &&
+        (strcmp(bt->str, "SCF") == 0 || strcmp(bt->str, "TSF") == 0)) {
+        sy_cfg_err(c, bt->mark, sy_cfg_path(c, path, "backend_type"),
+                   "%s is a cloud-only backend type, not supported", bt->str);
+        return;
+    }
+    if (!sy_cfg_enum(c, map, path, "backend_type", SY_REQ, backend_types, &idx))
+        return;
+    pol->backend_type = sy_arena_strdup(c->a, backend_types[idx]);
+    type = idx == 3 ? SY_BACKEND_MOCK : SY_BACKEND_HTTP;
+    const sy_ynode *bc = sy_cfg_get(c, map, path, "backend_config", SY_REQ);
+    if (bc)
+        load_policy_backend(c, bc, sy_cfg_path(c, path, "backend_config"), pol, type);
+}
+
+static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const char *path,
+                             sy_plugin_cfg *pl)
+{
+    const sy_ynode *list = v;
+    /* Tencent's API carries PluginData as a JSON string. */
+    if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
+        list = sy_ytree_parse_json(&c->tmp, v->str, v->len, c->file, v->mark,
+                                   c->errs, path);
+        if (!list)
+            return;
+    }
+    if (list->kind != SY_YN_SEQ) {
+        sy_cfg_err(c, list->mark, path,
+                   "must be a list of policies (or a JSON string holding one), got %s",
+                   sy_ynode_what(list));
+        return;
+    }
+    if (list->n > MAX_POLICIES) {
+        sy_cfg_err(c, list->mark, path, "at most %d policies are allowed",
+                   MAX_POLICIES);
+        return;
+    }
+    pl->policies = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *pl->policies);
+    pl->n_policies = list->n;
+    for (size_t i = 0; i < list->n; i++)
+        load_policy(c, list->items[i], sy_cfg_index(c, path, i), pl, i);
+}
+
+static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
+                            const char *path, sy_plugin_cfg *pl,
+                            sy_attachment_cfg *at)
+{
+    int idx;
+    bool ok = true;
+    at->mark = map->mark;
+    at->env = -1;
+    if (!sy_cfg_map(c, map, path, attachment_keys))
+        return;
+    ok &= sy_cfg_str(c, map, path, "ServiceId", SY_REQ, &at->service_id);
+    if (sy_cfg_enum(c, map, path, "EnvironmentName", SY_REQ, env_names, &idx))
+        at->env = idx;
+    else
+        ok = false;
+    const sy_ynode *ids = sy_cfg_get(c, map, path, "ApiIds", SY_REQ);
+    const char *ip = sy_cfg_path(c, path, "ApiIds");
+    if (!ids || !sy_cfg_node_list(c, ids, ip))
+        return;
+    if (ids->n == 0) {
+        sy_cfg_err(c, ids->mark, ip, "must list at least one ApiId");
+        return;
+    }
+    at->api_ids = sy_arena_alloc(c->a, ids->n * sizeof(char *));
+    at->n_api_ids = ids->n;
+    for (size_t i = 0; i < ids->n; i++)
+        ok &= sy_cfg_node_str(c, ids->items[i], sy_cfg_index(c, ip, i), &at->api_ids[i]);
+    if (ok)
+        sy_cfg_check_attachment(c, pl, at, map, path);
+}
+
+static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                        sy_plugin_cfg *pl)
+{
+    char *s;
+    pl->mark = map->mark;
+    if (!sy_cfg_map(c, map, path, plugin_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "PluginId", SY_REQ, &s)) {
+        const sy_ynode *v = sy_ymap_get(map, "PluginId");
+        const sy_config *cfg = c->cfg;
+        bool dup = !*s;
+        for (size_t i = 0; i < cfg->n_plugins && !dup; i++)
+            if (cfg->plugins[i].id && strcmp(cfg->plugins[i].id, s) == 0) {
+                sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "PluginId"),
+                           "duplicate PluginId \"%s\" (first at %d:%d)", s,
+                           cfg->plugins[i].mark.line, cfg->plugins[i].mark.col);
+                dup = true;
+                s = NULL;
+            }
+        if (s && !*s)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "PluginId"), "must not be empty");
+        else if (s)
+            pl->id = s;
+    }
+    sy_cfg_str(c, map, path, "PluginName", SY_OPT, &pl->name);
+    sy_cfg_str(c, map, path, "Description", SY_OPT, &s);
+    if (!sy_cfg_str(c, map, path, "PluginType", SY_REQ, &pl->type))
+        return;
+    if (strcmp(pl->type, "Routing") != 0) {
+        sy_cfg_err(c, sy_ymap_get(map, "PluginType")->mark,
+                   sy_cfg_path(c, path, "PluginType"),
+                   "plugin type %s is not supported", pl->type);
+        return;
+    }
+    const sy_ynode *data = sy_cfg_get(c, map, path, "PluginData", SY_REQ);
+    if (data)
+        load_plugin_data(c, data, sy_cfg_path(c, path, "PluginData"), pl);
+
+    const sy_ynode *ats = sy_ymap_get(map, "Attachments");
+    const char *ap = sy_cfg_path(c, path, "Attachments");
+    if (!ats || !sy_cfg_node_list(c, ats, ap))
+        return;
+    pl->attachments = sy_arena_alloc(c->a, (ats->n ? ats->n : 1) * sizeof *pl->attachments);
+    for (size_t i = 0; i < ats->n; i++) {
+        load_attachment(c, ats->items[i], sy_cfg_index(c, ap, i), pl,
+                        &pl->attachments[i]);
+        pl->n_attachments = i + 1; /* later checks see earlier ones */
+    }
+}
+
+void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *list)
+{
+    sy_config *cfg = c->cfg;
+    if (!sy_cfg_node_list(c, list, "Plugins"))
+        return;
+    cfg->plugins = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *cfg->plugins);
+    for (size_t i = 0; i < list->n; i++) {
+        cfg->n_plugins = i + 1;
+        load_plugin(c, list->items[i], sy_cfg_index(c, "Plugins", i),
+                    &cfg->plugins[i]);
+    }
+}

@@ -1,0 +1,221 @@
+/* The Services section: services, their domains and path mappings, and
+ * their APIs. */
+#include <ctype.h>
+#include <string.h>
+
+#include "config/fields.h"
+
+static const char *const service_keys[] = {
+    "ServiceId", "ServiceName", "ServiceDesc", "Protocol", "Environments",
+    "Domains", "Apis", NULL};
+static const char *const domain_keys[] = {"DomainName", "PathMappings", NULL};
+static const char *const mapping_keys[] = {"Path", "Environment", NULL};
+static const char *const api_keys[] = {
+    "ApiId", "ApiName", "ApiDesc", "Path", "Method", "ServiceType",
+    "ServiceTimeout", "ServiceConfig", "ServiceMockReturnMessage",
+    "ServiceMockStatusCode", NULL};
+static const char *const env_names[] = {"test", "prepub", "release", NULL};
+
+/* Frontend path forms (Tencent's matching order): "=/exact", "^~/prefix",
+ * "/with/{var}", "/plain/prefix".  Returns NULL when well formed. */
+static const char *api_path_problem(const char *p)
+{
+    bool fixed = false;
+    if (p[0] == '=') {
+        p++;
+        fixed = true;
+    } else if (p[0] == '^' && p[1] == '~') {
+        p += 2;
+        fixed = true;
+    }
+    if (p[0] != '/')
+        return "must start with / (after an optional = or ^~)";
+    for (const char *s = p; *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '?' ||
+            *s == '#')
+            return "must not contain spaces, ? or #";
+        if (*s == '}')
+            return "has an unbalanced }";
+        if (*s != '{')
+            continue;
+        if (fixed)
+            return "exact (=) and prefix (^~) paths cannot have {parameters}";
+        const char *name = ++s;
+        while (*s && (isalnum((unsigned char)*s) || *s == '_' || *s == '-'))
+            s++;
+        if (*s != '}' || s == name)
+            return "has a malformed {parameter} (a name of letters, digits, _ or -)";
+        if (name[-2] != '/' || (s[1] && s[1] != '/'))
+            return "a {parameter} must be a whole path segment";
+    }
+    return NULL;
+}
+
+static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                     sy_api_cfg *api, sy_service_cfg *svc)
+{
+    char *s;
+    int idx;
+    api->mark = map->mark;
+    api->service = svc;
+    api->method = sy_arena_strdup(c->a, "ANY");
+    if (!sy_cfg_map(c, map, path, api_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "ApiId", SY_REQ, &s)) {
+        const sy_ynode *v = sy_ymap_get(map, "ApiId");
+        sy_api_cfg *prev = sy_cfg_find_api(c->cfg, s);
+        if (prev)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ApiId"),
+                       "duplicate ApiId \"%s\" (first at %d:%d)", s,
+                       prev->mark.line, prev->mark.col);
+        else if (!*s)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ApiId"), "must not be empty");
+        else
+            api->id = s;
+    }
+    sy_cfg_str(c, map, path, "ApiName", SY_OPT, &api->name);
+    sy_cfg_str(c, map, path, "ApiDesc", SY_OPT, &s);
+    if (sy_cfg_str(c, map, path, "Path", SY_REQ, &s)) {
+        const char *why = api_path_problem(s);
+        if (why)
+            sy_cfg_err(c, sy_ymap_get(map, "Path")->mark,
+                       sy_cfg_path(c, path, "Path"), "%s", why);
+        else
+            api->path = s;
+    }
+    if (sy_cfg_enum(c, map, path, "Method", SY_OPT, sy_cfg_methods, &idx))
+        api->method = sy_arena_strdup(c->a, sy_cfg_methods[idx]);
+    sy_cfg_load_backend(c, map, path, &api->backend, false, -1);
+}
+
+static bool domain_ok(const char *d)
+{
+    if (strcmp(d, "*") == 0)
+        return true;
+    if (d[0] == '*' && d[1] == '.')
+        d += 2;
+    return sy_host_valid(d, strlen(d));
+}
+
+static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                        sy_domain_cfg *dom)
+{
+    char *s;
+    dom->mark = map->mark;
+    if (!sy_cfg_map(c, map, path, domain_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "DomainName", SY_REQ, &s)) {
+        if (!domain_ok(s)) {
+            sy_cfg_err(c, sy_ymap_get(map, "DomainName")->mark,
+                       sy_cfg_path(c, path, "DomainName"),
+                       "must be a host name, \"*.suffix\" or \"*\"");
+        } else {
+            /* Host matching is case-insensitive; store one case. */
+            for (char *p = s; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            dom->name = s;
+        }
+    }
+    const sy_ynode *pm = sy_ymap_get(map, "PathMappings");
+    const char *pp = sy_cfg_path(c, path, "PathMappings");
+    if (!pm || !sy_cfg_node_list(c, pm, pp))
+        return;
+    dom->mappings = sy_arena_alloc(c->a, (pm->n ? pm->n : 1) * sizeof *dom->mappings);
+    dom->n_mappings = pm->n;
+    for (size_t i = 0; i < pm->n; i++) {
+        const sy_ynode *m = pm->items[i];
+        const char *mp = sy_cfg_index(c, pp, i);
+        sy_path_mapping_cfg *pmc = &dom->mappings[i];
+        int idx;
+        pmc->env = -1;
+        if (!sy_cfg_map(c, m, mp, mapping_keys))
+            continue;
+        if (sy_cfg_str(c, m, mp, "Path", SY_REQ, &s)) {
+            if (s[0] != '/' || strpbrk(s, " \t\r\n?#"))
+                sy_cfg_err(c, sy_ymap_get(m, "Path")->mark,
+                           sy_cfg_path(c, mp, "Path"),
+                           "must start with / and contain no spaces, ? or #");
+            else
+                pmc->path = s;
+        }
+        if (sy_cfg_enum(c, m, mp, "Environment", SY_REQ, env_names, &idx))
+            pmc->env = idx;
+    }
+}
+
+static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                         sy_service_cfg *svc)
+{
+    char *s;
+    svc->mark = map->mark;
+    if (!sy_cfg_map(c, map, path, service_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "ServiceId", SY_REQ, &s)) {
+        const sy_ynode *v = sy_ymap_get(map, "ServiceId");
+        sy_service_cfg *prev = sy_cfg_find_service(c->cfg, s);
+        if (prev)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ServiceId"),
+                       "duplicate ServiceId \"%s\" (first at %d:%d)", s,
+                       prev->mark.line, prev->mark.col);
+        else if (!*s)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ServiceId"), "must not be empty");
+        else
+            svc->id = s;
+    }
+    sy_cfg_str(c, map, path, "ServiceName", SY_OPT, &svc->name);
+    sy_cfg_str(c, map, path, "ServiceDesc", SY_OPT, &s);
+    sy_cfg_str(c, map, path, "Protocol", SY_OPT, &s);
+
+    const sy_ynode *envs = sy_ymap_get(map, "Environments");
+    const char *ep = sy_cfg_path(c, path, "Environments");
+    if (envs && sy_cfg_node_list(c, envs, ep))
+        for (size_t i = 0; i < envs->n; i++) {
+            const sy_ynode *e = envs->items[i];
+            int idx = e->kind == SY_YN_SCALAR ? sy_env_index(e->str, e->len) : -1;
+            if (idx < 0)
+                sy_cfg_err(c, e->mark, sy_cfg_index(c, ep, i),
+                           "must be one of test, prepub, release");
+            else
+                svc->env_mask |= 1u << idx;
+        }
+
+    const sy_ynode *doms = sy_ymap_get(map, "Domains");
+    const char *dp = sy_cfg_path(c, path, "Domains");
+    if (doms && sy_cfg_node_list(c, doms, dp) && doms->n > 0) {
+        svc->domains = sy_arena_alloc(c->a, doms->n * sizeof *svc->domains);
+        svc->n_domains = doms->n;
+        for (size_t i = 0; i < doms->n; i++)
+            load_domain(c, doms->items[i], sy_cfg_index(c, dp, i), &svc->domains[i]);
+    } else if (!doms || doms->kind == SY_YN_SEQ) {
+        /* No custom domain: the service answers on any host, as a
+         * service's default domain does in Tencent. */
+        svc->domains = sy_arena_alloc(c->a, sizeof *svc->domains);
+        svc->domains[0].mark = svc->mark;
+        svc->domains[0].name = sy_arena_strdup(c->a, "*");
+        svc->n_domains = 1;
+    }
+
+    const sy_ynode *apis = sy_ymap_get(map, "Apis");
+    const char *ap = sy_cfg_path(c, path, "Apis");
+    if (!apis || !sy_cfg_node_list(c, apis, ap))
+        return;
+    svc->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *svc->apis);
+    for (size_t i = 0; i < apis->n; i++) {
+        load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &svc->apis[i], svc);
+        svc->n_apis = i + 1; /* visible to later duplicate checks */
+    }
+}
+
+void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *list)
+{
+    sy_config *cfg = c->cfg;
+    if (!sy_cfg_node_list(c, list, "Services"))
+        return;
+    cfg->services = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
+                                             sizeof *cfg->services);
+    for (size_t i = 0; i < list->n; i++) {
+        cfg->n_services = i + 1;
+        load_service(c, list->items[i], sy_cfg_index(c, "Services", i),
+                     &cfg->services[i]);
+    }
+}

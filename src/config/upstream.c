@@ -1,0 +1,242 @@
+/* The Upstreams section: Tencent's "backend upstream" objects (IP_PORT
+ * kind), their nodes and health checks. */
+#include <string.h>
+
+#include "config/fields.h"
+
+static const char *const upstream_keys[] = {
+    "UpstreamId", "UpstreamName", "UpstreamDescription", "UniqVpcId",
+    "UpstreamType", "Scheme", "Algorithm", "Retries", "UpstreamHost", "Nodes",
+    "HealthChecker", "K8sService", "Tags", NULL};
+static const char *const node_keys[] = {"Host", "Port", "Weight",
+                                        "VmInstanceId", "Tags", NULL};
+static const char *const health_keys[] = {
+    "EnableActiveCheck", "EnablePassiveCheck", "HealthyHttpStatus",
+    "UnhealthyHttpStatus", "TcpFailureThreshold", "TimeoutThreshold",
+    "HttpFailureThreshold", "ActiveCheckHttpPath", "ActiveCheckTimeout",
+    "ActiveCheckInterval", "ActiveRequestHeader", "UnhealthyTimeout", NULL};
+
+static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
+static const char *const algorithms[] = {"ROUND-ROBIN", "ROUND_ROBIN",
+                                         "LEAST-CONN", "CONSISTENT-HASH", NULL};
+static const char *const types[] = {"IP_PORT", NULL};
+
+static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                      sy_node_cfg *node)
+{
+    char *host = NULL;
+    int64_t port = 0, weight = 0;
+    const char *why;
+
+    node->mark = map->mark;
+    if (!sy_cfg_map(c, map, path, node_keys))
+        return;
+    bool ok = sy_cfg_str(c, map, path, "Host", SY_REQ, &host);
+    ok &= sy_cfg_int(c, map, path, "Port", SY_REQ, 1, 65535, &port);
+    if (sy_cfg_int(c, map, path, "Weight", SY_REQ, 0, 100, &weight))
+        node->weight = (int)weight;
+    char *ignored;
+    sy_cfg_str(c, map, path, "VmInstanceId", SY_OPT, &ignored);
+    const sy_ynode *tags = sy_ymap_get(map, "Tags");
+    if (tags)
+        sy_cfg_node_list(c, tags, sy_cfg_path(c, path, "Tags"));
+    if (ok && !sy_endpoint_set(c->a, host, strlen(host), (unsigned)port, false,
+                               &node->ep, &why))
+        sy_cfg_err(c, sy_ymap_get(map, "Host")->mark,
+                   sy_cfg_path(c, path, "Host"), "%s", why);
+}
+
+static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                         const char *key, sy_status_set *set, const char *def)
+{
+    char *s;
+    const char *why;
+    sy_status_set_parse(def, set, &why);
+    if (sy_cfg_str(c, map, path, key, SY_OPT, &s) &&
+        !sy_status_set_parse(s, set, &why))
+        sy_cfg_err(c, sy_ymap_get(map, key)->mark, sy_cfg_path(c, path, key),
+                   "%s", why);
+}
+
+static bool header_name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!strchr("!#$%&'*+-.^_`|~", *s) &&
+            !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
+}
+
+static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
+                               const char *path, sy_health_cfg *h)
+{
+    if (v->kind != SY_YN_MAP) {
+        sy_cfg_err(c, v->mark, path, "must be a mapping, got %s",
+                   sy_ynode_what(v));
+        return;
+    }
+    h->active_headers = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof(char *));
+    for (size_t i = 0; i < v->n; i++) {
+        const char *name = v->keys[i]->str, *kp = sy_cfg_path(c, path, name);
+        char *val;
+        if (!header_name_ok(name)) {
+            sy_cfg_err(c, v->keys[i]->mark, kp, "invalid header name");
+            continue;
+        }
+        if (!sy_cfg_node_str(c, v->vals[i], kp, &val))
+            continue;
+        if (strpbrk(val, "\r\n")) {
+            sy_cfg_err(c, v->vals[i]->mark, kp,
+                       "header value must not contain CR or LF");
+            continue;
+        }
+        h->active_headers[h->n_active_headers++] =
+            sy_arena_printf(c->a, "%s: %s", name, val);
+    }
+}
+
+static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                        sy_health_cfg *h)
+{
+    int64_t n;
+    char *s;
+
+    /* Defaults for what Tencent marks required but a user rarely needs to
+     * spell out; the thresholds follow Tencent's documented example. */
+    h->tcp_failure_threshold = 5;
+    h->timeout_threshold = 5;
+    h->http_failure_threshold = 3;
+    h->active_path = sy_arena_strdup(c->a, "/");
+    h->active_timeout_ms = 5000;
+    h->active_interval_ms = 5000;
+    h->unhealthy_timeout_ms = 30000;
+    if (!sy_cfg_map(c, map, path, health_keys))
+        return;
+    h->present = true;
+    sy_cfg_bool(c, map, path, "EnableActiveCheck", SY_REQ, &h->enable_active);
+    sy_cfg_bool(c, map, path, "EnablePassiveCheck", SY_REQ, &h->enable_passive);
+    status_field(c, map, path, "HealthyHttpStatus", &h->healthy, "200-399");
+    status_field(c, map, path, "UnhealthyHttpStatus", &h->unhealthy, "500-599");
+    if (sy_cfg_int(c, map, path, "TcpFailureThreshold", SY_OPT, 0, 254, &n))
+        h->tcp_failure_threshold = (int)n;
+    if (sy_cfg_int(c, map, path, "TimeoutThreshold", SY_OPT, 0, 254, &n))
+        h->timeout_threshold = (int)n;
+    if (sy_cfg_int(c, map, path, "HttpFailureThreshold", SY_OPT, 0, 254, &n))
+        h->http_failure_threshold = (int)n;
+    if (sy_cfg_str(c, map, path, "ActiveCheckHttpPath", SY_OPT, &s)) {
+        if (s[0] != '/' || strpbrk(s, " \r\n\t"))
+            sy_cfg_err(c, sy_ymap_get(map, "ActiveCheckHttpPath")->mark,
+                       sy_cfg_path(c, path, "ActiveCheckHttpPath"),
+                       "must start with / and contain no spaces");
+        else
+            h->active_path = s;
+    }
+    sy_cfg_seconds(c, map, path, "ActiveCheckTimeout", SY_OPT, 0.001, 300,
+                   &h->active_timeout_ms);
+    sy_cfg_seconds(c, map, path, "ActiveCheckInterval", SY_OPT, 0.1, 3600,
+                   &h->active_interval_ms);
+    const sy_ynode *hv = sy_ymap_get(map, "ActiveRequestHeader");
+    if (hv)
+        load_probe_headers(c, hv, sy_cfg_path(c, path, "ActiveRequestHeader"), h);
+    bool ut = sy_cfg_seconds(c, map, path, "UnhealthyTimeout", SY_OPT, 0, 86400,
+                             &h->unhealthy_timeout_ms);
+    /* Only active probes bring an ejected node back; with passive checks
+     * alone the timeout is the only way back. */
+    if (ut && h->unhealthy_timeout_ms == 0 && h->enable_passive &&
+        !h->enable_active)
+        sy_cfg_err(c, sy_ymap_get(map, "UnhealthyTimeout")->mark,
+                   sy_cfg_path(c, path, "UnhealthyTimeout"),
+                   "must be greater than 0 when only passive checks are on");
+}
+
+static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                          sy_upstream_cfg *u)
+{
+    int idx;
+    int64_t n;
+    char *s;
+
+    u->mark = map->mark;
+    u->scheme = sy_arena_strdup(c->a, "HTTP");
+    u->algorithm = sy_arena_strdup(c->a, "ROUND-ROBIN");
+    u->retries = 3;
+    if (!sy_cfg_map(c, map, path, upstream_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "UpstreamId", SY_REQ, &s)) {
+        const sy_ynode *v = sy_ymap_get(map, "UpstreamId");
+        sy_upstream_cfg *prev = sy_cfg_find_upstream(c->cfg, s);
+        if (prev)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "UpstreamId"),
+                       "duplicate UpstreamId \"%s\" (first at %d:%d)", s,
+                       prev->mark.line, prev->mark.col);
+        else if (!*s)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "UpstreamId"),
+                       "must not be empty");
+        else
+            u->id = s;
+    }
+    sy_cfg_str(c, map, path, "UpstreamName", SY_OPT, &u->name);
+    sy_cfg_str(c, map, path, "UpstreamDescription", SY_OPT, &s);
+    sy_cfg_str(c, map, path, "UniqVpcId", SY_OPT, &s);
+    const sy_ynode *t = sy_ymap_get(map, "UpstreamType");
+    if (t && t->kind == SY_YN_SCALAR && strcmp(t->str, "K8S") == 0)
+        sy_cfg_err(c, t->mark, sy_cfg_path(c, path, "UpstreamType"),
+                   "K8S upstreams are not supported");
+    else
+        sy_cfg_enum(c, map, path, "UpstreamType", SY_OPT, types, &idx);
+    const sy_ynode *k8s = sy_ymap_get(map, "K8sService");
+    if (k8s)
+        sy_cfg_err(c, k8s->mark, sy_cfg_path(c, path, "K8sService"),
+                   "K8S upstreams are not supported");
+    if (sy_cfg_enum(c, map, path, "Scheme", SY_OPT, schemes, &idx))
+        u->scheme = sy_arena_strdup(c->a, schemes[idx]);
+    if (sy_cfg_enum(c, map, path, "Algorithm", SY_OPT, algorithms, &idx))
+        /* Tencent's docs spell it both ways; keep one spelling. */
+        u->algorithm = sy_arena_strdup(c->a, idx == 1 ? "ROUND-ROBIN"
+                                                      : algorithms[idx]);
+    if (sy_cfg_int(c, map, path, "Retries", SY_OPT, 0, 100, &n))
+        u->retries = (int)n;
+    if (sy_cfg_str(c, map, path, "UpstreamHost", SY_OPT, &s)) {
+        if (!*s || strpbrk(s, " \r\n\t"))
+            sy_cfg_err(c, sy_ymap_get(map, "UpstreamHost")->mark,
+                       sy_cfg_path(c, path, "UpstreamHost"),
+                       "must be a host name, optionally with :port");
+        else
+            u->upstream_host = s;
+    }
+    const sy_ynode *tags = sy_ymap_get(map, "Tags");
+    if (tags)
+        sy_cfg_node_list(c, tags, sy_cfg_path(c, path, "Tags"));
+
+    const sy_ynode *nodes = sy_ymap_get(map, "Nodes");
+    const char *np = sy_cfg_path(c, path, "Nodes");
+    if (nodes && sy_cfg_node_list(c, nodes, np)) {
+        u->nodes = sy_arena_alloc(c->a, (nodes->n ? nodes->n : 1) * sizeof *u->nodes);
+        u->n_nodes = nodes->n;
+        for (size_t i = 0; i < nodes->n; i++)
+            load_node(c, nodes->items[i], sy_cfg_index(c, np, i), &u->nodes[i]);
+    }
+    const sy_ynode *hc = sy_ymap_get(map, "HealthChecker");
+    if (hc)
+        load_health(c, hc, sy_cfg_path(c, path, "HealthChecker"), &u->health);
+}
+
+void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *list)
+{
+    sy_config *cfg = c->cfg;
+    if (!sy_cfg_node_list(c, list, "Upstreams"))
+        return;
+    cfg->upstreams = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
+                                              sizeof *cfg->upstreams);
+    /* n_upstreams grows as we go so duplicate checks see only earlier
+     * entries. */
+    for (size_t i = 0; i < list->n; i++) {
+        sy_upstream_cfg *u = &cfg->upstreams[i];
+        u->index = i;
+        load_upstream(c, list->items[i], sy_cfg_index(c, "Upstreams", i), u);
+        cfg->n_upstreams = i + 1;
+    }
+}

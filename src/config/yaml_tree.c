@@ -1,0 +1,321 @@
+/* libyaml events -> sy_ynode tree, and jansson values -> the same tree. */
+#include "config/yaml_tree.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* One open list or mapping while the events stream in.  Children gather in
+ * a heap vector and are copied into the arena when the container closes, so
+ * the arena never holds half-grown arrays. */
+typedef struct frame {
+    sy_ynode *node;
+    sy_ynode **kids;      /* list items, or key,value,key,value... */
+    size_t n, cap;
+} frame;
+
+static sy_mark mark_of(yaml_mark_t m, const sy_mark *base)
+{
+    if (base)
+        return *base;
+    return (sy_mark){(int)m.line + 1, (int)m.column + 1};
+}
+
+static void push_kid(frame *f, sy_ynode *kid)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->kids = sy_realloc(f->kids, f->cap * sizeof *f->kids);
+    }
+    f->kids[f->n++] = kid;
+}
+
+static void close_frame(sy_arena *a, frame *f)
+{
+    sy_ynode *node = f->node;
+    if (node->kind == SY_YN_SEQ) {
+        node->n = f->n;
+        node->items = sy_arena_alloc(a, (f->n ? f->n : 1) * sizeof(sy_ynode *));
+        if (f->n)
+            memcpy(node->items, f->kids, f->n * sizeof(sy_ynode *));
+    } else {
+        node->n = f->n / 2;
+        node->keys = sy_arena_alloc(a, (node->n ? node->n : 1) * sizeof(sy_ynode *));
+        node->vals = sy_arena_alloc(a, (node->n ? node->n : 1) * sizeof(sy_ynode *));
+        for (size_t i = 0; i < node->n; i++) {
+            node->keys[i] = f->kids[2 * i];
+            node->vals[i] = f->kids[2 * i + 1];
+        }
+    }
+    free(f->kids);
+    f->kids = NULL;
+}
+
+static void errat(sy_errors *errs, const char *file, sy_mark m,
+                  const char *path, const char *msg, const char *detail)
+{
+    if (path && *path)
+        sy_errors_at(errs, file, m, path, "%s%s", msg, detail ? detail : "");
+    else
+        sy_errors_at(errs, file, m, NULL, "%s%s", msg, detail ? detail : "");
+}
+
+sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
+                         const char *file, const sy_mark *base,
+                         sy_errors *errs, const char *path, bool *failed)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    frame stack[SY_YTREE_MAX_DEPTH];
+    size_t depth = 0;
+    sy_ynode *root = NULL;
+    int docs = 0;
+    bool done = false;
+
+    *failed = false;
+    if (!yaml_parser_initialize(&p)) {
+        fprintf(stderr, "switchyard: out of memory in libyaml\n");
+        abort();
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+
+    while (!done) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            char detail[256];
+            sy_mark m = mark_of(p.problem_mark, base);
+            snprintf(detail, sizeof detail, "%s%s%s",
+                     p.problem ? p.problem : "malformed input",
+                     p.context ? " " : "", p.context ? p.context : "");
+            errat(errs, file, m, path, "YAML syntax error: ", detail);
+            *failed = true;
+            break;
+        }
+        sy_mark m = mark_of(ev.start_mark, base);
+        sy_ynode *node = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1) {
+                errat(errs, file, m, path,
+                      "only one YAML document is allowed", NULL);
+                *failed = true;
+            }
+            break;
+        case YAML_ALIAS_EVENT:
+            /* Aliases would let a few bytes expand into a huge tree and
+             * make positions ambiguous; configs do not need them. */
+            errat(errs, file, m, path, "YAML aliases are not supported", NULL);
+            *failed = true;
+            break;
+        case YAML_SCALAR_EVENT: {
+            node = sy_arena_alloc(a, sizeof *node);
+            node->kind = SY_YN_SCALAR;
+            node->mark = m;
+            node->str = sy_arena_strndup(a, (const char *)ev.data.scalar.value,
+                                         ev.data.scalar.length);
+            node->len = ev.data.scalar.length;
+            node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+                           (ev.data.scalar.tag &&
+                            strcmp((const char *)ev.data.scalar.tag,
+                                   YAML_STR_TAG) == 0);
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (depth == SY_YTREE_MAX_DEPTH) {
+                errat(errs, file, m, path, "nesting is too deep", NULL);
+                *failed = true;
+                break;
+            }
+            node = sy_arena_alloc(a, sizeof *node);
+            node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? SY_YN_SEQ
+                                                              : SY_YN_MAP;
+            node->mark = m;
+            stack[depth++] = (frame){node, NULL, 0, 0};
+            node = NULL; /* attached to its parent when it closes */
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            close_frame(a, &stack[depth - 1]);
+            node = stack[--depth].node;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (*failed)
+            break;
+        if (!node)
+            continue;
+        if (depth == 0) {
+            root = node;
+            continue;
+        }
+        frame *f = &stack[depth - 1];
+        if (f->node->kind == SY_YN_MAP && f->n % 2 == 0 &&
+            node->kind != SY_YN_SCALAR) {
+            errat(errs, file, node->mark, path,
+                  "mapping keys must be plain strings", NULL);
+            *failed = true;
+            break;
+        }
+        push_kid(f, node);
+    }
+    while (depth > 0)
+        free(stack[--depth].kids);
+    yaml_parser_delete(&p);
+    return *failed ? NULL : root;
+}
+
+/* ---- JSON ---- */
+
+static sy_ynode *scalar(sy_arena *a, sy_mark at, const char *s, size_t len,
+                        bool quoted)
+{
+    sy_ynode *n = sy_arena_alloc(a, sizeof *n);
+    n->kind = SY_YN_SCALAR;
+    n->mark = at;
+    n->str = sy_arena_strndup(a, s, len);
+    n->len = len;
+    n->quoted = quoted;
+    return n;
+}
+
+static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
+{
+    char buf[64];
+    sy_ynode *n;
+
+    if (depth > SY_YTREE_MAX_DEPTH)
+        return NULL;
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        return scalar(a, at, json_string_value(j), json_string_length(j), true);
+    case JSON_INTEGER:
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        return scalar(a, at, buf, strlen(buf), false);
+    case JSON_REAL:
+        snprintf(buf, sizeof buf, "%.17g", json_real_value(j));
+        return scalar(a, at, buf, strlen(buf), false);
+    case JSON_TRUE:
+        return scalar(a, at, "true", 4, false);
+    case JSON_FALSE:
+        return scalar(a, at, "false", 5, false);
+    case JSON_NULL:
+        return scalar(a, at, "null", 4, false);
+    case JSON_ARRAY: {
+        size_t i, cnt = json_array_size(j);
+        json_t *v;
+        n = sy_arena_alloc(a, sizeof *n);
+        n->kind = SY_YN_SEQ;
+        n->mark = at;
+        n->n = cnt;
+        n->items = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
+        json_array_foreach(j, i, v) {
+            if (!(n->items[i] = from_json(a, v, at, depth + 1)))
+                return NULL;
+        }
+        return n;
+    }
+    case JSON_OBJECT: {
+        size_t i = 0, cnt = json_object_size(j);
+        const char *k;
+        json_t *v;
+        n = sy_arena_alloc(a, sizeof *n);
+        n->kind = SY_YN_MAP;
+        n->mark = at;
+        n->n = cnt;
+        n->keys = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
+        n->vals = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
+        json_object_foreach(j, k, v) {
+            n->keys[i] = scalar(a, at, k, strlen(k), true);
+            if (!(n->vals[i] = from_json(a, v, at, depth + 1)))
+                return NULL;
+            i++;
+        }
+        return n;
+    }
+    }
+    return NULL;
+}
+
+sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len,
+                              const char *file, sy_mark at, sy_errors *errs,
+                              const char *path)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                           &jerr);
+    if (!j) {
+        sy_errors_at(errs, file, at, path,
+                     "invalid JSON: %s (line %d, column %d of the string)",
+                     jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    sy_ynode *n = from_json(a, j, at, 0);
+    json_decref(j);
+    if (!n)
+        sy_errors_at(errs, file, at, path, "JSON nesting is too deep");
+    return n;
+}
+
+/* ---- lookups ---- */
+
+const sy_ynode *sy_ymap_get(const sy_ynode *map, const char *key)
+{
+    if (!map || map->kind != SY_YN_MAP)
+        return NULL;
+    size_t kl = strlen(key);
+    /* The last occurrence wins, though duplicates are reported anyway. */
+    for (size_t i = map->n; i-- > 0;)
+        if (map->keys[i]->len == kl && memcmp(map->keys[i]->str, key, kl) == 0)
+            return map->vals[i];
+    return NULL;
+}
+
+bool sy_ynode_is_null(const sy_ynode *n)
+{
+    if (n->kind != SY_YN_SCALAR || n->quoted)
+        return false;
+    return n->len == 0 || strcmp(n->str, "~") == 0 ||
+           strcmp(n->str, "null") == 0 || strcmp(n->str, "Null") == 0 ||
+           strcmp(n->str, "NULL") == 0;
+}
+
+static bool looks_number(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!(*s >= '0' && *s <= '9'))
+        return false;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    if (*s == '.') {
+        s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
+const char *sy_ynode_what(const sy_ynode *n)
+{
+    if (n->kind == SY_YN_SEQ)
+        return "a list";
+    if (n->kind == SY_YN_MAP)
+        return "a mapping";
+    if (n->quoted)
+        return "a string";
+    if (sy_ynode_is_null(n))
+        return "null";
+    if (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0)
+        return "a boolean";
+    if (looks_number(n->str))
+        return "a number";
+    return "a string";
+}

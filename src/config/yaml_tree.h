@@ -1,0 +1,65 @@
+/* A small YAML node tree that remembers where every node came from.
+ *
+ * libyaml's event stream is turned into scalars, lists and mappings so the
+ * loader can look keys up in any order and still report FILE:LINE:COLUMN for
+ * the exact node it is unhappy with.  JSON text (Tencent sends PluginData as
+ * a JSON string) is converted into the same tree with jansson, so one loader
+ * path serves both spellings.  All nodes live in the caller's arena. */
+#ifndef SY_CONFIG_YAML_TREE_H
+#define SY_CONFIG_YAML_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/model.h"
+#include "core/arena.h"
+
+enum sy_ynode_kind { SY_YN_SCALAR, SY_YN_SEQ, SY_YN_MAP };
+
+typedef struct sy_ynode sy_ynode;
+struct sy_ynode {
+    enum sy_ynode_kind kind;
+    sy_mark mark;
+    /* Scalars: text (NUL-terminated, len excludes the NUL).  `quoted` is set
+     * for quoted/block scalars and JSON strings: those are always strings,
+     * never numbers, booleans or null. */
+    const char *str;
+    size_t len;
+    bool quoted;
+    /* Lists: n items.  Mappings: n pairs, keys[i] -> vals[i]. */
+    sy_ynode **items;
+    sy_ynode **keys;
+    sy_ynode **vals;
+    size_t n;
+};
+
+/* Nesting deeper than this is refused: no real config needs it and it keeps
+ * hostile input from exhausting the stack of the recursive loaders. */
+#define SY_YTREE_MAX_DEPTH 64
+
+/* Parse one YAML document.  Returns the root (NULL for an empty document,
+ * which is not an error).  On a syntax error or an unsupported construct
+ * (alias, several documents, non-scalar key) adds an error and returns NULL
+ * with *failed set.  `base`, when not NULL, replaces every node's position
+ * (used for YAML embedded in a string, whose own lines mean nothing to the
+ * user). */
+sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
+                         const char *file, const sy_mark *base,
+                         sy_errors *errs, const char *path, bool *failed);
+
+/* Parse JSON text into the same tree; every node gets position `at`.
+ * Returns NULL after adding an error. */
+sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len,
+                              const char *file, sy_mark at, sy_errors *errs,
+                              const char *path);
+
+/* Value of `key` in a mapping, or NULL. */
+const sy_ynode *sy_ymap_get(const sy_ynode *map, const char *key);
+
+/* Classification of a node for messages: "a string", "a list", ... */
+const char *sy_ynode_what(const sy_ynode *n);
+
+/* Plain scalars spelling null ("", "~", "null"). */
+bool sy_ynode_is_null(const sy_ynode *n);
+
+#endif

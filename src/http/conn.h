@@ -1,0 +1,170 @@
+/* Types shared by the client side (http/server.c) and the upstream side
+ * (http/upstream.c) of the proxy.
+ *
+ * One client connection carries one request at a time; pipelined requests
+ * wait in its receive buffer (the parser is paused at each message end).
+ * A request that goes to a backend owns one upstream connection from the
+ * worker's keep-alive pool until the exchange is complete, then gives it
+ * back (only after a complete exchange) or closes it. */
+#ifndef SY_HTTP_CONN_H
+#define SY_HTTP_CONN_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/snapshot.h"
+#include "core/buf.h"
+#include "net/loop.h"
+#include "router/router.h"
+
+struct sy_worker;
+typedef struct sy_client sy_client;
+typedef struct sy_upconn sy_upconn;
+
+/* Client connection states (names in sy_client_state_names for tracing). */
+enum sy_client_state {
+    SY_CS_HEAD,        /* reading a request head */
+    SY_CS_BODY,        /* head routed; request body streams upstream */
+    SY_CS_WAIT,        /* request complete, waiting for the response */
+    SY_CS_TUNNEL,      /* after 101 Switching Protocols: raw bytes */
+    SY_CS_CLOSING,     /* flushing the last response, then close */
+};
+
+/* Where a span being collected by llhttp callbacks goes. */
+enum sy_span { SY_SPAN_NONE, SY_SPAN_URL, SY_SPAN_FIELD, SY_SPAN_VALUE, SY_SPAN_STATUS };
+
+typedef struct sy_request {
+    /* Parsed head (slices into the client's receive buffer). */
+    sy_str method, target, path, query, host_hdr;
+    unsigned http_minor;               /* 0 or 1 */
+    sy_header *headers;                /* capacity = MaxHeaders */
+    size_t n_headers;
+    enum sy_span span;
+    sy_str cur;                        /* span being collected */
+    size_t n_host;
+    bool has_cl, chunked, has_te, expect_continue, upgrade, conn_close, keep_alive_10;
+    uint64_t content_length;
+    bool head_done, body_done, local;  /* local = answered by the gateway */
+    int local_status;
+    uint64_t body_bytes;               /* received from the client */
+    uint64_t body_start_ms;
+
+    /* Routing. */
+    sy_snapshot *snap;                 /* pinned generation */
+    sy_req_view rv;
+    sy_route route;
+    char client_ip[64];
+    char request_id[33];
+    char *up_head;                     /* serialized upstream head, for retries */
+    size_t up_head_len;
+    const sy_upstream_cfg *upstream;
+    int node;                          /* index into upstream nodes, -1 = Url */
+    const sy_endpoint *ep;
+    uint64_t tried;                    /* node bitmask */
+    int attempts;
+
+    /* Response bookkeeping. */
+    int status;
+    bool resp_started;                 /* bytes of a response reached the client buffer */
+    bool resp_chunked;                 /* we re-chunk to the client */
+    bool resp_done;
+    uint64_t bytes_sent;
+    uint64_t start_ms, up_start_ms, up_head_ms;
+    const char *error_word;
+} sy_request;
+
+struct sy_client {
+    sy_io io;
+    struct sy_worker *w;
+    sy_timer timer;
+    enum sy_client_state state;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    char peer_ip[64];
+    llhttp_t parser;
+    char *rbuf;                        /* receive buffer, fixed capacity */
+    size_t rlen, rpos, rcap;           /* bytes held, bytes parsed, capacity */
+    size_t head_start;                 /* rbuf offset where this head began */
+    sy_buf out;                        /* to the client */
+    bool readable, writable, eof, close_after, closed, paused_upgrade, in_parser;
+    unsigned n_requests;
+    uint64_t head_deadline;            /* absolute ms */
+    uint64_t last_write_progress;
+    sy_arena arena;                    /* per request */
+    sy_request *req;
+    sy_upconn *up;
+    sy_client *next, *prev;            /* worker's connection list */
+};
+
+enum sy_up_state { SY_US_CONNECTING, SY_US_ACTIVE, SY_US_IDLE };
+
+struct sy_upconn {
+    sy_io io;
+    struct sy_worker *w;
+    sy_timer timer;
+    enum sy_up_state state;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    sy_client *client;                 /* owner while ACTIVE */
+    llhttp_t parser;
+    char *rbuf;
+    size_t rlen, rpos, rcap;
+    sy_buf out;                        /* to the backend */
+    bool readable, writable, reused, got_bytes, head_done, msg_done, tunnel;
+    enum sy_span span;
+    sy_str cur;
+    sy_str status_text;
+    int status;
+    sy_header *headers;
+    size_t n_headers;
+    bool has_cl, chunked, conn_close, interim;
+    uint64_t content_length;
+    unsigned n_uses;
+    uint64_t idle_since;
+    sy_upconn *pool_next;              /* idle list in the worker pool */
+    sy_upconn *free_next;
+};
+
+/* ---- client side (http/server.c) ---- */
+void sy_client_accept(struct sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len);
+void sy_client_close(sy_client *c);
+/* Start a graceful close: idle connections close now, busy ones after the
+ * current response (which then says Connection: close). */
+void sy_client_drain(sy_client *c);
+/* Called by the upstream side. */
+void sy_client_flush(sy_client *c);
+void sy_client_response_done(sy_client *c, bool upstream_reusable);
+void sy_client_upstream_failed(sy_client *c, int status, const char *word, const char *msg);
+void sy_client_pump_body(sy_client *c);
+
+/* ---- local responses (http/respond.c) ---- */
+void sy_respond_error(sy_client *c, int status, const char *word, const char *msg);
+void sy_respond_mock(sy_client *c, const sy_backend_cfg *b);
+const char *sy_status_reason(int status);
+
+/* ---- upstream side (http/upstream.c) ---- */
+/* Begin the exchange for c->req: pick a node, take a pooled connection or
+ * connect, queue the serialized head. */
+void sy_upstream_start(sy_client *c);
+void sy_upstream_flush(sy_upconn *u);
+/* Client went away / request aborted: drop the exchange. */
+void sy_upstream_abort(sy_upconn *u);
+/* Client drained its buffer below the low-water mark: read again. */
+void sy_upstream_resume_read(sy_upconn *u);
+void sy_pool_close_all(struct sy_worker *w);
+
+/* ---- serialization (http/serialize.c) ---- */
+/* Append the upstream request head for c->req to `out`; returns 0 or -1
+ * (head too large / path does not fit). */
+int sy_serialize_request_head(sy_client *c, sy_buf *out);
+void sy_serialize_response_head(sy_client *c, sy_upconn *u);
+void sy_chunk_append(sy_buf *out, const char *p, size_t n);
+
+/* ---- access log (http/accesslog.c) ---- */
+void sy_access_log(sy_client *c);
+
+#define SY_OUT_HIGH (64 * 1024)        /* stop producing into a buffer above this */
+#define SY_UP_RBUF (32 * 1024)
+
+#endif

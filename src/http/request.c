@@ -1,0 +1,428 @@
+/* Request-side llhttp callbacks: collect the head as slices, apply the
+ * rules llhttp does not (reliability.md §1.2), route, and hand the body to
+ * the upstream side as it arrives.
+ *
+ * llhttp runs in strict mode (no lenient flag is ever set): it rejects
+ * CL+TE, invalid or repeated Content-Length, bad chunk sizes, bare CR, and
+ * invalid token or value characters.  What it leaves to us: Host presence
+ * and uniqueness, TE on HTTP/1.0, the request-target form, obs-fold and
+ * header count. */
+#include "http/request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "http/conn.h"
+#include "net/worker.h"
+#include "router/clientip.h"
+
+#define CLIENT(p) ((sy_client *)(p)->data)
+
+static int reject(sy_client *c, int status, const char *why)
+{
+    c->req->local_status = status;
+    c->req->error_word = why;
+    return -1;
+}
+
+/* Collect a span that llhttp may deliver in pieces: pieces are adjacent in
+ * the receive buffer because it is only appended to during a head. */
+static void span_add(sy_str *cur, const char *at, size_t len)
+{
+    if (!cur->p)
+        *cur = sy_str_make(at, len);
+    else
+        cur->len = (size_t)(at + len - cur->p);
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    if (!c->req) {
+        /* parse_input creates it; a message after the pause lands here */
+        return -1;
+    }
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    sy_client *c = CLIENT(p);
+    c->req->span = SY_SPAN_URL;
+    span_add(&c->req->target, at, len);
+    return 0;
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+    CLIENT(p)->req->span = SY_SPAN_NONE;
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    sy_request *r = CLIENT(p)->req;
+    if (r->span != SY_SPAN_FIELD) {
+        r->span = SY_SPAN_FIELD;
+        r->cur = SY_STR_NULL;
+    }
+    span_add(&r->cur, at, len);
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    sy_request *r = c->req;
+    if (r->n_headers >= gw_max_headers(c))
+        return reject(c, 431, "too many header fields");
+    r->headers[r->n_headers].name = r->cur;
+    r->headers[r->n_headers].value = SY_STR_NULL;
+    r->span = SY_SPAN_VALUE;
+    r->cur = SY_STR_NULL;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    sy_request *r = CLIENT(p)->req;
+    span_add(&r->cur, at, len);
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    sy_request *r = c->req;
+    sy_str v = sy_str_trim(r->cur);
+    /* obs-fold (a line starting with SP/HTAB) and stray CR/LF/NUL: llhttp
+     * folds continuation lines into the value span, so any CR or LF left
+     * inside a value means the message used obs-fold.  RFC 9112 §5.2
+     * allows rejecting it; we do, as nginx does. */
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char)v.p[i];
+        if (ch == '\r' || ch == '\n')
+            return reject(c, 400, "obsolete line folding is not allowed");
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return reject(c, 400, "control character in a header value");
+    }
+    sy_header *h = &r->headers[r->n_headers++];
+    h->value = v;
+    r->span = SY_SPAN_NONE;
+    r->cur = SY_STR_NULL;
+    sy_str n = h->name;
+    if (sy_str_ieq_c(n, "Host")) {
+        r->n_host++;
+        r->host_hdr = v;
+    } else if (sy_str_ieq_c(n, "Content-Length")) {
+        r->has_cl = true;
+    } else if (sy_str_ieq_c(n, "Transfer-Encoding")) {
+        r->has_te = true;
+    } else if (sy_str_ieq_c(n, "Expect")) {
+        if (sy_str_ieq_c(v, "100-continue"))
+            r->expect_continue = true;
+        else
+            return reject(c, 417, "unsupported Expect value");
+    } else if (sy_str_ieq_c(n, "Connection")) {
+        if (sy_str_list_has_token(v, "close"))
+            r->conn_close = true;
+        if (sy_str_list_has_token(v, "keep-alive"))
+            r->keep_alive_10 = true;
+    }
+    return 0;
+}
+
+/* Host: reg-name / IPv4 / [IPv6] with an optional port; lower-cased copy
+ * without the port for routing. */
+static int host_parse(sy_client *c, sy_str v, sy_str *out)
+{
+    if (v.len == 0 || v.len > 255)
+        return -1;
+    size_t end = v.len;
+    if (v.p[0] == '[') {
+        const char *rb = memchr(v.p, ']', v.len);
+        if (!rb)
+            return -1;
+        end = (size_t)(rb - v.p) + 1;
+        if (end < v.len && v.p[end] != ':')
+            return -1;
+    } else {
+        const char *colon = memchr(v.p, ':', v.len);
+        if (colon)
+            end = (size_t)(colon - v.p);
+    }
+    if (end < v.len) {
+        if (end + 1 == v.len)
+            return -1;
+        for (size_t i = end + 1; i < v.len; i++)
+            if (v.p[i] < '0' || v.p[i] > '9')
+                return -1;
+    }
+    char *h = sy_arena_alloc(&c->arena, end + 1);
+    for (size_t i = 0; i < end; i++) {
+        unsigned char ch = (unsigned char)v.p[i];
+        if (v.p[0] != '[' && !(ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
+                                (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                                (ch >= 'A' && ch <= 'Z')))
+            return -1;
+        h[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    *out = sy_str_make(h, end);
+    return 0;
+}
+
+/* A path with "." or ".." segments (raw or %2e-encoded) could route to one
+ * API and be resolved to another by the backend: refuse it. */
+static int has_dot_segment(sy_str path)
+{
+    size_t i = 0;
+    while (i < path.len) {
+        if (path.p[i] != '/') {
+            i++;
+            continue;
+        }
+        size_t j = i + 1, dots = 0, k = j;
+        while (k < path.len && path.p[k] != '/') {
+            if (path.p[k] == '.') {
+                dots++;
+                k++;
+            } else if (k + 2 < path.len + 0 && path.p[k] == '%' && path.p[k + 1] == '2' &&
+                       (path.p[k + 2] == 'e' || path.p[k + 2] == 'E')) {
+                dots++;
+                k += 3;
+            } else {
+                dots = 99;
+                break;
+            }
+        }
+        if (k > j && (dots == 1 || dots == 2))
+            return 1;
+        i = j;
+    }
+    return 0;
+}
+
+static int parse_target(sy_client *c, sy_request *r)
+{
+    sy_str t = r->target;
+    if (t.len == 0)
+        return reject(c, 400, "empty request-target");
+    if (t.p[0] != '/') {
+        /* absolute-form: http://authority/path — the authority replaces
+         * Host (RFC 9112 §3.2.2). */
+        if (t.len > 7 && strncasecmp(t.p, "http://", 7) == 0) {
+            const char *a = t.p + 7, *end = t.p + t.len;
+            const char *slash = memchr(a, '/', (size_t)(end - a));
+            const char *q = memchr(a, '?', (size_t)(end - a));
+            if (q && (!slash || q < slash))
+                slash = q;
+            sy_str auth = sy_str_make(a, (size_t)((slash ? slash : end) - a));
+            if (auth.len == 0 || memchr(auth.p, '@', auth.len))
+                return reject(c, 400, "invalid authority in the request-target");
+            r->host_hdr = auth;
+            t = slash ? sy_str_make(slash, (size_t)(end - slash)) : SY_STR_LIT("/");
+            if (t.p[0] == '?') {
+                /* "http://h?x" : path "/" */
+                r->path = SY_STR_LIT("/");
+                r->query = sy_str_make(t.p + 1, t.len - 1);
+                return 0;
+            }
+        } else {
+            return reject(c, 400, "request-target must be origin-form (starting with /)");
+        }
+    }
+    const char *q = memchr(t.p, '?', t.len);
+    if (memchr(t.p, '#', t.len))
+        return reject(c, 400, "fragment in request-target");
+    r->path = q ? sy_str_make(t.p, (size_t)(q - t.p)) : t;
+    r->query = q ? sy_str_make(q + 1, t.len - (size_t)(q - t.p) - 1) : SY_STR_NULL;
+    if (has_dot_segment(r->path))
+        return reject(c, 400, "dot segments in the path are not allowed");
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    sy_request *r = c->req;
+    sy_worker *w = c->w;
+    const sy_gateway_cfg *gw = &r->snap->cfg->gw;
+
+    r->head_done = true;
+    r->method = sy_str_c(llhttp_method_name((llhttp_method_t)p->method));
+    if (p->http_major != 1)
+        return reject(c, 400, "unsupported HTTP version");
+    r->http_minor = p->http_minor;
+    if (p->method == HTTP_CONNECT)
+        return reject(c, 405, "CONNECT is not supported");
+    if (r->target.len == 1 && r->target.p[0] == '*')
+        return reject(c, 400, "asterisk-form request-target is not routable");
+    if (r->n_host > 1)
+        return reject(c, 400, "more than one Host header");
+    if (r->n_host == 0 && r->http_minor == 1)
+        return reject(c, 400, "missing Host header");
+    if (r->has_te) {
+        if (r->http_minor == 0)
+            return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        /* Only exactly "chunked" (llhttp already insists chunked is last). */
+        size_t n_te = 0;
+        for (size_t i = 0; i < r->n_headers; i++) {
+            if (!sy_str_ieq_c(r->headers[i].name, "Transfer-Encoding"))
+                continue;
+            n_te++;
+            if (!sy_str_ieq_c(r->headers[i].value, "chunked"))
+                return reject(c, 501, "unsupported transfer coding");
+        }
+        if (n_te != 1)
+            return reject(c, 400, "repeated Transfer-Encoding");
+        r->chunked = true;
+    }
+    if (r->has_cl && !r->chunked)
+        r->content_length = p->content_length;
+    if (parse_target(c, r) < 0)
+        return -1;
+    sy_str host = SY_STR_NULL;
+    if (r->host_hdr.len || r->n_host) {
+        if (host_parse(c, r->host_hdr, &host) < 0)
+            return reject(c, 400, "invalid Host header");
+    }
+    if (r->http_minor == 0 ? !r->keep_alive_10 : r->conn_close)
+        c->close_after = true;
+    if (c->n_requests + 1 >= gw->max_keepalive_requests)
+        c->close_after = true;
+
+    /* The routing view. */
+    sy_req_view *rv = &r->rv;
+    rv->method = r->method;
+    rv->query = r->query;
+    rv->host = host;
+    rv->scheme = SY_STR_LIT("http");
+    rv->headers = r->headers;
+    rv->n_headers = r->n_headers;
+    rv->scratch = &c->arena;
+    bool trusted;
+    sy_client_ip_resolve(gw, &c->peer, c->peer_ip, r->headers, r->n_headers, r->client_ip,
+                         sizeof(r->client_ip), &rv->client_addr, &trusted);
+    rv->client_ip = sy_str_c(r->client_ip);
+
+    /* Limits that can be decided from the head. */
+    if (gw->max_body_bytes && r->has_cl && !r->chunked && r->content_length > gw->max_body_bytes) {
+        r->local = true;
+        c->close_after = true;
+        sy_respond_error(c, 413, "payload_too_large", "request body larger than MaxBodyBytes");
+        return 1; /* skip the body: we close after answering */
+    }
+
+    sy_router_resolve(r->snap->router, rv, r->path, &r->route);
+    if (r->route.status) {
+        r->local = true;
+        if (r->chunked || r->content_length)
+            c->close_after = true; /* don't read a body nobody wants */
+        sy_respond_error(c, r->route.status, r->route.status == 405 ? "method_not_allowed" : "not_found",
+                         r->route.error);
+        return (r->chunked || r->content_length) ? 1 : 0;
+    }
+    sy_router_pick_backend(r->snap->router, rv, &r->route);
+    if (r->route.backend->type == SY_BACKEND_MOCK) {
+        r->local = true;
+        if (r->chunked || r->content_length)
+            c->close_after = true;
+        sy_respond_mock(c, r->route.backend);
+        return (r->chunked || r->content_length) ? 1 : 0;
+    }
+
+    /* Proxy it.  The body (if any) streams through on_body from here on. */
+    if (r->upgrade || p->upgrade)
+        r->upgrade = true;
+    c->state = SY_CS_BODY;
+    r->body_start_ms = sy_loop_now(w->loop);
+    c->last_write_progress = r->body_start_ms;
+    c->head_deadline = 0;
+    sy_upstream_start(c);
+    if (c->closed)
+        return HPE_PAUSED;
+    if (!c->up) {
+        /* failed synchronously (no node, head too large): answered. */
+        return r->chunked || r->content_length ? 1 : 0;
+    }
+    if (r->expect_continue && r->http_minor == 1 && (r->chunked || r->content_length)) {
+        sy_buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        sy_client_flush(c);
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    sy_client *c = CLIENT(p);
+    sy_request *r = c->req;
+    if (r->local || !c->up)
+        return 0;
+    r->body_bytes += len;
+    const sy_gateway_cfg *gw = &r->snap->cfg->gw;
+    if (gw->max_body_bytes && r->body_bytes > gw->max_body_bytes)
+        return reject(c, 413, "request body larger than MaxBodyBytes");
+    if (r->chunked)
+        sy_chunk_append(&c->up->out, at, len);
+    else
+        sy_buf_append(&c->up->out, at, len);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    sy_request *r = c->req;
+    r->body_done = true;
+    if (c->up && !r->local) {
+        if (r->chunked)
+            sy_buf_append(&c->up->out, "0\r\n\r\n", 5);
+        if (c->state == SY_CS_BODY)
+            c->state = SY_CS_WAIT;
+        sy_upstream_flush(c->up);
+    } else if (!r->local && !c->up && !r->resp_done) {
+        /* upstream start failed and answered already */
+    }
+    if (r->local && !r->resp_done) {
+        r->resp_done = true;
+        sy_access_log(c);
+    }
+    if (!r->local && c->state == SY_CS_BODY)
+        c->state = SY_CS_WAIT;
+    return HPE_PAUSED;
+}
+
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t len)
+{
+    /* Extensions are dropped when we re-chunk; cap their size anyway. */
+    sy_request *r = CLIENT(p)->req;
+    r->cur.len += len;
+    if (r->cur.len > 1024)
+        return reject(CLIENT(p), 400, "chunk extension too long");
+    return 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+    CLIENT(p)->req->cur = SY_STR_NULL;
+    return 0;
+}
+
+void sy_request_settings(llhttp_settings_t *s)
+{
+    llhttp_settings_init(s);
+    s->on_message_begin = on_message_begin;
+    s->on_url = on_url;
+    s->on_url_complete = on_url_complete;
+    s->on_header_field = on_header_field;
+    s->on_header_field_complete = on_header_field_complete;
+    s->on_header_value = on_header_value;
+    s->on_header_value_complete = on_header_value_complete;
+    s->on_headers_complete = on_headers_complete;
+    s->on_body = on_body;
+    s->on_message_complete = on_message_complete;
+    s->on_chunk_header = on_chunk_header;
+    s->on_chunk_extension_name = on_chunk_extension;
+    s->on_chunk_extension_value = on_chunk_extension;
+}

@@ -1,0 +1,220 @@
+/* Re-serialization.  Nothing is forwarded as raw header bytes: the request
+ * and response heads are rebuilt from parsed slices, hop-by-hop fields are
+ * dropped, and exactly one framing header is written (reliability.md §0
+ * rules 1 and 2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/conn.h"
+#include "net/worker.h"
+#include "router/clientip.h"
+
+void sy_chunk_append(sy_buf *out, const char *p, size_t n)
+{
+    if (!n)
+        return;
+    char hex[24];
+    int k = snprintf(hex, sizeof(hex), "%zx\r\n", n);
+    sy_buf_append(out, hex, (size_t)k);
+    sy_buf_append(out, p, n);
+    sy_buf_append(out, "\r\n", 2);
+}
+
+static void put(sy_buf *b, sy_str s)
+{
+    sy_buf_append(b, s.p, s.len);
+}
+
+static void put_header(sy_buf *b, const char *name, sy_str value)
+{
+    sy_buf_append_str(b, name);
+    sy_buf_append(b, ": ", 2);
+    put(b, value);
+    sy_buf_append(b, "\r\n", 2);
+}
+
+/* Fields that describe one connection or that we set ourselves. */
+static bool is_hop_or_ours(sy_str n, bool request)
+{
+    static const char *const hop[] = {
+        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding",
+        "Content-Length", "Upgrade", "Trailer", "Proxy-Authenticate", "Proxy-Authorization", NULL};
+    static const char *const ours_req[] = {
+        "Host", "Expect", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Proto",
+        "X-Api-RequestId", "X-Switchyard-Policy", NULL};
+    for (int i = 0; hop[i]; i++)
+        if (sy_str_ieq_c(n, hop[i]))
+            return true;
+    if (request) {
+        for (int i = 0; ours_req[i]; i++)
+            if (sy_str_ieq_c(n, ours_req[i]))
+                return true;
+    } else if (sy_str_ieq_c(n, "X-Api-RequestId")) {
+        return true;
+    }
+    return false;
+}
+
+/* RFC 9110 §7.6.1: a field named by Connection is hop-by-hop too. */
+static bool named_by_connection(const sy_header *h, size_t n, sy_str name)
+{
+    char tok[128];
+    if (name.len >= sizeof(tok))
+        return false;
+    memcpy(tok, name.p, name.len);
+    tok[name.len] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (sy_str_ieq_c(h[i].name, "Connection") && sy_str_list_has_token(h[i].value, tok))
+            return true;
+    return false;
+}
+
+int sy_serialize_request_head(sy_client *c, sy_buf *out)
+{
+    sy_request *r = c->req;
+    const sy_backend_cfg *b = r->route.backend;
+    char path[8192];
+    if (sy_route_backend_path(&r->route, path, sizeof(path)) < 0)
+        return -1;
+    sy_str method = r->method;
+    if (b->method && strcmp(b->method, "ANY") != 0)
+        method = sy_str_c(b->method);
+    put(out, method);
+    sy_buf_append(out, " ", 1);
+    sy_buf_append_str(out, path);
+    if (r->query.p) {
+        sy_buf_append(out, "?", 1);
+        put(out, r->query);
+    }
+    sy_buf_append_str(out, " HTTP/1.1\r\n");
+
+    /* Host: the upstream's UpstreamHost, else the node or Url authority. */
+    char hostbuf[300];
+    const char *host = NULL;
+    if (r->upstream && r->upstream->upstream_host) {
+        host = r->upstream->upstream_host;
+    } else if (r->ep) {
+        if (r->ep->port == 80)
+            snprintf(hostbuf, sizeof(hostbuf), "%s", r->ep->host);
+        else if (strchr(r->ep->host, ':'))
+            snprintf(hostbuf, sizeof(hostbuf), "[%s]:%u", r->ep->host, r->ep->port);
+        else
+            snprintf(hostbuf, sizeof(hostbuf), "%s:%u", r->ep->host, r->ep->port);
+        host = hostbuf;
+    }
+    put_header(out, "Host", sy_str_c(host ? host : "localhost"));
+
+    sy_str xff_in = SY_STR_NULL;
+    bool trusted = false;
+    const sy_gateway_cfg *gw = &r->snap->cfg->gw;
+    if (gw->n_trusted) {
+        trusted = sy_cidr_list_contains(gw->trusted, gw->n_trusted, &c->peer);
+    }
+    for (size_t i = 0; i < r->n_headers; i++) {
+        sy_str n = r->headers[i].name;
+        if (sy_str_ieq_c(n, "X-Forwarded-For")) {
+            if (trusted) {
+                /* keep the chain (several lines joined) */
+                if (xff_in.len) {
+                    sy_buf tmp = {0};
+                    put(&tmp, xff_in);
+                    sy_buf_append(&tmp, ", ", 2);
+                    put(&tmp, r->headers[i].value);
+                    xff_in = sy_arena_str(&c->arena, sy_str_make(tmp.data, tmp.len));
+                    sy_buf_free(&tmp);
+                } else {
+                    xff_in = r->headers[i].value;
+                }
+            }
+            continue;
+        }
+        if (is_hop_or_ours(n, true) || named_by_connection(r->headers, r->n_headers, n))
+            continue;
+        /* X_Forwarded_For and friends: components that map '_' to '-'
+         * would see a forged field; drop like nginx does. */
+        if (memchr(n.p, '_', n.len))
+            continue;
+        put(out, n);
+        sy_buf_append(out, ": ", 2);
+        put(out, r->headers[i].value);
+        sy_buf_append(out, "\r\n", 2);
+    }
+    sy_buf_append_str(out, "X-Forwarded-For: ");
+    if (xff_in.len) {
+        put(out, xff_in);
+        sy_buf_append(out, ", ", 2);
+    }
+    sy_buf_append_str(out, c->peer_ip);
+    sy_buf_append(out, "\r\n", 2);
+    put_header(out, "X-Real-IP", sy_str_c(r->client_ip));
+    put_header(out, "X-Forwarded-Proto", r->rv.scheme);
+    put_header(out, "X-Api-RequestId", sy_str_c(r->request_id));
+    if (r->route.policy)
+        put_header(out, "X-Switchyard-Policy", sy_str_c(r->route.policy->name));
+    if (r->upgrade) {
+        for (size_t i = 0; i < r->n_headers; i++)
+            if (sy_str_ieq_c(r->headers[i].name, "Upgrade"))
+                put_header(out, "Upgrade", r->headers[i].value);
+        sy_buf_append_str(out, "Connection: upgrade\r\n");
+    }
+    if (r->chunked) {
+        sy_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
+    } else if (r->has_cl) {
+        char cl[48];
+        int k = snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n", (unsigned long long)r->content_length);
+        sy_buf_append(out, cl, (size_t)k);
+    }
+    sy_buf_append(out, "\r\n", 2);
+    return 0;
+}
+
+void sy_serialize_response_head(sy_client *c, sy_upconn *u)
+{
+    sy_request *r = c->req;
+    sy_buf *out = &c->out;
+    int st = u->status;
+    bool no_body = st < 200 || st == 204 || st == 304 || sy_str_eq_c(r->method, "HEAD");
+    char line[64];
+    int k = snprintf(line, sizeof(line), "HTTP/1.1 %d ", st);
+    sy_buf_append(out, line, (size_t)k);
+    sy_buf_append_str(out, sy_status_reason(st));
+    sy_buf_append(out, "\r\n", 2);
+    for (size_t i = 0; i < u->n_headers; i++) {
+        sy_str n = u->headers[i].name;
+        if (st == 101 && sy_str_ieq_c(n, "Upgrade")) {
+            put_header(out, "Upgrade", u->headers[i].value);
+            continue;
+        }
+        if (is_hop_or_ours(n, false) || named_by_connection(u->headers, u->n_headers, n))
+            continue;
+        put(out, n);
+        sy_buf_append(out, ": ", 2);
+        put(out, u->headers[i].value);
+        sy_buf_append(out, "\r\n", 2);
+    }
+    put_header(out, "X-Api-RequestId", sy_str_c(r->request_id));
+    r->resp_chunked = false;
+    if (st == 101) {
+        sy_buf_append_str(out, "Connection: upgrade\r\n");
+    } else if (no_body) {
+        if (u->has_cl && st != 204 && st >= 200) {
+            k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n", (unsigned long long)u->content_length);
+            sy_buf_append(out, line, (size_t)k);
+        }
+    } else if (u->has_cl && !u->chunked) {
+        k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n", (unsigned long long)u->content_length);
+        sy_buf_append(out, line, (size_t)k);
+    } else if (r->http_minor == 1) {
+        sy_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
+        r->resp_chunked = true;
+    } else {
+        c->close_after = true; /* HTTP/1.0 client: delimit by close */
+    }
+    if (st != 101 && c->close_after)
+        sy_buf_append_str(out, "Connection: close\r\n");
+    else if (st != 101 && r->http_minor == 0)
+        sy_buf_append_str(out, "Connection: keep-alive\r\n");
+    sy_buf_append(out, "\r\n", 2);
+    r->status = st;
+    r->resp_started = true;
+}

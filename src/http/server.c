@@ -1,0 +1,520 @@
+/* The client side of the proxy: read, parse strictly, route, stream the
+ * request body upstream, write the response, keep the connection alive.
+ *
+ * llhttp parses in place over a fixed-capacity receive buffer.  While a
+ * head is being read the buffer is only appended to, so the slices the
+ * callbacks collect stay valid; it is compacted only between requests or
+ * once the head is done.  The parser is paused at every message end, so a
+ * pipelined request waits in the buffer until the current response is
+ * complete and responses go out in order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/conn.h"
+#include "http/request.h"
+#include "net/listen.h"
+#include "net/worker.h"
+
+static llhttp_settings_t req_settings;
+static int settings_ready;
+
+static void client_process(sy_client *c);
+static void client_arm_timer(sy_client *c);
+
+static const sy_gateway_cfg *gw_of(sy_client *c)
+{
+    return &c->w->snap->cfg->gw;
+}
+
+/* ---- lifecycle ---- */
+
+static void request_release(sy_client *c)
+{
+    sy_request *r = c->req;
+    if (!r)
+        return;
+    if (r->snap)
+        sy_snapshot_unref(r->snap);
+    c->req = NULL;
+    sy_arena_reset(&c->arena);
+}
+
+static void request_begin(sy_client *c)
+{
+    sy_request *r = sy_arena_alloc(&c->arena, sizeof(*r));
+    const sy_gateway_cfg *gw = gw_of(c);
+    r->headers = sy_arena_alloc(&c->arena, (gw->max_headers + 1) * sizeof(sy_header));
+    r->snap = c->w->snap;
+    sy_snapshot_ref(r->snap);
+    r->start_ms = sy_loop_now(c->w->loop);
+    r->node = -1;
+    snprintf(r->request_id, sizeof(r->request_id), "%016llx%016llx",
+             (unsigned long long)sy_worker_rand(c->w), (unsigned long long)sy_worker_rand(c->w));
+    c->req = r;
+}
+
+void sy_client_close(sy_client *c)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (c->up) {
+        sy_upconn *u = c->up;
+        c->up = NULL;
+        u->client = NULL;
+        sy_upstream_abort(u);
+    }
+    if (c->req && c->req->head_done && !c->req->resp_done) {
+        /* The client left (or we gave up) before a response was complete:
+         * still one access-log line, with 499 when nothing was answered. */
+        if (!c->req->status)
+            c->req->status = 499;
+        sy_access_log(c);
+    }
+    request_release(c);
+    sy_timer_stop(c->w->loop, &c->timer);
+    sy_loop_del(c->w->loop, &c->io);
+    close(c->io.fd);
+    c->io.fd = -1;
+    sy_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->n_clients--;
+    /* Freed after the current I/O batch: later events in this batch may
+     * still point at it. */
+    c->next = w->dead_clients;
+    w->dead_clients = c;
+}
+
+void sy_client_drain(sy_client *c)
+{
+    c->close_after = true;
+    if (c->state == SY_CS_HEAD && (!c->req || !c->req->head_done) && c->rlen == c->rpos)
+        sy_client_close(c);
+}
+
+/* ---- writing ---- */
+
+void sy_client_flush(sy_client *c)
+{
+    while (c->writable && sy_buf_pending(&c->out)) {
+        ssize_t n = send(c->io.fd, c->out.data + c->out.off, sy_buf_pending(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            sy_buf_consume(&c->out, (size_t)n);
+            if (c->req)
+                c->req->bytes_sent += (uint64_t)n;
+            c->last_write_progress = sy_loop_now(c->w->loop);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->writable = false;
+            break;
+        }
+        sy_client_close(c);
+        return;
+    }
+    if (!sy_buf_pending(&c->out)) {
+        if (c->state == SY_CS_CLOSING) {
+            /* Half-close first so a client still sending (a rejected body)
+             * reads our response instead of a reset. */
+            shutdown(c->io.fd, SHUT_WR);
+            sy_client_close(c);
+            return;
+        }
+        if (c->up && sy_buf_pending(&c->out) < SY_OUT_HIGH / 2)
+            sy_upstream_resume_read(c->up);
+    }
+    client_arm_timer(c);
+}
+
+/* ---- timers ---- */
+
+static void client_timer_cb(sy_loop *loop, sy_timer *t)
+{
+    sy_client *c = t->data;
+    const sy_gateway_cfg *gw = gw_of(c);
+    uint64_t now = sy_loop_now(loop);
+    if (sy_buf_pending(&c->out) && now - c->last_write_progress >= gw->send_timeout_ms) {
+        sy_debug("client %s: send timeout", c->peer_ip);
+        sy_client_close(c);
+        return;
+    }
+    switch (c->state) {
+    case SY_CS_HEAD:
+        if (c->rlen == c->rpos && (!c->req || !c->req->head_done) && c->head_deadline == 0) {
+            sy_client_close(c); /* idle keep-alive connection */
+            return;
+        }
+        if (now >= c->head_deadline) {
+            if (c->rlen > c->head_start)
+                sy_respond_error(c, 408, "request_timeout", "request head not received in time");
+            else
+                sy_client_close(c);
+            return;
+        }
+        break;
+    case SY_CS_BODY: {
+        sy_request *r = c->req;
+        uint64_t elapsed = now - r->body_start_ms;
+        bool slow = elapsed > gw->body_rate_grace_ms && gw->body_min_rate &&
+                    r->body_bytes * 1000 / elapsed < gw->body_min_rate;
+        if (now - c->last_write_progress >= gw->body_timeout_ms || slow) {
+            if (!r->resp_started) {
+                if (c->up) {
+                    sy_upconn *u = c->up;
+                    c->up = NULL;
+                    u->client = NULL;
+                    sy_upstream_abort(u);
+                }
+                sy_respond_error(c, 408, "request_timeout", slow ? "request body too slow" : "request body not received in time");
+            } else {
+                sy_client_close(c);
+            }
+            return;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    client_arm_timer(c);
+}
+
+static void client_arm_timer(sy_client *c)
+{
+    if (c->closed)
+        return;
+    const sy_gateway_cfg *gw = gw_of(c);
+    uint64_t now = sy_loop_now(c->w->loop);
+    uint64_t delay = 0;
+    if (sy_buf_pending(&c->out) && !c->writable)
+        delay = gw->send_timeout_ms;
+    switch (c->state) {
+    case SY_CS_HEAD:
+        if (c->head_deadline == 0) {
+            uint64_t d = gw->idle_timeout_ms;
+            delay = delay && delay < d ? delay : d;
+        } else {
+            uint64_t d = c->head_deadline > now ? c->head_deadline - now : 0;
+            delay = delay && delay < d ? delay : d;
+        }
+        break;
+    case SY_CS_BODY: {
+        uint64_t d = 1000; /* check the rate once a second */
+        if (gw->body_timeout_ms < d)
+            d = gw->body_timeout_ms;
+        delay = delay && delay < d ? delay : d;
+        break;
+    }
+    default:
+        break;
+    }
+    if (delay)
+        sy_timer_arm(c->w->loop, &c->timer, delay);
+    else if (c->state == SY_CS_HEAD)
+        sy_timer_arm(c->w->loop, &c->timer, 0);
+    else
+        sy_timer_stop(c->w->loop, &c->timer);
+}
+
+/* ---- request completion ---- */
+
+static void next_request(sy_client *c)
+{
+    request_release(c);
+    c->n_requests++;
+    if (c->close_after) {
+        c->state = SY_CS_CLOSING;
+        if (!sy_buf_pending(&c->out))
+            sy_client_flush(c);
+        return;
+    }
+    c->state = SY_CS_HEAD;
+    if (HPE_PAUSED == llhttp_get_errno(&c->parser))
+        llhttp_resume(&c->parser);
+    /* Compact: keep only the unparsed (pipelined) bytes. */
+    if (c->rpos) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    c->head_start = 0;
+    c->head_deadline = c->rlen ? sy_loop_now(c->w->loop) + gw_of(c)->header_timeout_ms : 0;
+    client_arm_timer(c);
+}
+
+void sy_client_response_done(sy_client *c, bool reusable)
+{
+    sy_request *r = c->req;
+    (void)reusable;
+    r->resp_done = true;
+    sy_access_log(c);
+    c->up = NULL;
+    if (!r->body_done)
+        c->close_after = true; /* unread request body: framing unknown */
+    next_request(c);
+    if (!c->closed && c->state == SY_CS_HEAD) {
+        sy_client_flush(c);
+        if (!c->closed)
+            client_process(c);
+    }
+}
+
+void sy_client_upstream_failed(sy_client *c, int status, const char *word, const char *msg)
+{
+    c->up = NULL;
+    sy_request *r = c->req;
+    if (r->resp_started) {
+        sy_client_close(c);
+        return;
+    }
+    sy_respond_error(c, status, word, msg);
+    if (!r->body_done)
+        c->close_after = true;
+    next_request(c);
+    if (!c->closed)
+        sy_client_flush(c);
+    if (!c->closed && c->state == SY_CS_HEAD)
+        client_process(c);
+}
+
+/* ---- reading and parsing ---- */
+
+static void fail_parse(sy_client *c, llhttp_errno_t err)
+{
+    sy_request *r = c->req;
+    if (r && r->local)
+        return; /* a callback already answered */
+    int status = r && r->local_status ? r->local_status : 400;
+    const char *reason = llhttp_get_error_reason(&c->parser);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "malformed request: %s", reason ? reason : llhttp_errno_name(err));
+    if (c->up) {
+        sy_upconn *u = c->up;
+        c->up = NULL;
+        u->client = NULL;
+        sy_upstream_abort(u);
+    }
+    if (r && r->resp_started) {
+        sy_client_close(c);
+        return;
+    }
+    const char *word = status == 431 ? "header_fields_too_large" : status == 414 ? "uri_too_long"
+                     : status == 413 ? "payload_too_large" : status == 501 ? "not_implemented"
+                     : "bad_request";
+    sy_respond_error(c, status, word, r && r->error_word ? r->error_word : msg);
+}
+
+/* Parse what is buffered.  Returns false when the connection is done for
+ * now (closed, paused at a message end, or waiting for more bytes). */
+static bool parse_input(sy_client *c)
+{
+    if (c->rpos >= c->rlen || c->state == SY_CS_CLOSING)
+        return false;
+    if (c->state == SY_CS_WAIT)
+        return false;
+    if (c->state == SY_CS_HEAD && !c->req) {
+        request_begin(c);
+        c->head_start = c->rpos;
+        if (!c->head_deadline)
+            c->head_deadline = sy_loop_now(c->w->loop) + gw_of(c)->header_timeout_ms;
+    }
+    const char *start = c->rbuf + c->rpos;
+    c->in_parser = true;
+    llhttp_errno_t err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
+    c->in_parser = false;
+    if (c->closed)
+        return false;
+    if (sy_buf_pending(&c->out)) {
+        /* Local answers and 100 Continue are written after the parser
+         * returns, never from inside a callback (a flush may close). */
+        sy_client_flush(c);
+        if (c->closed)
+            return false;
+    }
+    if (err == HPE_OK) {
+        c->rpos = c->rlen;
+    } else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+        c->rpos = (size_t)(llhttp_get_error_pos(&c->parser) - c->rbuf);
+        if (err == HPE_PAUSED_UPGRADE)
+            c->paused_upgrade = true;
+    } else {
+        fail_parse(c, err);
+        return false;
+    }
+    sy_request *r = c->req;
+    if (c->state == SY_CS_HEAD && r && !r->head_done) {
+        /* Head still incomplete: enforce the size limits now, not when the
+         * buffer happens to fill. */
+        const sy_gateway_cfg *gw = gw_of(c);
+        size_t got = c->rlen - c->head_start;
+        if (r->span == SY_SPAN_URL || r->target.len == 0) {
+            if (got > gw->max_request_line) {
+                r->local_status = 414;
+                fail_parse(c, HPE_USER);
+                return false;
+            }
+        } else if (got > gw->max_header_bytes) {
+            r->local_status = 431;
+            fail_parse(c, HPE_USER);
+            return false;
+        }
+        return false;
+    }
+    if (r && r->local && r->resp_done && !c->closed && c->state != SY_CS_CLOSING) {
+        next_request(c);
+        return !c->closed;
+    }
+    return false;
+}
+
+static void tunnel_client_bytes(sy_client *c)
+{
+    if (c->up && c->rlen > c->rpos) {
+        sy_buf_append(&c->up->out, c->rbuf + c->rpos, c->rlen - c->rpos);
+        sy_upstream_flush(c->up);
+    }
+    c->rlen = c->rpos = 0;
+}
+
+static void client_process(sy_client *c)
+{
+    for (int guard = 0; guard < 10000 && !c->closed; guard++) {
+        if (c->state == SY_CS_TUNNEL) {
+            tunnel_client_bytes(c);
+        } else if (parse_input(c)) {
+            continue; /* a pipelined request was answered locally; go on */
+        }
+        if (c->closed || !c->readable)
+            return;
+        if (c->state == SY_CS_WAIT || c->state == SY_CS_CLOSING)
+            return; /* leave pipelined bytes in the kernel until the response */
+        if (c->state == SY_CS_BODY && c->up && sy_buf_pending(&c->up->out) > SY_OUT_HIGH)
+            return; /* back-pressure: the backend is slower than the client */
+        if (c->state == SY_CS_TUNNEL && c->up && sy_buf_pending(&c->up->out) > SY_OUT_HIGH)
+            return;
+        if (c->rlen == c->rcap) {
+            if (c->state == SY_CS_HEAD && (!c->req || !c->req->head_done)) {
+                if (c->rpos > c->head_start || c->head_start == 0) {
+                    if (c->req)
+                        c->req->local_status = c->req->target.len ? 431 : 414;
+                    fail_parse(c, HPE_USER);
+                    return;
+                }
+            }
+            /* Body phase: everything before rpos is consumed. */
+            memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+            c->rlen -= c->rpos;
+            c->head_start = 0;
+            c->rpos = 0;
+            if (c->rlen == c->rcap)
+                return;
+        }
+        size_t space = c->rcap - c->rlen;
+        ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, space, 0);
+        if (n > 0) {
+            c->rlen += (size_t)n;
+            if ((size_t)n < space)
+                c->readable = false; /* drained: the next edge will tell */
+            if (c->state == SY_CS_BODY) {
+                c->last_write_progress = sy_loop_now(c->w->loop);
+            }
+            if (c->state == SY_CS_HEAD && !c->head_deadline)
+                c->head_deadline = sy_loop_now(c->w->loop) + gw_of(c)->header_timeout_ms;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->readable = false;
+            return;
+        }
+        /* EOF or error from the client. */
+        c->readable = false;
+        c->eof = true;
+        if (n < 0 || c->state == SY_CS_HEAD || c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL) {
+            if (c->state == SY_CS_HEAD && c->req && c->req->head_done && c->req->local && !sy_buf_pending(&c->out)) {
+                sy_client_close(c);
+                return;
+            }
+            sy_client_close(c);
+            return;
+        }
+        /* Half-close while waiting for the response: answer, then close. */
+        c->close_after = true;
+        return;
+    }
+}
+
+static void client_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
+{
+    sy_client *c = io->data;
+    if (ev & EPOLLOUT)
+        c->writable = true;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->readable = true;
+    if (c->writable && sy_buf_pending(&c->out)) {
+        sy_client_flush(c);
+        if (c->closed)
+            return;
+    }
+    client_process(c);
+}
+
+void sy_client_pump_body(sy_client *c)
+{
+    if (!c->closed && (c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL))
+        client_process(c);
+}
+
+void sy_client_accept(sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len)
+{
+    if (!settings_ready) {
+        sy_request_settings(&req_settings);
+        settings_ready = 1;
+    }
+    sy_client *c = sy_calloc(1, sizeof(*c));
+    const sy_gateway_cfg *gw = &w->snap->cfg->gw;
+    c->w = w;
+    c->io.fd = fd;
+    c->io.cb = client_io_cb;
+    c->io.data = c;
+    c->peer = *peer;
+    c->peer_len = len;
+    sy_addr_ip(peer, c->peer_ip, sizeof(c->peer_ip));
+    c->rcap = gw->max_header_bytes + gw->max_request_line + 2048;
+    if (c->rcap < 16384)
+        c->rcap = 16384;
+    c->rbuf = sy_malloc(c->rcap);
+    sy_arena_init(&c->arena, 8192);
+    llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
+    c->parser.data = c;
+    sy_timer_init(&c->timer, client_timer_cb, c);
+    c->state = SY_CS_HEAD;
+    /* A new connection gets the head deadline from accept: a client that
+     * connects and sends nothing is a slowloris too. */
+    c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
+    c->next = w->clients;
+    if (w->clients)
+        w->clients->prev = c;
+    w->clients = c;
+    w->n_clients++;
+    c->writable = true;
+    if (sy_loop_add(w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        sy_client_close(c);
+        return;
+    }
+    client_arm_timer(c);
+}

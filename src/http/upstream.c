@@ -1,0 +1,566 @@
+/* The upstream side of the proxy: per-worker keep-alive pools, connect,
+ * send the rebuilt request, parse the response strictly, stream it to the
+ * client, and decide whether the connection may be reused.
+ *
+ * A connection returns to the pool only after a complete exchange: the
+ * whole request was written, a response of known length was read to its
+ * end, nothing extra followed it, and the backend did not ask to close
+ * (reliability.md §0 rule 4). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "core/log.h"
+#include "http/conn.h"
+#include "net/worker.h"
+#include "http/response.h"
+#include "upstream/balancer.h"
+
+#define UCONN(p) ((sy_upconn *)(p)->data)
+#define POOL_MAX_PER_WORKER 1024
+
+static llhttp_settings_t resp_settings;
+static int resp_settings_ready;
+
+enum fail_kind { FAIL_CONNECT, FAIL_REUSED_CLOSED, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD_RESPONSE };
+
+static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev);
+static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why);
+static void up_process_input(sy_upconn *u);
+
+static unsigned pool_bucket(const struct sockaddr_storage *a, socklen_t len)
+{
+    return (unsigned)(XXH3_64bits(a, len) % SY_POOL_BUCKETS);
+}
+
+static void up_free(sy_upconn *u)
+{
+    sy_worker *w = u->w;
+    sy_timer_stop(w->loop, &u->timer);
+    if (u->io.fd >= 0) {
+        sy_loop_del(w->loop, &u->io);
+        close(u->io.fd);
+        u->io.fd = -1;
+    }
+    u->free_next = w->dead_ups;
+    w->dead_ups = u;
+}
+
+static void pool_remove(sy_upconn *u)
+{
+    sy_worker *w = u->w;
+    sy_upconn **pp = &w->pool[pool_bucket(&u->addr, u->addrlen)];
+    while (*pp && *pp != u)
+        pp = &(*pp)->pool_next;
+    if (*pp) {
+        *pp = u->pool_next;
+        w->n_idle--;
+    }
+    u->pool_next = NULL;
+}
+
+void sy_pool_close_all(sy_worker *w)
+{
+    for (int i = 0; i < SY_POOL_BUCKETS; i++) {
+        while (w->pool[i]) {
+            sy_upconn *u = w->pool[i];
+            w->pool[i] = u->pool_next;
+            w->n_idle--;
+            up_free(u);
+        }
+    }
+}
+
+static void up_timer_cb(sy_loop *loop, sy_timer *t)
+{
+    sy_upconn *u = t->data;
+    switch (u->state) {
+    case SY_US_IDLE:
+        pool_remove(u);
+        up_free(u);
+        break;
+    case SY_US_CONNECTING:
+        up_fail(u, FAIL_CONNECT, "connect timeout");
+        break;
+    case SY_US_ACTIVE:
+        if (u->tunnel) {
+            /* tunnels idle out on the client's idle timeout */
+            if (u->client)
+                sy_client_close(u->client);
+            else
+                up_free(u);
+            break;
+        }
+        up_fail(u, FAIL_TIMEOUT, "backend did not answer within ServiceTimeout");
+        break;
+    }
+}
+
+static void reset_response_state(sy_upconn *u)
+{
+    u->head_done = u->msg_done = u->interim = false;
+    u->got_bytes = false;
+    u->span = SY_SPAN_NONE;
+    u->cur = SY_STR_NULL;
+    u->status = 0;
+    u->n_headers = 0;
+    u->has_cl = u->chunked = u->conn_close = false;
+    u->content_length = 0;
+    u->rlen = u->rpos = 0;
+    u->tunnel = false;
+    llhttp_init(&u->parser, HTTP_RESPONSE, &resp_settings);
+    u->parser.data = u;
+}
+
+static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep)
+{
+    sy_upconn *u = sy_calloc(1, sizeof(*u));
+    u->w = w;
+    u->addr = ep->addr;
+    u->addrlen = ep->addrlen;
+    u->rcap = SY_UP_RBUF;
+    u->rbuf = sy_malloc(u->rcap);
+    u->headers = sy_malloc(sizeof(sy_header) * 128);
+    u->io.fd = -1;
+    u->io.cb = up_io_cb;
+    u->io.data = u;
+    sy_timer_init(&u->timer, up_timer_cb, u);
+    reset_response_state(u);
+    return u;
+}
+
+static sy_upconn *pool_get(sy_worker *w, const sy_endpoint *ep)
+{
+    sy_upconn **pp = &w->pool[pool_bucket(&ep->addr, ep->addrlen)];
+    for (; *pp; pp = &(*pp)->pool_next) {
+        sy_upconn *u = *pp;
+        if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0) {
+            *pp = u->pool_next;
+            u->pool_next = NULL;
+            w->n_idle--;
+            sy_timer_stop(w->loop, &u->timer);
+            return u;
+        }
+    }
+    return NULL;
+}
+
+static int up_connect(sy_upconn *u)
+{
+    int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    u->io.fd = fd;
+    int rc = connect(fd, (struct sockaddr *)&u->addr, u->addrlen);
+    if (rc < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        u->io.fd = -1;
+        errno = e;
+        return -1;
+    }
+    u->state = SY_US_CONNECTING;
+    u->writable = false;
+    u->readable = false;
+    sy_loop_add(u->w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+    return 0;
+}
+
+/* Choose the node for this attempt and queue the head.  Returns 0, or -1
+ * with the client already answered. */
+static int attempt(sy_client *c, const char *prev_body, size_t prev_body_len)
+{
+    sy_request *r = c->req;
+    sy_worker *w = c->w;
+    const sy_backend_cfg *b = r->route.backend;
+    r->attempts++;
+    if (b->upstream) {
+        r->upstream = b->upstream;
+        sy_balancer *bal = r->snap->balancers[b->upstream->index];
+        int node = sy_balancer_pick(bal, w->id, r->tried);
+        if (node < 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "no usable node in upstream %s", b->upstream->id);
+            sy_client_upstream_failed(c, 503, "service_unavailable", msg);
+            return -1;
+        }
+        if (node < 64)
+            r->tried |= 1ull << node;
+        r->node = node;
+        r->ep = &b->upstream->nodes[node].ep;
+    } else {
+        r->upstream = NULL;
+        r->node = -1;
+        r->ep = &b->url_ep;
+        if (r->ep->addrlen == 0) {
+            sy_client_upstream_failed(c, 502, "bad_gateway", "backend Url has no resolved address");
+            return -1;
+        }
+    }
+    sy_upconn *u = pool_get(w, r->ep);
+    bool fresh = !u;
+    if (u) {
+        u->reused = true;
+        u->state = SY_US_ACTIVE;
+    } else {
+        u = up_new(w, r->ep);
+        u->state = SY_US_CONNECTING;
+    }
+    u->client = c;
+    c->up = u;
+    u->n_uses++;
+    reset_response_state(u);
+    size_t before = sy_buf_pending(&u->out);
+    if (sy_serialize_request_head(c, &u->out) < 0) {
+        c->up = NULL;
+        u->client = NULL;
+        up_free(u);
+        sy_client_upstream_failed(c, 414, "uri_too_long", "backend path too long");
+        return -1;
+    }
+    r->up_head_len = sy_buf_pending(&u->out) - before;
+    sy_buf_append(&u->out, prev_body, prev_body_len);
+    if (fresh && up_connect(u) < 0) {
+        /* Immediate refusal (rare on non-blocking sockets): same path as
+         * an asynchronous connect failure, including retries. */
+        up_fail(u, FAIL_CONNECT, strerror(errno));
+        return c->up ? 0 : -1;
+    }
+    r->up_start_ms = sy_loop_now(w->loop);
+    if (u->state == SY_US_CONNECTING)
+        sy_timer_arm(w->loop, &u->timer, r->snap->cfg->gw.connect_timeout_ms);
+    else
+        sy_timer_arm(w->loop, &u->timer, b->timeout_ms);
+    return 0;
+}
+
+void sy_upstream_start(sy_client *c)
+{
+    if (!resp_settings_ready) {
+        sy_response_settings(&resp_settings);
+        resp_settings_ready = 1;
+    }
+    if (attempt(c, NULL, 0) == 0 && c->up)
+        sy_upstream_flush(c->up);
+}
+
+static bool idempotent(sy_str m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (sy_str_eq_c(m, ok[i]))
+            return true;
+    return false;
+}
+
+static int max_attempts(const sy_request *r)
+{
+    if (r->route.backend->upstream)
+        return 1 + r->route.backend->upstream->retries;
+    return 2; /* one retry, for a stale pooled connection */
+}
+
+/* Failure before or during the exchange.  Retry only when it is safe
+ * (RFC 9110 §9.2.2, reliability.md §3.6): nothing reached the client, and
+ * either the connection never got established (nothing was sent), or a
+ * reused keep-alive connection died before any response byte and the
+ * request had no body and is idempotent. */
+static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
+{
+    sy_client *c = u->client;
+    if (u->state == SY_US_IDLE) {
+        pool_remove(u);
+        up_free(u);
+        return;
+    }
+    if (!c) {
+        up_free(u);
+        return;
+    }
+    sy_request *r = c->req;
+    bool nothing_sent = kind == FAIL_CONNECT;
+    bool stale_reuse = kind == FAIL_REUSED_CLOSED && !r->has_cl && !r->chunked && idempotent(r->method);
+    sy_debug("upstream %s: %s", r->ep ? r->ep->host : "-", why);
+    if (!r->resp_started && (nothing_sent || stale_reuse) && r->attempts < max_attempts(r)) {
+        /* Carry over the body bytes queued behind the head (only possible
+         * when nothing was sent). */
+        sy_buf body = {0};
+        if (nothing_sent && sy_buf_pending(&u->out) > r->up_head_len)
+            sy_buf_append(&body, u->out.data + u->out.off + r->up_head_len,
+                          sy_buf_pending(&u->out) - r->up_head_len);
+        c->up = NULL;
+        u->client = NULL;
+        up_free(u);
+        /* A fixed Url has one address: retry a connect failure there only
+         * when the failed connection was a reused one. */
+        if (!r->route.backend->upstream && kind == FAIL_CONNECT) {
+            sy_buf_free(&body);
+            sy_client_upstream_failed(c, 502, "bad_gateway", "backend connection failed");
+            return;
+        }
+        if (!r->route.backend->upstream)
+            r->tried = 0;
+        if (attempt(c, body.data ? body.data + body.off : NULL, sy_buf_pending(&body)) == 0 && c->up)
+            sy_upstream_flush(c->up);
+        sy_buf_free(&body);
+        if (c->up && !r->body_done)
+            sy_client_pump_body(c);
+        return;
+    }
+    c->up = NULL;
+    u->client = NULL;
+    up_free(u);
+    if (kind == FAIL_TIMEOUT)
+        sy_client_upstream_failed(c, 504, "gateway_timeout", why);
+    else if (kind == FAIL_CONNECT && strstr(why, "timeout"))
+        sy_client_upstream_failed(c, 504, "gateway_timeout", why);
+    else
+        sy_client_upstream_failed(c, 502, "bad_gateway", why);
+}
+
+void sy_upstream_abort(sy_upconn *u)
+{
+    u->client = NULL;
+    if (u->state == SY_US_IDLE)
+        pool_remove(u);
+    up_free(u);
+}
+
+void sy_upstream_flush(sy_upconn *u)
+{
+    if (u->state == SY_US_CONNECTING)
+        return;
+    while (u->writable && sy_buf_pending(&u->out)) {
+        ssize_t n = send(u->io.fd, u->out.data + u->out.off, sy_buf_pending(&u->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            sy_buf_consume(&u->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            u->writable = false;
+            break;
+        }
+        up_fail(u, u->reused && !u->got_bytes ? FAIL_REUSED_CLOSED : FAIL_IO, "write to backend failed");
+        return;
+    }
+    /* Room again: let the client side read more body. */
+    if (u->client && sy_buf_pending(&u->out) < SY_OUT_HIGH / 2)
+        sy_client_pump_body(u->client);
+}
+
+static void release(sy_upconn *u, bool reusable)
+{
+    sy_worker *w = u->w;
+    sy_client *c = u->client;
+    u->client = NULL;
+    if (c)
+        c->up = NULL;
+    if (reusable && !w->draining && w->n_idle < POOL_MAX_PER_WORKER && u->rpos == u->rlen &&
+        !sy_buf_pending(&u->out)) {
+        u->state = SY_US_IDLE;
+        u->reused = true;
+        u->idle_since = sy_loop_now(w->loop);
+        unsigned b = pool_bucket(&u->addr, u->addrlen);
+        u->pool_next = w->pool[b];
+        w->pool[b] = u;
+        w->n_idle++;
+        sy_timer_arm(w->loop, &u->timer, w->snap->cfg->gw.upstream_idle_ms);
+    } else {
+        up_free(u);
+    }
+}
+
+static void finish_exchange(sy_upconn *u)
+{
+    sy_client *c = u->client;
+    sy_request *r = c->req;
+    if (r->resp_chunked)
+        sy_buf_append(&c->out, "0\r\n\r\n", 5);
+    bool reusable = !u->conn_close && r->body_done && llhttp_should_keep_alive(&u->parser) &&
+                    !sy_buf_pending(&u->out);
+    u->rpos = (size_t)(llhttp_get_error_pos(&u->parser) - u->rbuf);
+    if (u->rpos != u->rlen)
+        reusable = false; /* bytes after the response: the backend is confused */
+    release(u, reusable);
+    sy_client_flush(c);
+    if (!c->closed)
+        sy_client_response_done(c, reusable);
+}
+
+static void start_tunnel(sy_upconn *u)
+{
+    sy_client *c = u->client;
+    u->tunnel = true;
+    size_t pos = (size_t)(llhttp_get_error_pos(&u->parser) - u->rbuf);
+    if (pos < u->rlen)
+        sy_buf_append(&c->out, u->rbuf + pos, u->rlen - pos);
+    u->rlen = u->rpos = 0;
+    c->state = SY_CS_TUNNEL;
+    c->req->resp_done = true;
+    sy_access_log(c);
+    sy_timer_arm(u->w->loop, &u->timer, 3600 * 1000);
+    /* Bytes the client sent after its upgrade request. */
+    if (c->rlen > c->rpos) {
+        sy_buf_append(&u->out, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen = c->rpos = 0;
+    }
+    sy_upstream_flush(u);
+    sy_client_flush(c);
+}
+
+static void up_process_input(sy_upconn *u)
+{
+    for (;;) {
+        sy_client *c = u->client;
+        if (!c)
+            return;
+        if (u->tunnel) {
+            if (u->rlen) {
+                sy_buf_append(&c->out, u->rbuf, u->rlen);
+                u->rlen = 0;
+                sy_client_flush(c);
+                if (!u->client)
+                    return;
+            }
+        } else if (u->rpos < u->rlen) {
+            llhttp_errno_t err = llhttp_execute(&u->parser, u->rbuf + u->rpos, u->rlen - u->rpos);
+            if (err == HPE_OK) {
+                u->rpos = u->rlen;
+                if (u->head_done) {
+                    /* body bytes consumed: the buffer can be reused */
+                    u->rlen = u->rpos = 0;
+                }
+            } else if (err == HPE_PAUSED) {
+                finish_exchange(u);
+                return;
+            } else if (err == HPE_PAUSED_UPGRADE) {
+                start_tunnel(u);
+                return;
+            } else {
+                char why[160];
+                snprintf(why, sizeof(why), "invalid response from backend: %s",
+                         llhttp_get_error_reason(&u->parser));
+                up_fail(u, FAIL_BAD_RESPONSE, why);
+                return;
+            }
+            if (c->closed || !u->client)
+                return;
+            sy_client_flush(c);
+            if (c->closed || !u->client)
+                return;
+        }
+        if (!u->readable)
+            return;
+        if (sy_buf_pending(&c->out) > SY_OUT_HIGH)
+            return; /* back-pressure: resumed by sy_upstream_resume_read */
+        if (u->rlen == u->rcap) {
+            if (!u->head_done) {
+                up_fail(u, FAIL_BAD_RESPONSE, "backend response head too large");
+                return;
+            }
+            u->rlen = u->rpos = 0;
+        }
+        size_t space = u->rcap - u->rlen;
+        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, space, 0);
+        if (n > 0) {
+            u->rlen += (size_t)n;
+            u->got_bytes = true;
+            if ((size_t)n < space)
+                u->readable = false;
+            if (!u->tunnel)
+                sy_timer_arm(u->w->loop, &u->timer, c->req->route.backend->timeout_ms);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            u->readable = false;
+            return;
+        }
+        /* EOF or reset. */
+        u->readable = false;
+        if (u->tunnel) {
+            sy_client_flush(c);
+            c->close_after = true;
+            c->state = SY_CS_CLOSING;
+            u->client = NULL;
+            c->up = NULL;
+            up_free(u);
+            sy_client_flush(c);
+            return;
+        }
+        if (n == 0 && u->head_done && !u->msg_done) {
+            /* Close-delimited body: EOF is the end of the message. */
+            llhttp_errno_t err = llhttp_finish(&u->parser);
+            if (err == HPE_OK || err == HPE_PAUSED) {
+                if (u->msg_done) {
+                    u->conn_close = true;
+                    u->rpos = u->rlen = 0;
+                    finish_exchange(u);
+                    return;
+                }
+            }
+            up_fail(u, FAIL_IO, "backend closed the connection mid-response");
+            return;
+        }
+        up_fail(u, u->reused && !u->got_bytes ? FAIL_REUSED_CLOSED : FAIL_IO,
+                n == 0 ? "backend closed the connection" : "backend connection reset");
+        return;
+    }
+}
+
+void sy_upstream_resume_read(sy_upconn *u)
+{
+    if (u->client && u->readable)
+        up_process_input(u);
+}
+
+static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
+{
+    sy_upconn *u = io->data;
+    if (u->io.fd < 0)
+        return;
+    if (u->state == SY_US_IDLE) {
+        /* An idle pooled connection got data or EOF: the backend closed it
+         * or is misbehaving.  Either way it is no longer reusable. */
+        pool_remove(u);
+        up_free(u);
+        return;
+    }
+    if (u->state == SY_US_CONNECTING) {
+        if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            up_fail(u, FAIL_CONNECT, strerror(err));
+            return;
+        }
+        u->state = SY_US_ACTIVE;
+        if (u->client)
+            sy_timer_arm(loop, &u->timer, u->client->req->route.backend->timeout_ms);
+    }
+    if (ev & EPOLLOUT)
+        u->writable = true;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        u->readable = true;
+    if (u->writable && sy_buf_pending(&u->out)) {
+        sy_upstream_flush(u);
+        if (u->io.fd < 0 || !u->client)
+            return;
+    }
+    if (u->readable)
+        up_process_input(u);
+}

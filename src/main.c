@@ -1,0 +1,194 @@
+/* switchyard: argv, signals, config load, workers.  Everything else lives
+ * in the library (src/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config/load.h"
+#include "config/snapshot.h"
+#include "core/log.h"
+#include "net/worker.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: switchyard -c FILE            run the gateway\n"
+            "       switchyard -t -c FILE         check a config file and exit\n"
+            "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] METHOD URL\n"
+            "       switchyard test-routes -c FILE CASES.yaml\n"
+            "       switchyard --version | --help\n"
+            "\n"
+            "Signals: SIGHUP reloads FILE atomically (a bad file is refused and the\n"
+            "running config stays); SIGTERM/SIGINT drain in-flight requests and exit.\n");
+}
+
+static void print_errors(const sy_errors *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        fprintf(stderr, "%s\n", e->msgs[i]);
+}
+
+static int n_workers_for(const sy_config *cfg)
+{
+    if (cfg->gw.workers > 0)
+        return cfg->gw.workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Load + compile.  NULL (with every problem in errs) when anything fails. */
+static sy_snapshot *load_snapshot(const char *file, int n_workers, sy_errors *errs)
+{
+    sy_config *cfg = sy_config_load_file(file, errs);
+    if (!cfg)
+        return NULL;
+    sy_snapshot *s = sy_snapshot_build(cfg, n_workers, errs);
+    if (!s)
+        sy_config_free(cfg);
+    return s;
+}
+
+static int open_logs(const sy_config *cfg)
+{
+    if (cfg->gw.error_log) {
+        int fd = open(cfg->gw.error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "switchyard: cannot open ErrorLog %s: %s\n", cfg->gw.error_log, strerror(errno));
+            return -1;
+        }
+        sy_log_set_fd(fd);
+    }
+    sy_log_min_level = cfg->gw.log_level;
+    if (!cfg->gw.access_log) {
+        sy_rt.access_fd = -1;
+    } else if (strcmp(cfg->gw.access_log, "-") == 0) {
+        sy_rt.access_fd = 1;
+    } else {
+        sy_rt.access_fd = open(cfg->gw.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (sy_rt.access_fd < 0) {
+            fprintf(stderr, "switchyard: cannot open AccessLog %s: %s\n", cfg->gw.access_log, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run(const char *file)
+{
+    sy_errors errs = {0};
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Block before the workers exist so only this thread takes signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    sy_config *probe = sy_config_load_file(file, &errs);
+    if (!probe) {
+        print_errors(&errs);
+        sy_errors_free(&errs);
+        return 1;
+    }
+    int n_workers = n_workers_for(probe);
+    sy_snapshot *snap = sy_snapshot_build(probe, n_workers, &errs);
+    if (!snap) {
+        print_errors(&errs);
+        sy_errors_free(&errs);
+        sy_config_free(probe);
+        return 1;
+    }
+    if (open_logs(snap->cfg) < 0)
+        return 1;
+    atomic_store(&sy_snapshot_current, snap);
+    if (sy_workers_start(n_workers, snap->cfg) < 0)
+        return 1;
+    for (size_t i = 0; i < snap->cfg->gw.n_listen; i++)
+        sy_info("listening on %s:%u (%d workers)", snap->cfg->gw.listen[i].host,
+                snap->cfg->gw.listen[i].port, n_workers);
+    sy_info("switchyard %s started, config generation %llu", SY_VERSION,
+            (unsigned long long)snap->generation);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            sy_errors e = {0};
+            sy_snapshot *next = load_snapshot(file, n_workers, &e);
+            if (!next) {
+                sy_error("reload failed, keeping config generation %llu:",
+                         (unsigned long long)atomic_load(&sy_snapshot_current)->generation);
+                for (size_t i = 0; i < e.n; i++)
+                    sy_error("  %s", e.msgs[i]);
+                sy_errors_free(&e);
+                continue;
+            }
+            sy_workers_publish(next);
+            sy_info("reloaded %s: config generation %llu", file, (unsigned long long)next->generation);
+            continue;
+        }
+        sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
+        sy_snapshot *cur = atomic_load(&sy_snapshot_current);
+        sy_workers_drain_and_join(cur->cfg->gw.grace_ms);
+        atomic_store(&sy_snapshot_current, NULL);
+        sy_snapshot_unref(cur);
+        sy_info("stopped");
+        return 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "explain") == 0)
+        return sy_cli_explain(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "test-routes") == 0)
+        return sy_cli_test_routes(argc - 1, argv + 1);
+
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"test", no_argument, NULL, 't'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL;
+    int test_only = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': file = optarg; break;
+        case 't': test_only = 1; break;
+        case 'V': printf("switchyard %s\n", SY_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!file || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (test_only) {
+        sy_errors errs = {0};
+        sy_snapshot *s = load_snapshot(file, 1, &errs);
+        if (!s) {
+            print_errors(&errs);
+            fprintf(stderr, "%s: %zu problem%s found\n", file, errs.n, errs.n == 1 ? "" : "s");
+            sy_errors_free(&errs);
+            return 1;
+        }
+        printf("%s: configuration ok (%zu upstreams, %zu services, %zu plugins)\n", file,
+               s->cfg->n_upstreams, s->cfg->n_services, s->cfg->n_plugins);
+        sy_snapshot_unref(s);
+        return 0;
+    }
+    return run(file);
+}

@@ -1,0 +1,243 @@
+#include "net/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/conn.h"
+#include "net/listen.h"
+
+sy_runtime sy_rt = {.access_fd = -1};
+
+uint64_t sy_worker_rand(sy_worker *w)
+{
+    /* xorshift128+: request ids need uniqueness, not secrecy. */
+    uint64_t s1 = w->rng[0];
+    const uint64_t s0 = w->rng[1];
+    w->rng[0] = s0;
+    s1 ^= s1 << 23;
+    w->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return w->rng[1] + s0;
+}
+
+void sy_worker_take_snapshot(sy_worker *w)
+{
+    sy_snapshot *cur = atomic_load_explicit(&sy_snapshot_current, memory_order_acquire);
+    if (cur == w->snap)
+        return;
+    /* Safe: the main thread keeps its reference to `cur` until every
+     * worker has reported this generation (sy_workers_publish). */
+    sy_snapshot_ref(cur);
+    sy_snapshot *old = w->snap;
+    w->snap = cur;
+    atomic_store_explicit(&w->seen_generation, cur->generation, memory_order_release);
+    sy_snapshot_unref(old);
+}
+
+static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
+{
+    sy_worker *w = io->data;
+    while (w->accepting) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                sy_warn("accept: %s", strerror(errno));
+            return;
+        }
+        if (w->n_clients >= w->snap->cfg->gw.max_connections) {
+            /* Over the cap: refuse fast rather than queue unbounded work. */
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sy_client_accept(w, fd, &ss, len);
+    }
+    /* Edge-triggered: we loop until EAGAIN so no pending connection is
+     * left without a future event. */
+}
+
+static void flush_access_log(sy_worker *w, bool force)
+{
+    if (!sy_buf_pending(&w->access_log) || sy_rt.access_fd < 0)
+        return;
+    uint64_t now = sy_loop_now(w->loop);
+    if (!force && sy_buf_pending(&w->access_log) < 32 * 1024 && now - w->access_last_flush < 50)
+        return;
+    /* Lines are complete, and a single write(2) of < PIPE_BUF... is not
+     * guaranteed atomic for files, but O_APPEND writes are, so workers
+     * never interleave within a line. */
+    while (sy_buf_pending(&w->access_log)) {
+        ssize_t n = write(sy_rt.access_fd, w->access_log.data + w->access_log.off,
+                          sy_buf_pending(&w->access_log));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            sy_buf_reset(&w->access_log);
+            break;
+        }
+        sy_buf_consume(&w->access_log, (size_t)n);
+    }
+    w->access_last_flush = now;
+}
+
+static void free_dead(sy_worker *w)
+{
+    while (w->dead_clients) {
+        sy_client *c = w->dead_clients;
+        w->dead_clients = c->next;
+        free(c->rbuf);
+        sy_buf_free(&c->out);
+        sy_arena_free(&c->arena);
+        free(c);
+    }
+    while (w->dead_ups) {
+        sy_upconn *u = w->dead_ups;
+        w->dead_ups = u->free_next;
+        free(u->rbuf);
+        free(u->headers);
+        sy_buf_free(&u->out);
+        free(u);
+    }
+}
+
+static void tick(sy_loop *loop, void *arg)
+{
+    sy_worker *w = arg;
+    free_dead(w);
+    sy_worker_take_snapshot(w);
+    flush_access_log(w, false);
+    if (atomic_load(&sy_rt.draining) && !w->draining) {
+        w->draining = true;
+        w->accepting = false;
+        for (size_t i = 0; i < w->n_listeners; i++) {
+            sy_loop_del(loop, &w->listeners[i]);
+            close(w->listeners[i].fd);
+            w->listeners[i].fd = -1;
+        }
+        sy_client *c = w->clients;
+        while (c) {
+            sy_client *n = c->next;
+            sy_client_drain(c);
+            c = n;
+        }
+        free_dead(w);
+    }
+    if (w->draining) {
+        if (w->n_clients == 0 || sy_loop_now(loop) >= w->drain_deadline) {
+            sy_client *c = w->clients;
+            while (c) {
+                sy_client *n = c->next;
+                sy_client_close(c);
+                c = n;
+            }
+            sy_pool_close_all(w);
+            free_dead(w);
+            flush_access_log(w, true);
+            sy_loop_stop(loop);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    sy_worker *w = arg;
+    sy_worker_take_snapshot(w);
+    sy_loop_run(w->loop, tick, w);
+    flush_access_log(w, true);
+    return NULL;
+}
+
+int sy_workers_start(int n, const sy_config *cfg)
+{
+    sy_rt.n_workers = n;
+    sy_rt.workers = sy_calloc((size_t)n, sizeof(sy_worker));
+    for (int i = 0; i < n; i++) {
+        sy_worker *w = &sy_rt.workers[i];
+        w->id = i;
+        w->loop = sy_loop_new();
+        w->accepting = true;
+        if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng)) {
+            w->rng[0] = (uint64_t)time(NULL) ^ (uint64_t)i;
+            w->rng[1] = 0x9e3779b97f4a7c15ull;
+        }
+        w->rng[0] |= 1;
+        w->n_listeners = cfg->gw.n_listen;
+        w->listeners = sy_calloc(w->n_listeners + 1, sizeof(sy_io));
+        for (size_t j = 0; j < cfg->gw.n_listen; j++) {
+            int fd = sy_listen_socket(&cfg->gw.listen[j], 4096);
+            if (fd < 0) {
+                sy_error("listen %s:%u: %s", cfg->gw.listen[j].host, cfg->gw.listen[j].port,
+                         strerror(errno));
+                return -1;
+            }
+            w->listeners[j].fd = fd;
+            w->listeners[j].cb = accept_cb;
+            w->listeners[j].data = w;
+            sy_loop_add(w->loop, &w->listeners[j], EPOLLIN);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        sy_worker *w = &sy_rt.workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            sy_error("pthread_create failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sy_workers_publish(sy_snapshot *s)
+{
+    sy_snapshot *old = atomic_exchange_explicit(&sy_snapshot_current, s, memory_order_acq_rel);
+    for (int i = 0; i < sy_rt.n_workers; i++)
+        sy_loop_wake(sy_rt.workers[i].loop);
+    /* Wait until every worker references the new generation (bounded: a
+     * worker stuck for 5 s is a bug; we then keep the old one alive
+     * forever rather than risk a use-after-free). */
+    for (int tries = 0; tries < 5000; tries++) {
+        int all = 1;
+        for (int i = 0; i < sy_rt.n_workers; i++)
+            if (atomic_load(&sy_rt.workers[i].seen_generation) < s->generation)
+                all = 0;
+        if (all) {
+            sy_snapshot_unref(old);
+            return;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    sy_warn("workers did not pick up config generation %llu in time",
+            (unsigned long long)s->generation);
+}
+
+void sy_workers_drain_and_join(uint32_t grace_ms)
+{
+    for (int i = 0; i < sy_rt.n_workers; i++)
+        sy_rt.workers[i].drain_deadline = sy_clock_ms() + grace_ms;
+    atomic_store(&sy_rt.draining, 1);
+    for (int i = 0; i < sy_rt.n_workers; i++)
+        sy_loop_wake(sy_rt.workers[i].loop);
+    for (int i = 0; i < sy_rt.n_workers; i++) {
+        sy_worker *w = &sy_rt.workers[i];
+        pthread_join(w->thread, NULL);
+        sy_snapshot_unref(w->snap);
+        w->snap = NULL;
+        sy_loop_free(w->loop);
+        free(w->listeners);
+        sy_buf_free(&w->access_log);
+    }
+}

@@ -1,0 +1,65 @@
+/* Worker threads: one event loop each, one SO_REUSEPORT listening socket
+ * per Listen address each (the kernel spreads connections), no shared
+ * mutable state on the request path. */
+#ifndef SY_NET_WORKER_H
+#define SY_NET_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config/snapshot.h"
+#include "core/buf.h"
+#include "net/loop.h"
+
+struct sy_client;
+struct sy_upconn;
+
+#define SY_POOL_BUCKETS 64
+
+typedef struct sy_worker {
+    int id;
+    pthread_t thread;
+    sy_loop *loop;
+    sy_io *listeners;
+    size_t n_listeners;
+    bool accepting;
+
+    sy_snapshot *snap;                 /* this worker's reference */
+    atomic_uint_fast64_t seen_generation;
+
+    struct sy_client *clients;         /* all open client connections */
+    size_t n_clients;
+    struct sy_client *dead_clients;    /* freed after the I/O batch */
+    struct sy_upconn *dead_ups;
+    struct sy_upconn *pool[SY_POOL_BUCKETS]; /* idle upstream connections */
+    size_t n_idle;
+
+    sy_buf access_log;
+    uint64_t access_last_flush;
+    uint64_t rng[2];                   /* request ids */
+    bool draining;
+    uint64_t drain_deadline;
+} sy_worker;
+
+/* The process-wide runtime the main thread drives. */
+typedef struct sy_runtime {
+    sy_worker *workers;
+    int n_workers;
+    int access_fd;                     /* -1 = off */
+    atomic_int draining;
+} sy_runtime;
+
+extern sy_runtime sy_rt;
+
+/* Open listening sockets and start the workers on the current snapshot. */
+int sy_workers_start(int n, const sy_config *cfg);
+/* Publish `s` and wait (bounded) until every worker holds it. */
+void sy_workers_publish(sy_snapshot *s);
+/* Stop accepting, finish in-flight requests within grace_ms, join. */
+void sy_workers_drain_and_join(uint32_t grace_ms);
+
+uint64_t sy_worker_rand(sy_worker *w);
+void sy_worker_take_snapshot(sy_worker *w);
+
+#endif
