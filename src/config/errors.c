@@ -16,6 +16,7 @@ static void push(sy_errors *e, char *msg)
     e->msgs[e->n++] = msg;
 }
 
+__attribute__((format(printf, 1, 0)))
 static char *vfmt(const char *fmt, va_list ap)
 {
     va_list ap2;

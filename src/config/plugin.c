@@ -19,7 +19,10 @@ static const char *const backend_types[] = {"HTTP", "UPSTREAM", "VPC", "MOCK", N
 static const char *const env_names[] = {"test", "prepub", "release", NULL};
 
 /* Tencent's documented limit per plugin. */
-#define MAX_POLICIES 10
+/* Tencent caps a plugin at 10 policies; Switchyard indexes equality tests
+ * at load, so tenant routing with 100,000 policies is fine.  The cap is a
+ * sanity bound against runaway files, not a product limit. */
+#define MAX_POLICIES 1000000
 
 static bool name_chars_ok(const char *s)
 {
@@ -87,7 +90,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (sy_cfg_int(c, map, path, "strategy_weight", SY_OPT, 0, 100, &n))
         pol->weight = (int)n;
     if (sy_cfg_str(c, map, path, "condition", SY_REQ, &pol->condition)) {
-        pol->cond_mark = sy_ymap_get(map, "condition")->mark;
+        pol->cond_mark = sy_ymap_get(map, "condition")->text_mark;
         if (!*pol->condition)
             sy_cfg_err(c, pol->cond_mark, sy_cfg_path(c, path, "condition"),
                        "must not be empty");

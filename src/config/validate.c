@@ -67,8 +67,8 @@ void sy_cfg_check_domains(sy_cfg_ctx *c)
                                "claimed by service \"%s\"", svc_label(o));
                 else
                     sy_cfg_err(c, dom->mark,
-                               sy_cfg_path(c, sy_cfg_index(c, sy_cfg_path(c, sy_cfg_index(c, "Services", i), "Domains"), d),
-                                           "DomainName"),
+                               sy_cfg_index(c, sy_cfg_path(c, sy_cfg_index(c, "Services", i),
+                                                           "Domains"), d),
                                "domain \"%s\" is already claimed by service \"%s\"",
                                dom->name, svc_label(o));
                 j = i + 1; /* one message per domain */

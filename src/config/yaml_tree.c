@@ -119,6 +119,13 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
             node->str = sy_arena_strndup(a, (const char *)ev.data.scalar.value,
                                          ev.data.scalar.length);
             node->len = ev.data.scalar.length;
+            /* The mark of a flow-quoted scalar is its opening quote;
+             * text_mark is its first character, so columns inside the value
+             * (expression errors) line up. */
+            node->text_mark = node->mark;
+            if (ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+                node->text_mark.col++;
             node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
                            (ev.data.scalar.tag &&
                             strcmp((const char *)ev.data.scalar.tag,
@@ -180,6 +187,7 @@ static sy_ynode *scalar(sy_arena *a, sy_mark at, const char *s, size_t len,
     sy_ynode *n = sy_arena_alloc(a, sizeof *n);
     n->kind = SY_YN_SCALAR;
     n->mark = at;
+    n->text_mark = at;
     n->str = sy_arena_strndup(a, s, len);
     n->len = len;
     n->quoted = quoted;
@@ -214,6 +222,7 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n = sy_arena_alloc(a, sizeof *n);
         n->kind = SY_YN_SEQ;
         n->mark = at;
+        n->text_mark = at;
         n->n = cnt;
         n->items = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
         json_array_foreach(j, i, v) {
@@ -229,6 +238,7 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n = sy_arena_alloc(a, sizeof *n);
         n->kind = SY_YN_MAP;
         n->mark = at;
+        n->text_mark = at;
         n->n = cnt;
         n->keys = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
         n->vals = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));

@@ -20,6 +20,7 @@ typedef struct sy_ynode sy_ynode;
 struct sy_ynode {
     enum sy_ynode_kind kind;
     sy_mark mark;
+    sy_mark text_mark;   /* first character of a scalar's text (after a quote) */
     /* Scalars: text (NUL-terminated, len excludes the NUL).  `quoted` is set
      * for quoted/block scalars and JSON strings: those are always strings,
      * never numbers, booleans or null. */

@@ -475,6 +475,11 @@ static void client_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
 
 void sy_client_pump_body(sy_client *c)
 {
+    /* Called back from the upstream side, possibly while our own parser is
+     * running further up the stack (head callback -> upstream flush): never
+     * re-enter llhttp; the outer parse loop continues by itself. */
+    if (c->in_parser)
+        return;
     if (!c->closed && (c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL))
         client_process(c);
 }

@@ -648,8 +648,8 @@ sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen,
         if (P.tok.kind == SY_T_RPAREN)
             perr(&P, P.tok.off, "unbalanced ')'");
         else
-            perr(&P, P.tok.off, "unexpected %s after a complete condition (missing 'and' or "
-                 "'or'?)", describe(&P, &P.tok));
+            perr(&P, P.tok.off, "expected 'and', 'or' or the end after a complete condition, "
+                 "found %s", describe(&P, &P.tok));
     }
     if (P.failed || !root) {
         if (!P.failed) /* cannot happen: every NULL path reports */

@@ -12,7 +12,8 @@ from syharness.gateway import api, service
 @pytest.fixture
 def gw(make_gateway, backend):
     return make_gateway({"Gateway": {"RequestHeaderTimeout": 5, "IdleTimeout": 10},
-                         "Services": [service("s", [api("a", "/e", backend, timeout=2)])]})
+                         "Services": [service("s", [api("a", "/e", backend, timeout=2,
+                                                       service_path="/e")])]})
 
 
 def test_many_requests_on_one_connection(gw, backend):

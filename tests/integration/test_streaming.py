@@ -29,10 +29,9 @@ def rss_limit(gw):
 
 
 def test_large_request_body_streams(gw):
-    with gw.client(timeout=60) as c:
+    with gw.client(timeout=15) as c:
         c.send(build("POST", "/release/e", headers=[("Content-Length", str(BIG))]))
-        for part in pattern_iter(BIG, 1 << 20):
-            c.send(part)
+        c.send_stream(pattern_iter(BIG, 1 << 20))
         r = c.read_response()
     assert r.status == 200, r
     req = gw.b.last()
@@ -42,12 +41,10 @@ def test_large_request_body_streams(gw):
 
 
 def test_large_chunked_request_body_streams(gw):
-    with gw.client(timeout=60) as c:
+    with gw.client(timeout=15) as c:
         c.send(build("POST", "/release/e", headers=[("Transfer-Encoding", "chunked")]))
-        n = 0
-        for part in pattern_iter(BIG // 2, 1 << 16):
-            c.send(b"%x\r\n" % len(part) + part + b"\r\n")
-            n += len(part)
+        n = BIG // 2
+        c.send_stream(b"%x\r\n" % len(p) + p + b"\r\n" for p in pattern_iter(n, 1 << 16))
         c.send(b"0\r\n\r\n")
         r = c.read_response()
     assert r.status == 200, r
@@ -59,7 +56,7 @@ def test_large_chunked_request_body_streams(gw):
 def test_large_response_streams_with_backpressure(gw):
     gw.b.set_reply(body_size=BIG, content_type="application/octet-stream")
     h = hashlib.sha256()
-    with gw.client(timeout=60) as c:
+    with gw.client(timeout=15) as c:
         c.send(build("GET", "/release/e"))
         time.sleep(1.0)   # a client that reads late: the gateway must not buffer it all
         r = c.read_response(sink=h.update)
@@ -201,10 +198,9 @@ def test_concurrent_streams(gw):
 
     def one(i):
         try:
-            with gw.client(timeout=30) as c:
+            with gw.client(timeout=15) as c:
                 c.send(build("POST", "/release/e/%d" % i, headers=[("Content-Length", str(n))]))
-                for part in pattern_iter(n, 1 << 16):
-                    c.send(part)
+                c.send_stream(pattern_iter(n, 1 << 16))
                 r = c.read_response()
                 assert r.status == 200, r
         except Exception as e:   # noqa: BLE001 - reported below

@@ -293,6 +293,8 @@ class Backend:
                 keep = self._respond(c, req, reply)
                 if not keep:
                     return
+        except EOFError:
+            pass   # peer closed mid-request (the gateway aborted it)
         except (OSError, ValueError) as e:
             if not self._stop:
                 with self._lock:

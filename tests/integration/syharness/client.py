@@ -80,6 +80,25 @@ class Client:
     def send(self, data):
         self.sock.sendall(data)
 
+    def send_stream(self, parts, what="body"):
+        """Send an iterable of byte strings; if the peer stops reading or
+        closes, fail with how far it got and whatever it answered."""
+        sent = 0
+        try:
+            for p in parts:
+                self.sock.settimeout(self.timeout)
+                self.sock.sendall(p)
+                sent += len(p)
+        except OSError as e:
+            answer = b""
+            try:
+                answer = self.recv_some(1.0)
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+            raise AssertionError("sending the %s stopped after %d bytes (%r); the gateway said %r"
+                                 % (what, sent, e, answer[:300]))
+        return sent
+
     def close(self):
         try:
             self.sock.close()

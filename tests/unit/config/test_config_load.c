@@ -356,9 +356,10 @@ static void test_plugin_data_yaml_list_and_backend_mapping(void **state)
         "      - {ServiceId: svc-a, EnvironmentName: release, ApiIds: [api-1, api-2]}\n");
     sy_config *cfg = expect_ok(text);
     check_policies(cfg);
-    /* Positions: the condition string and the policy mapping. */
+    /* Positions: the condition text (first character after the quote) and
+     * the policy mapping. */
     assert_int_equal(cfg->plugins[0].policies[0].cond_mark.line, 32);
-    assert_int_equal(cfg->plugins[0].policies[0].cond_mark.col, 20);
+    assert_int_equal(cfg->plugins[0].policies[0].cond_mark.col, 21);
     assert_int_equal(cfg->plugins[0].policies[1].mark.line, 38);
     sy_config_free(cfg);
     free(text);

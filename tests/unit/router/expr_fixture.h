@@ -56,8 +56,10 @@ static inline bool fx_eval(fx *f, const char *src)
     char err[256];
     int col = 0;
     sy_expr *e = sy_expr_compile(&a, src, err, sizeof(err), &col);
-    if (!e)
+    if (!e) {
+        sy_arena_free(&a);
         fail_msg("compile '%s' failed at column %d: %s", src, col, err);
+    }
     bool r = sy_expr_eval(e, &f->rv);
     sy_expr_free(e);
     sy_arena_free(&a);
@@ -78,9 +80,9 @@ static inline void fx_error(const char *src, int col, const char *needle)
         sy_arena_free(&a);
         fail_msg("'%s' compiled but should fail with '%s'", src, needle);
     }
+    sy_arena_free(&a);
     if (c != col || !strstr(err, needle))
         fail_msg("'%s': expected column %d '%s', got column %d '%s'", src, col, needle, c, err);
-    sy_arena_free(&a);
 }
 
 #endif
