@@ -87,7 +87,7 @@ struct sy_client {
     size_t rlen, rpos, rcap;           /* bytes held, bytes parsed, capacity */
     size_t head_start;                 /* rbuf offset where this head began */
     sy_buf out;                        /* to the client */
-    bool readable, writable, eof, close_after, closed, paused_upgrade, in_parser;
+    bool readable, writable, eof, close_after, closed, paused_upgrade, in_parser, in_process;
     unsigned n_requests;
     uint64_t head_deadline;            /* absolute ms */
     uint64_t last_write_progress;

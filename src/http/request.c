@@ -51,6 +51,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     sy_client *c = CLIENT(p);
     c->req->span = SY_SPAN_URL;
     span_add(&c->req->target, at, len);
+    if (c->req->target.len > c->req->snap->cfg->gw.max_request_line)
+        return reject(c, 414, "request-target longer than MaxRequestLineBytes");
     return 0;
 }
 
@@ -60,8 +62,23 @@ static int on_url_complete(llhttp_t *p)
     return 0;
 }
 
+/* The head may arrive whole in one read, so limits are checked as the
+ * spans grow, not only when the buffer fills. */
+static int head_too_big(sy_client *c, const char *at, size_t len)
+{
+    return (size_t)(at + len - (c->rbuf + c->head_start)) > c->req->snap->cfg->gw.max_header_bytes;
+}
+
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
+    if (head_too_big(CLIENT(p), at, len))
+        return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
     sy_request *r = CLIENT(p)->req;
     if (r->span != SY_SPAN_FIELD) {
         r->span = SY_SPAN_FIELD;
@@ -77,6 +94,13 @@ static int on_header_field_complete(llhttp_t *p)
     sy_request *r = c->req;
     if (r->n_headers >= gw_max_headers(c))
         return reject(c, 431, "too many header fields");
+    /* llhttp tolerates whitespace before the colon; RFC 9112 §5.1 says a
+     * server MUST reject it (a classic smuggling vector). */
+    if (r->cur.len == 0)
+        return reject(c, 400, "empty header field name");
+    for (size_t i = 0; i < r->cur.len; i++)
+        if (!is_tchar((unsigned char)r->cur.p[i]))
+            return reject(c, 400, "invalid character in a header field name");
     r->headers[r->n_headers].name = r->cur;
     r->headers[r->n_headers].value = SY_STR_NULL;
     r->span = SY_SPAN_VALUE;
@@ -86,6 +110,8 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
+    if (head_too_big(CLIENT(p), at, len))
+        return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
     sy_request *r = CLIENT(p)->req;
     span_add(&r->cur, at, len);
     return 0;

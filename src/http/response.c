@@ -102,7 +102,9 @@ static int on_headers_complete(llhttp_t *p)
     sy_serialize_response_head(c, u);
     if (u->status == 101)
         return 2; /* no body; switch protocols */
-    if (sy_str_eq_c(c->req->method, "HEAD"))
+    /* HEAD, 204 and 304 have no body whatever Content-Length says
+     * (llhttp would otherwise wait for one). */
+    if (sy_str_eq_c(c->req->method, "HEAD") || u->status == 204 || u->status == 304)
         return 1;
     return 0;
 }

@@ -337,6 +337,11 @@ static bool parse_input(sy_client *c)
     c->in_parser = false;
     if (c->closed)
         return false;
+    if (c->up && sy_buf_pending(&c->up->out)) {
+        sy_upstream_flush(c->up);
+        if (c->closed)
+            return false;
+    }
     if (sy_buf_pending(&c->out)) {
         /* Local answers and 100 Continue are written after the parser
          * returns, never from inside a callback (a flush may close). */
@@ -389,7 +394,18 @@ static void tunnel_client_bytes(sy_client *c)
     c->rlen = c->rpos = 0;
 }
 
+static void client_process_loop(sy_client *c);
+
 static void client_process(sy_client *c)
+{
+    if (c->in_process)
+        return;
+    c->in_process = true;
+    client_process_loop(c);
+    c->in_process = false;
+}
+
+static void client_process_loop(sy_client *c)
 {
     for (int guard = 0; guard < 10000 && !c->closed; guard++) {
         if (c->state == SY_CS_TUNNEL) {
@@ -478,7 +494,7 @@ void sy_client_pump_body(sy_client *c)
     /* Called back from the upstream side, possibly while our own parser is
      * running further up the stack (head callback -> upstream flush): never
      * re-enter llhttp; the outer parse loop continues by itself. */
-    if (c->in_parser)
+    if (c->in_parser || c->in_process)
         return;
     if (!c->closed && (c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL))
         client_process(c);
