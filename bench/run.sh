@@ -12,8 +12,9 @@
 # (VmHWM), wrk errors, new backend connections (keep-alive check) and the
 # ratios to HAProxy and to the backend direct.
 #
-# Ports 18081/18082 (backends), 18089 (backend stub_status), 18090 (nginx),
-# 18100 (HAProxy), 18110 (Switchyard); tenants: 18091.., 18101.., 18111.
+# Ports from BENCH_PORT_BASE (default 18180, away from `make run`'s 18081/2):
+# +1/+2 backends blue/green, +9 backend stub_status, +10 nginx, +20 HAProxy,
+# +30 Switchyard; the tenant variants use +11.., +21.., +31..
 # Generated files go to bench/gen/ (git-ignored).  Every process started is
 # stopped by PID on exit; the whole run is bounded by MAX_SECONDS.
 set -u
@@ -37,8 +38,9 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$GEN/results-$STAMP.txt
 WRKLOG=$LOGS/wrk-$STAMP.log
 
-P_BLUE=18081 P_GREEN=18082 P_STATUS=18089
-P_NGINX=18090 P_HAPROXY=18100 P_SY=18110
+BASE=${BENCH_PORT_BASE:-18180}
+P_BLUE=$((BASE + 1)) P_GREEN=$((BASE + 2)) P_STATUS=$((BASE + 9))
+P_NGINX=$((BASE + 10)) P_HAPROXY=$((BASE + 20)) P_SY=$((BASE + 30))
 
 mkdir -p "$GEN" "$LOGS" "$GEN/nginx-backend" "$GEN/nginx-proxy"
 : > "$OUT"
@@ -80,8 +82,11 @@ for t in nginx haproxy wrk curl taskset; do
 done
 [ -x "$BIN" ] || die "$BIN not built (make)"
 
+TENANT_SETS_ALL=""
+case " $SCENARIOS " in *" tenants "*) TENANT_SETS_ALL=$TENANTS ;; esac
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-for p in $P_BLUE $P_GREEN $P_STATUS $P_NGINX $P_HAPROXY $P_SY; do
+for p in $P_BLUE $P_GREEN $P_STATUS $P_NGINX $P_HAPROXY $P_SY \
+         $(i=0; for n in $TENANT_SETS_ALL; do i=$((i + 1)); echo $((P_NGINX + i)) $((P_HAPROXY + i)) $((P_SY + i)); done); do
     port_busy "$p" && die "port $p already in use"
 done
 

@@ -114,6 +114,9 @@ static inline bool fz_pieces_done(const fz_pieces *ps)
 
 /* ---- the fake backend ---- */
 
+/* FUZZ_TRACE=1: print what the backend and the client receive. */
+static bool fz_trace;
+
 typedef struct fz_conn fz_conn;
 typedef struct fz_backend fz_backend;
 
@@ -303,6 +306,8 @@ static inline bool fz_backend_step(fz_backend *be)
         if (k < 0)
             continue;
         moved = true;
+        if (fz_trace)
+            fprintf(stderr, "--- backend conn %d received %zd bytes:\n%.*s\n", i, k, (int)k, buf);
         if (c->tunnel) {
             /* After 101: echo, best effort. */
             ssize_t w = send(c->fd, buf, (size_t)k, MSG_NOSIGNAL);
@@ -379,8 +384,8 @@ static const char fz_config_fmt[] =
     "    Apis:\n"
     "      - {ApiId: exact, Path: =/x/exact, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /A-exact}}\n"
     "      - {ApiId: prefix, Path: ^~/x/, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /A-prefix}}\n"
-    "      - {ApiId: var, Path: /users/{id}, Method: GET, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /v1/users/{id}/detail}}\n"
-    "      - {ApiId: var2, Path: /items/{a}/sub/{b}, ServiceConfig: {Product: upstream, UpstreamId: up-a, Path: /i/{b}/{a}}}\n"
+    "      - {ApiId: var, Path: \"/users/{id}\", Method: GET, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: \"/v1/users/{id}/detail\"}}\n"
+    "      - {ApiId: var2, Path: \"/items/{a}/sub/{b}\", ServiceConfig: {Product: upstream, UpstreamId: up-a, Path: \"/i/{b}/{a}\"}}\n"
     "      - {ApiId: plain, Path: /plain, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /}}\n"
     "      - {ApiId: dead, Path: /dead, ServiceConfig: {Url: \"http://127.0.0.1:1\", Path: /}}\n"
     "      - {ApiId: post, Path: =/m, Method: POST, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /m, Method: PUT}}\n"
@@ -410,7 +415,7 @@ static const char fz_config_fmt[] =
     "      - strategy_name: beta\n"
     "        condition: \"header.X-Beta = 'yes' and sysparam.method = 'GET' and regex(path, '^/users/[0-9]+$')\"\n"
     "        backend_type: UPSTREAM\n"
-    "        backend_config: {ServiceConfig: {Product: upstream, UpstreamId: up-b, Path: /beta/{id}}}\n"
+    "        backend_config: {ServiceConfig: {Product: upstream, UpstreamId: up-b, Path: /beta}}\n"
     "      - strategy_name: net\n"
     "        condition: \"sysparam.clientIp in_cidr ('192.0.2.0/24')\"\n"
     "        backend_type: HTTP\n"
@@ -457,6 +462,7 @@ static inline void fz_free_dead(sy_worker *w)
 static inline void fz_worker_init(const char *yaml)
 {
     signal(SIGPIPE, SIG_IGN);
+    fz_trace = getenv("FUZZ_TRACE") != NULL;
     sy_log_min_level = getenv("FUZZ_LOG") ? SY_LOG_DEBUG : SY_LOG_ERROR + 1;
     sy_errors errs = {0};
     sy_config *cfg = sy_config_load_string(yaml, strlen(yaml), "fuzz.yaml", &errs);
@@ -644,6 +650,10 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     sy_timer_stop(r->loop, &r->spin);
     sy_loop_free(r->loop);
     fz_w.loop = NULL;
+    if (fz_trace)
+        fprintf(stderr, "--- client received %zu bytes (%u iterations, phase %d%s):\n%.*s\n",
+                r->resp_total, r->iters, (int)r->phase, leftover ? ", client left over" : "",
+                (int)r->resp_len, r->resp);
     if (fz_w.n_clients != 0 || fz_w.n_idle != 0)
         FZ_FAIL("worker bookkeeping: %zu clients, %zu idle upstream connections after teardown",
                 fz_w.n_clients, fz_w.n_idle);

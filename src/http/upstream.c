@@ -533,7 +533,10 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         return;
     if (u->state == SY_US_IDLE) {
         /* An idle pooled connection got data or EOF: the backend closed it
-         * or is misbehaving.  Either way it is no longer reusable. */
+         * or is misbehaving.  Either way it is no longer reusable.  (A bare
+         * EPOLLOUT edge is just send-buffer space coming back: ignore it.) */
+        if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+            return;
         pool_remove(u);
         up_free(u);
         return;

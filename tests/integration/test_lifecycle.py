@@ -172,7 +172,7 @@ def test_sigterm_grace_period_bounds_drain(make_gateway, backend):
 # ---- access log ----
 
 FIELDS = ("time", "request_id", "client", "method", "path", "status", "bytes_sent",
-          "duration_ms", "service", "api", "env", "upstream", "node")
+          "duration_ms", "service", "api", "env", "upstream", "node", "policy")
 
 
 def test_access_log_line_per_request(make_gateway, backend):

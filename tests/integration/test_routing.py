@@ -157,3 +157,19 @@ def test_mock_api(gw, module_backend):
     assert json.loads(r.body) == {"pong": True}
     assert r.header("X-Api-RequestId"), "MOCK answer without X-Api-RequestId"
     assert not module_backend.requests
+
+
+def test_mock_status_code_extension(make_gateway):
+    gw = make_gateway({"Services": [service("s", [
+        mock_api("m", "=/created", "made", ServiceMockStatusCode=201)])]})
+    r = gw.request("POST", "/release/created")
+    assert r.status == 201 and r.body == b"made", r
+
+
+def test_two_workers(make_gateway, backend):
+    gw = make_gateway({"Gateway": {"Workers": 2},
+                       "Services": [service("s", [api("a", "/e", backend)])]})
+    for i in range(20):
+        assert gw.request("GET", "/release/e/%d" % i).status == 200
+    assert gw.reload() != "failed"
+    assert gw.request("GET", "/release/e").status == 200

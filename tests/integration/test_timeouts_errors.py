@@ -202,3 +202,26 @@ def test_error_bodies_for_client_errors(make_gateway, backend, assert_error):
     with gw.client() as c:
         c.send(b"GET /release/e HTTP/1.1\r\n\r\n")
         assert_error(c.read_response(), 400)
+
+
+def test_send_timeout_closes_client_that_does_not_read(make_gateway, make_backend):
+    big = make_backend("big", store_body=False)
+    big.set_reply(body_size=256 << 20, content_type="application/octet-stream")
+    gw = make_gateway({"Gateway": {"SendTimeout": 1},
+                       "Services": [service("s", [api("a", "/e", big, timeout=30)])]})
+    with gw.client(timeout=5) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c.send(build("GET", "/release/e"))
+        time.sleep(4)          # never read: the gateway must give up after ~1 s
+        got = 0
+        t0 = time.time()
+        try:
+            while time.time() - t0 < 10:
+                d = c.recv_some(2)
+                if not d:
+                    break
+                got += len(d)
+        except Closed:
+            pass
+        assert got < (256 << 20), "a client that did not read for 4 s got the whole body"
+    assert gw.hwm_kb() < (400 << 10 if gw.sanitized() else 60 << 10)
