@@ -8,9 +8,12 @@
 # Layout (2 cores): wrk and the backend nginx on cpu0, the proxy under test
 # alone on cpu1 (PIN=0 turns pinning off).  Every proxy has one worker; wrk
 # runs -t1 -c50 -d${DURATION}s --latency after a 1 s warm-up.  The table
-# gives req/s, p50, p99, the subject's CPU %, req/s per busy core, peak RSS
-# (VmHWM), wrk errors, new backend connections (keep-alive check) and the
-# ratios to HAProxy and to the backend direct.
+# gives req/s, p50, p99, subj% (CPU of the process under test, from
+# /proc/PID/task/*/schedstat), cpu0%/cpu1% (core busy incl. steal, from
+# /proc/stat), req/s per busy core (req/s / subj%), peak RSS (VmHWM), wrk
+# errors, new backend connections (keep-alive check) and the ratios to
+# HAProxy (same header case) and to the backend direct: a1 = backend worker
+# alone on cpu1, a2 = backend on cpu0 beside wrk (the layout's cap).
 #
 # Ports from BENCH_PORT_BASE (default 18180, away from `make run`'s 18081/2):
 # +1/+2 backends blue/green, +9 backend stub_status, +10 nginx, +20 HAProxy,
@@ -75,6 +78,20 @@ die() { say "bench: $*"; exit 1; }
 on_cpu() {  # on_cpu CPU cmd...   (no pinning when PIN=0)
     local cpu=$1; shift
     if [ "$PIN" = 1 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+
+# spawn CPU LOG cmd... : start cmd in the background as its own PID (the
+# subshell execs taskset, which execs cmd), output to LOG; sets SPAWNED and
+# records the PID for the exit trap.
+spawn() {
+    local cpu=$1 log=$2; shift 2
+    if [ "$PIN" = 1 ]; then
+        (exec taskset -c "$cpu" "$@" > "$log" 2>&1) &
+    else
+        (exec "$@" > "$log" 2>&1) &
+    fi
+    SPAWNED=$!
+    PIDS="$PIDS $SPAWNED"
 }
 
 for t in nginx haproxy wrk curl taskset; do
@@ -181,7 +198,7 @@ write_haproxy_conf() {
     cat > "$GEN/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 10000
+    maxconn 4096
     pidfile $GEN/haproxy.pid
 defaults
     mode http
@@ -327,22 +344,31 @@ EOF
 }
 
 # ---------- measuring ----------
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# On-CPU time of every thread, ns (utime/stime read ~0 on some VM kernels;
+# schedstat is exact).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+# "busy total" jiffies of cpu0 and cpu1 (busy counts steal, not idle/iowait)
+core_busy() { awk '/^cpu[01] / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%d %d ", t - $5 - $6, t }' /proc/stat; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 accepts() { curl -s --max-time 2 "http://127.0.0.1:$P_STATUS/" | awk 'NR == 3 { print $1 }'; }
-HZ=$(getconf CLK_TCK)
 
 # run_wrk LABEL SUBJECT_PID URL [wrk args...]  -> appends a row to $ROWS
 ROWS=$GEN/rows-$STAMP.tsv
 : > "$ROWS"
 run_wrk() {
     local label=$1 pid=$2 url=$3; shift 3
+    if ! kill -0 "$pid" 2>/dev/null; then
+        local st=""
+        for p in $PIDS; do [ "$p" = "$pid" ] && { wait "$pid"; st=" with status $?"; }; done
+        say "bench: $label: the process under test ($pid) is gone$st; skipped"
+        return
+    fi
     on_cpu 0 timeout 25 wrk -t1 -c"$CONNS" -d1s "$@" "$url" >> "$WRKLOG" 2>&1
-    local a0 c0 t0 a1 c1 t1 res
-    a0=$(accepts); c0=$(cpu_ticks "$pid"); t0=$(date +%s%N)
+    local a0 c0 t0 a1 c1 t1 res k0 k1
+    a0=$(accepts); c0=$(cpu_ns "$pid"); k0=$(core_busy); t0=$(date +%s%N)
     echo "## $label $url $*" >> "$WRKLOG"
     res=$(on_cpu 0 timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" 2>&1)
-    t1=$(date +%s%N); c1=$(cpu_ticks "$pid"); a1=$(accepts)
+    t1=$(date +%s%N); c1=$(cpu_ns "$pid"); k1=$(core_busy); a1=$(accepts)
     echo "$res" >> "$WRKLOG"
     local line
     line=$(echo "$res" | grep '^RESULT' | tail -n 1)
@@ -350,33 +376,33 @@ run_wrk() {
         say "bench: wrk gave no result for $label (see $WRKLOG)"
         return
     fi
-    echo "$label $pid $line cpu_ticks=$((c1 - c0)) wall_ns=$((t1 - t0)) newconn=$((a1 - a0)) hwm_kb=$(hwm_kb "$pid")" >> "$ROWS"
+    echo "$label $pid $line cpu_ns=$((c1 - c0)) wall_ns=$((t1 - t0)) $(echo $k0 $k1 | awk '{ printf "core0=%.0f core1=%.0f", 100 * ($5 - $1) / ($6 - $2 + 1e-9), 100 * ($7 - $3) / ($8 - $4 + 1e-9) }') newconn=$((a1 - a0)) hwm_kb=$(hwm_kb "$pid")" >> "$ROWS"
 }
 
 print_table() {  # print_table TITLE PREFIX
     say ""
     say "## $1"
-    awk -v hz="$HZ" -v prefix="$2" '
+    awk -v prefix="$2" '
     function kv(s,   a, i, n, p) { n = split(s, a, " "); for (i = 1; i <= n; i++) { split(a[i], p, "="); v[p[1]] = p[2] } }
     index($1, prefix) == 1 {
         delete v; kv($0)
         name = substr($1, length(prefix) + 1)
         rps = v["requests"] / (v["duration_us"] / 1e6)
-        cpu = 100 * v["cpu_ticks"] / hz / (v["wall_ns"] / 1e9)
+        cpu = 100 * v["cpu_ns"] / v["wall_ns"]
         per = cpu > 0 ? rps / (cpu / 100) : 0
         errs = v["connect"] + v["read"] + v["write"] + v["status"] + v["timeout"]
         names[++n] = name; R[name] = rps; P50[name] = v["p50_us"] / 1000; P99[name] = v["p99_us"] / 1000
-        CPU[name] = cpu; PER[name] = per; RSS[name] = v["hwm_kb"] / 1024; ERR[name] = errs; NC[name] = v["newconn"]
+        CPU[name] = cpu; PER[name] = per; C0[name] = v["core0"]; C1[name] = v["core1"]; RSS[name] = v["hwm_kb"] / 1024; ERR[name] = errs; NC[name] = v["newconn"]
     }
     END {
-        printf "%-26s %9s %8s %8s %6s %11s %8s %6s %7s %8s %8s %8s\n", "run", "req/s", "p50ms", "p99ms", "cpu%", "req/s/core", "rssMB", "errs", "newcon", "/haproxy", "/directA1", "/directA2"
+        printf "%-22s %8s %6s %6s %5s %5s %5s %10s %6s %5s %6s %8s %8s %8s\n", "run", "req/s", "p50ms", "p99ms", "subj%", "cpu0%", "cpu1%", "req/s/core", "rssMB", "errs", "newcon", "/haproxy", "/directA1", "/directA2"
         for (i = 1; i <= n; i++) {
             k = names[i]; h = k
             sub(/^[a-z]+/, "haproxy", h)
             rh = (h in R && R[h] > 0 && k !~ /^direct/) ? sprintf("%.2f", R[k] / R[h]) : "-"
             a1 = ("direct-a1" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a1"]) : "-"
             a2 = ("direct-a2" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a2"]) : "-"
-            printf "%-26s %9.0f %8.2f %8.2f %6.0f %11.0f %8.1f %6d %7d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], PER[k], RSS[k], ERR[k], NC[k], rh, a1, a2
+            printf "%-22s %8.0f %6.2f %6.2f %5.0f %5.0f %5.0f %10.0f %6.1f %5d %6d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], C0[k], C1[k], PER[k], RSS[k], ERR[k], NC[k], rh, a1, a2
         }
     }' "$ROWS" | tee -a "$OUT"
 }
@@ -411,22 +437,24 @@ say "# pinning: PIN=$PIN load(wrk+backend)=cpu0 proxy=cpu1; wrk -t1 -c$CONNS -d$
     die "the generated Switchyard config does not validate"
 }
 
-on_cpu 0 nginx -e "$LOGS/nginx-backend-error.log" -p "$GEN/nginx-backend" -c "$GEN/nginx-backend.conf" &
-BACKEND=$!; PIDS="$PIDS $BACKEND"
+spawn 0 "$LOGS/nginx-backend.out" nginx -e "$LOGS/nginx-backend-error.log" -p "$GEN/nginx-backend" -c "$GEN/nginx-backend.conf"
+BACKEND=$SPAWNED
 wait_port $P_BLUE $BACKEND || die "backend nginx did not start ($LOGS/nginx-backend-error.log)"
-BACKEND_W=$(pgrep -P $BACKEND | head -n1)
+BACKEND_W=$(pgrep -P "$BACKEND" | head -n1)
+[ -n "$BACKEND_W" ] || die "no backend nginx worker under $BACKEND"
 
-on_cpu 1 "$BIN" -c "$GEN/switchyard-s1.yaml" > "$LOGS/switchyard.log" 2>&1 &
-SY=$!; PIDS="$PIDS $SY"
+spawn 1 "$LOGS/switchyard.log" "$BIN" -c "$GEN/switchyard-s1.yaml"
+SY=$SPAWNED
 wait_port $P_SY $SY || die "switchyard did not start ($LOGS/switchyard.log)"
 
-on_cpu 1 nginx -e "$LOGS/nginx-proxy-error.log" -p "$GEN/nginx-proxy" -c "$GEN/nginx-proxy.conf" &
-NGX=$!; PIDS="$PIDS $NGX"
+spawn 1 "$LOGS/nginx-proxy.out" nginx -e "$LOGS/nginx-proxy-error.log" -p "$GEN/nginx-proxy" -c "$GEN/nginx-proxy.conf"
+NGX=$SPAWNED
 wait_port $P_NGINX $NGX || die "nginx proxy did not start ($LOGS/nginx-proxy-error.log)"
-NGX_W=$(pgrep -P $NGX | head -n1)
+NGX_W=$(pgrep -P "$NGX" | head -n1)
+[ -n "$NGX_W" ] || die "no nginx proxy worker under $NGX"
 
-on_cpu 1 haproxy -db -f "$GEN/haproxy.cfg" > "$LOGS/haproxy.log" 2>&1 &
-HAP=$!; PIDS="$PIDS $HAP"
+spawn 1 "$LOGS/haproxy.log" haproxy -db -f "$GEN/haproxy.cfg"
+HAP=$SPAWNED
 wait_port $P_HAPROXY $HAP || die "haproxy did not start ($LOGS/haproxy.log)"
 
 say ""
@@ -471,8 +499,8 @@ case " $SCENARIOS " in *" tenants "*)
     for n in $TENANT_SETS; do
         i=$((i + 1))
         write_sy_tenants "$n" $((P_SY + i))
-        on_cpu 1 "$BIN" -c "$GEN/switchyard-tenants-$n.yaml" > "$LOGS/switchyard-tenants-$n.log" 2>&1 &
-        pid=$!; PIDS="$PIDS $pid"
+        spawn 1 "$LOGS/switchyard-tenants-$n.log" "$BIN" -c "$GEN/switchyard-tenants-$n.yaml"
+        pid=$SPAWNED
         wait_port $((P_SY + i)) $pid || { say "  switchyard with $n policies did not start (see $LOGS/switchyard-tenants-$n.log)"; continue; }
         for pp in "nginx $((P_NGINX + i))" "haproxy $((P_HAPROXY + i))" "switchyard $((P_SY + i))"; do
             set -- $pp

@@ -10,7 +10,7 @@
 #                                 and its regressions (no fuzzing); for the test suite
 #
 # Environment: CC (default clang), JOBS (make -j), FUZZ_TARGETS (names, default all),
-# FUZZ_ARGS (extra libFuzzer flags for `run`).
+# FUZZ_ARGS (extra libFuzzer flags for `run`), FUZZ_NO_MAKE=1 (keep the built library).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -33,8 +33,11 @@ targets=${FUZZ_TARGETS:-$(for f in fuzz/fuzz_*.c; do n=${f#fuzz/fuzz_}; echo "${
 # ---- build ----
 # The Makefile's SAN=1 adds ASan+UBSan (and -fno-sanitize-recover=undefined);
 # EXTRA_CFLAGS adds the coverage instrumentation libFuzzer needs.
-make -s -j"$JOBS" BUILD=$BUILD CC="$CC" OPT=-O1 SAN=1 \
-    EXTRA_CFLAGS='-fsanitize=fuzzer-no-link' $BUILD/libswitchyard.a
+# FUZZ_NO_MAKE=1 reuses the library already in build-fuzz/ (quick harness edits).
+if [ -z "${FUZZ_NO_MAKE:-}" ] || [ ! -f $BUILD/libswitchyard.a ]; then
+    make -s -j"$JOBS" BUILD=$BUILD CC="$CC" OPT=-O1 SAN=1 \
+        EXTRA_CFLAGS='-fsanitize=fuzzer-no-link' $BUILD/libswitchyard.a
+fi
 
 for t in $targets; do
     src=fuzz/fuzz_$t.c

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
+#include "admin/stats.h"
 #include "cli/cli.h"
 #include "config/load.h"
 #include "config/snapshot.h"
@@ -21,7 +23,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: switchyard -c FILE            run the gateway\n"
             "       switchyard -t -c FILE         check a config file and exit\n"
-            "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] METHOD URL\n"
+            "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] [--scheme S]\n"
+            "                          [--random X] [--hash X] [--json] METHOD URL\n"
             "       switchyard test-routes -c FILE CASES.yaml\n"
             "       switchyard --version | --help\n"
             "\n"
@@ -109,7 +112,8 @@ static int run(const char *file)
     if (open_logs(snap->cfg) < 0)
         return 1;
     atomic_store(&sy_snapshot_current, snap);
-    if (sy_workers_start(n_workers, snap->cfg) < 0)
+    sy_stats_init(n_workers);
+    if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0)
         return 1;
     for (size_t i = 0; i < snap->cfg->gw.n_listen; i++)
         sy_info("listening on %s:%u (%d workers)", snap->cfg->gw.listen[i].host,
@@ -130,14 +134,17 @@ static int run(const char *file)
                 for (size_t i = 0; i < e.n; i++)
                     sy_error("  %s", e.msgs[i]);
                 sy_errors_free(&e);
+                sy_admin_reload_failed();
                 continue;
             }
+            sy_admin_publish(next); /* before the old generation can go */
             sy_workers_publish(next);
             sy_info("reloaded %s: config generation %llu", file, (unsigned long long)next->generation);
             continue;
         }
         sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
+        sy_admin_stop();
         sy_snapshot *cur = atomic_load(&sy_snapshot_current);
         sy_workers_drain_and_join(cur->cfg->gw.grace_ms);
         atomic_store(&sy_snapshot_current, NULL);

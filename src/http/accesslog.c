@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/stats.h"
 #include "http/conn.h"
 #include "net/worker.h"
 
@@ -42,6 +43,7 @@ static void field(sy_buf *b, const char *name, sy_str v, bool first)
 
 void sy_access_log(sy_client *c)
 {
+    sy_stats_on_request(c->w->id, c->req);
     if (sy_rt.access_fd < 0 || !c->req)
         return;
     sy_request *r = c->req;

@@ -88,6 +88,7 @@ struct sy_client {
     size_t head_start;                 /* rbuf offset where this head began */
     sy_buf out;                        /* to the client */
     bool readable, writable, eof, close_after, closed, paused_upgrade, in_parser, in_process;
+    bool hup;                          /* peer's FIN/error already signalled */
     unsigned n_requests;
     uint64_t head_deadline;            /* absolute ms */
     uint64_t last_write_progress;
@@ -112,6 +113,7 @@ struct sy_upconn {
     size_t rlen, rpos, rcap;
     sy_buf out;                        /* to the backend */
     bool readable, writable, reused, got_bytes, head_done, msg_done, tunnel;
+    bool hup;                          /* peer's FIN/error already signalled */
     enum sy_span span;
     sy_str cur;
     sy_str status_text;

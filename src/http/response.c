@@ -85,14 +85,26 @@ static int on_headers_complete(llhttp_t *p)
     if (!c)
         return -1;
     u->status = p->status_code;
+    if (u->status < 100 || u->status > 599)
+        return -1; /* RFC 9110 §15: outside 100..599 is invalid ("099" would go out as "99") */
     if (u->status >= 100 && u->status < 200 && u->status != 101) {
         /* Interim responses (100, 103) are not forwarded: we answered
          * Expect ourselves.  The final response follows. */
         u->interim = true;
-        return 0;
+        return 1; /* a 1xx has no content (RFC 9110 §15.2); llhttp would
+                   * otherwise read one framed by Content-Length */
     }
     if (u->status == 101 && !c->req->upgrade)
         return -1; /* 101 to a request that did not ask for it */
+    if (u->status == 101) {
+        /* RFC 9110 §15.2.2: a 101 names the new protocol in Upgrade; one
+         * without it would switch us to a tunnel the client never sees. */
+        bool named = false;
+        for (size_t i = 0; i < u->n_headers && !named; i++)
+            named = sy_str_ieq_c(u->headers[i].name, "Upgrade") && u->headers[i].value.len;
+        if (!named)
+            return -1;
+    }
     u->head_done = true;
     if (u->chunked && u->has_cl)
         u->has_cl = false; /* TE wins; we re-frame anyway */
@@ -115,6 +127,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     sy_client *c = u->client;
     if (!c)
         return -1;
+    if (!u->head_done)
+        return -1; /* body bytes before our head went out: never pass them on */
     if (c->req->resp_chunked)
         sy_chunk_append(&c->out, at, len);
     else

@@ -442,8 +442,11 @@ static void client_process_loop(sy_client *c)
         ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, space, 0);
         if (n > 0) {
             c->rlen += (size_t)n;
-            if ((size_t)n < space)
-                c->readable = false; /* drained: the next edge will tell */
+            /* A short read drained the socket and the next edge will tell
+             * us about more, unless the FIN was already signalled: then no
+             * new edge comes and we must read on to see the EOF. */
+            if ((size_t)n < space && !c->hup)
+                c->readable = false;
             if (c->state == SY_CS_BODY) {
                 c->last_write_progress = sy_loop_now(c->w->loop);
             }
@@ -481,6 +484,8 @@ static void client_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         c->writable = true;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->readable = true;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->hup = true;
     if (c->writable && sy_buf_pending(&c->out)) {
         sy_client_flush(c);
         if (c->closed)

@@ -115,6 +115,7 @@ static void reset_response_state(sy_upconn *u)
     u->content_length = 0;
     u->rlen = u->rpos = 0;
     u->tunnel = false;
+    u->hup = false;
     llhttp_init(&u->parser, HTTP_RESPONSE, &resp_settings);
     u->parser.data = u;
 }
@@ -476,8 +477,8 @@ static void up_process_input(sy_upconn *u)
         if (n > 0) {
             u->rlen += (size_t)n;
             u->got_bytes = true;
-            if ((size_t)n < space)
-                u->readable = false;
+            if ((size_t)n < space && !u->hup)
+                u->readable = false; /* see the note in server.c */
             if (!u->tunnel)
                 sy_timer_arm(u->w->loop, &u->timer, c->req->route.backend->timeout_ms);
             continue;
@@ -559,6 +560,8 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         u->writable = true;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         u->readable = true;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        u->hup = true;
     if (u->writable && sy_buf_pending(&u->out)) {
         sy_upstream_flush(u);
         if (u->io.fd < 0 || !u->client)

@@ -1,0 +1,50 @@
+/* Shared by the admin server (server.c), its routes (routes.c) and the
+ * metrics renderer (metrics.c). */
+#ifndef SY_ADMIN_ADMIN_INT_H
+#define SY_ADMIN_ADMIN_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config/snapshot.h"
+#include "core/buf.h"
+
+#define SY_ADMIN_MAX_BODY (1024 * 1024)
+
+/* One fully received request. */
+typedef struct sy_admin_req {
+    const char *method;        /* "GET" */
+    sy_str path;               /* without the query */
+    sy_str query;
+    const char *authorization; /* header value or NULL */
+    const char *body;
+    size_t body_len;
+    sy_snapshot *snap;         /* pinned for the request */
+} sy_admin_req;
+
+typedef struct sy_admin_resp {
+    int status;
+    const char *ctype;
+    const char *extra_headers; /* whole "Name: value\r\n" lines, or NULL */
+    sy_buf body;
+} sy_admin_resp;
+
+/* Process-wide facts the handlers report. */
+typedef struct sy_admin_info {
+    uint64_t started_ms;       /* sy_clock_ms() at start */
+    int n_workers;
+    const char *env_token;     /* SWITCHYARD_ADMIN_TOKEN at start, or NULL */
+} sy_admin_info;
+
+extern sy_admin_info sy_admin_env;
+
+/* routes.c: authenticate and dispatch one request. */
+void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs);
+/* Body helpers: a JSON document (reference stolen) or a JSON error. */
+void sy_admin_json(sy_admin_resp *rs, int status, json_t *doc);
+void sy_admin_error(sy_admin_resp *rs, int status, const char *word, const char *msg);
+
+/* metrics.c: Prometheus text exposition of every counter. */
+void sy_admin_metrics(const sy_snapshot *s, sy_buf *out);
+
+#endif

@@ -1,0 +1,268 @@
+/* Admin API routes: authentication, the route table, the handlers.
+ *
+ * Every route is one row of `routes`; a path that exists with another
+ * method is a 405 with Allow, an unknown path a 404.  Bodies are JSON,
+ * errors {"error": word, "message": text}. */
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin_int.h"
+#include "admin/stats.h"
+#include "net/loop.h"
+#include "router/explain.h"
+#include "version.h"
+
+#define MAX_EXPLAIN_HEADERS 256
+
+void sy_admin_json(sy_admin_resp *rs, int status, json_t *doc)
+{
+    char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    rs->status = status;
+    rs->ctype = "application/json";
+    sy_buf_reset(&rs->body);
+    if (txt) {
+        sy_buf_append_str(&rs->body, txt);
+        sy_buf_append(&rs->body, "\n", 1);
+    }
+    free(txt);
+    json_decref(doc);
+}
+
+void sy_admin_error(sy_admin_resp *rs, int status, const char *word, const char *msg)
+{
+    json_t *doc = json_pack("{s:s, s:s}", "error", word, "message", msg ? msg : "");
+    if (!doc) /* the message was not UTF-8 */
+        doc = json_pack("{s:s, s:s}", "error", word, "message", "(message not shown: not UTF-8)");
+    sy_admin_json(rs, status, doc);
+}
+
+/* ---- auth ---- */
+
+/* Constant time whatever the lengths: compare digests. */
+static bool token_eq(const char *given, size_t len, const char *want)
+{
+    unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)given, len, a);
+    SHA256((const unsigned char *)want, strlen(want), b);
+    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+/* True when the request may proceed; otherwise the 401/403 is in rs. */
+static bool authorized(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    const char *want = rq->snap->cfg->gw.admin_token;
+    if (!want)
+        want = sy_admin_env.env_token;
+    if (!want)
+        return true;
+    const char *h = rq->authorization;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        rs->extra_headers = "WWW-Authenticate: Bearer realm=\"switchyard\"\r\n";
+        sy_admin_error(rs, 401, "unauthorized", "this call needs Authorization: Bearer TOKEN");
+        return false;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t len = strlen(tok);
+    while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+        len--;
+    if (!token_eq(tok, len, want)) {
+        sy_admin_error(rs, 403, "forbidden", "wrong admin token");
+        return false;
+    }
+    return true;
+}
+
+/* ---- handlers ---- */
+
+static void h_metrics(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    rs->status = 200;
+    rs->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    sy_admin_metrics(rq->snap, &rs->body);
+}
+
+static void h_status(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    uint64_t up = sy_clock_ms() - sy_admin_env.started_ms;
+    const sy_config *cfg = rq->snap->cfg;
+    json_t *doc = json_pack("{s:s, s:I, s:i, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I}}",
+                            "version", SY_VERSION,
+                            "config_generation", (json_int_t)rq->snap->generation,
+                            "workers", sy_admin_env.n_workers,
+                            "uptime_seconds", (json_int_t)(up / 1000),
+                            "reloads", "ok", (json_int_t)sy_stats_reloads(true),
+                            "failed", (json_int_t)sy_stats_reloads(false),
+                            "config", "upstreams", (json_int_t)cfg->n_upstreams,
+                            "services", (json_int_t)cfg->n_services,
+                            "plugins", (json_int_t)cfg->n_plugins);
+    sy_admin_json(rs, 200, doc);
+}
+
+static const char *explain_fields[] = {"method", "url", "headers", "client_ip",
+                                       "scheme", "random", "hash", NULL};
+
+static bool opt_string(json_t *doc, const char *key, const char **out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(doc, key);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "'%s' must be a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool opt_number(json_t *doc, const char *key, double *slot, const double **out, char *err,
+                       size_t errlen)
+{
+    json_t *v = json_object_get(doc, key);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_number(v)) {
+        snprintf(err, errlen, "'%s' must be a number", key);
+        return false;
+    }
+    *slot = json_number_value(v);
+    *out = slot;
+    return true;
+}
+
+/* Headers: {"Name": "value", "Other": ["v1", "v2"]}. */
+static bool parse_headers(json_t *doc, sy_header *hdrs, size_t *n, char *err, size_t errlen)
+{
+    json_t *h = json_object_get(doc, "headers");
+    if (!h || json_is_null(h))
+        return true;
+    if (!json_is_object(h)) {
+        snprintf(err, errlen, "'headers' must be an object of name: value");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(h, k, v) {
+        json_t *one = v;
+        size_t i = 0, count = json_is_array(v) ? json_array_size(v) : 1;
+        for (i = 0; i < count; i++) {
+            if (json_is_array(v))
+                one = json_array_get(v, i);
+            if (!json_is_string(one)) {
+                snprintf(err, errlen, "header '%s' must be a string (or a list of strings)", k);
+                return false;
+            }
+            if (*n == MAX_EXPLAIN_HEADERS || !*k) {
+                snprintf(err, errlen, "too many or empty header names");
+                return false;
+            }
+            hdrs[*n].name = sy_str_c(k);
+            hdrs[*n].value = sy_str_make(json_string_value(one), json_string_length(one));
+            (*n)++;
+        }
+    }
+    return true;
+}
+
+static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    char err[512];
+    if (!doc) {
+        snprintf(err, sizeof(err), "body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
+        sy_admin_error(rs, 400, "bad_json", err);
+        return;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        sy_admin_error(rs, 400, "bad_request", "body must be a JSON object");
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v) {
+        bool known = false;
+        for (size_t i = 0; explain_fields[i] && !known; i++)
+            known = strcmp(k, explain_fields[i]) == 0;
+        if (!known) {
+            snprintf(err, sizeof(err), "unknown field '%s' (expected method, url, headers, "
+                     "client_ip, scheme, random, hash)", k);
+            json_decref(doc);
+            sy_admin_error(rs, 400, "bad_request", err);
+            return;
+        }
+    }
+    sy_header hdrs[MAX_EXPLAIN_HEADERS];
+    sy_explain_req in = {.headers = hdrs};
+    double rnd, hsh;
+    err[0] = '\0';
+    bool ok = opt_string(doc, "method", &in.method, err, sizeof(err)) &&
+              opt_string(doc, "url", &in.url, err, sizeof(err)) &&
+              opt_string(doc, "client_ip", &in.client_ip, err, sizeof(err)) &&
+              opt_string(doc, "scheme", &in.scheme, err, sizeof(err)) &&
+              opt_number(doc, "random", &rnd, &in.random, err, sizeof(err)) &&
+              opt_number(doc, "hash", &hsh, &in.hash, err, sizeof(err)) &&
+              parse_headers(doc, hdrs, &in.n_headers, err, sizeof(err));
+    if (ok && !in.url) {
+        snprintf(err, sizeof(err), "'url' is required");
+        ok = false;
+    }
+    if (ok && !in.method)
+        in.method = "GET";
+    json_t *res = ok ? sy_explain(rq->snap, &in, err, sizeof(err)) : NULL;
+    json_decref(doc);
+    if (!res) {
+        sy_admin_error(rs, 400, "bad_request", err);
+        return;
+    }
+    sy_admin_json(rs, 200, res);
+}
+
+/* ---- dispatch ---- */
+
+typedef void handler(const sy_admin_req *rq, sy_admin_resp *rs);
+
+static const struct route {
+    const char *method;
+    const char *path;
+    handler *fn;
+    const char *allow;
+} routes[] = {
+    {"GET", "/metrics", h_metrics, "Allow: GET, HEAD\r\n"},
+    {"GET", "/v1/status", h_status, "Allow: GET, HEAD\r\n"},
+    {"POST", "/v1/explain", h_explain, "Allow: POST\r\n"},
+};
+
+void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    if (!authorized(rq, rs))
+        return;
+    const struct route *path_hit = NULL;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (!sy_str_eq_c(rq->path, r->path))
+            continue;
+        path_hit = r;
+        bool head_ok = strcmp(r->method, "GET") == 0 && strcmp(rq->method, "HEAD") == 0;
+        if (strcmp(rq->method, r->method) == 0 || head_ok) {
+            r->fn(rq, rs);
+            return;
+        }
+    }
+    if (path_hit) {
+        rs->extra_headers = path_hit->allow;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s is not allowed here (use %s)", rq->method, path_hit->method);
+        sy_admin_error(rs, 405, "method_not_allowed", msg);
+        return;
+    }
+    sy_admin_error(rs, 404, "not_found", "no such admin endpoint (try /v1/status, /metrics, "
+                                         "POST /v1/explain)");
+}

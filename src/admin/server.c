@@ -1,0 +1,468 @@
+/* The admin listener: one thread, one sy_loop, a small HTTP/1.1 server.
+ *
+ * Requests are parsed with llhttp and fully buffered (line 8 KiB, headers
+ * 64 KiB, body 1 MiB: 414 / 431 / 413 beyond, then close); the parser is
+ * paused at each message end, the request handled, the response queued,
+ * and parsing resumed, so pipelined requests are answered in order.  Keep-
+ * alive follows llhttp_should_keep_alive.  A connection whose unread
+ * responses exceed OUT_HIGH is not read until the client catches up.
+ * Closed connections are freed after the I/O batch (tick), since a later
+ * event of the same batch may still point at them. */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "admin/admin_int.h"
+#include "admin/stats.h"
+#include "core/log.h"
+#include "net/listen.h"
+#include "net/loop.h"
+
+#define MAX_CONNS 64
+#define MAX_URL 8192
+#define MAX_HEAD 65536
+#define IDLE_MS 30000
+#define OUT_HIGH (4 * 1024 * 1024)
+
+typedef struct aconn aconn;
+struct aconn {
+    sy_io io;
+    sy_timer timer;
+    llhttp_t parser;
+    sy_buf url, field, value, body;
+    char *auth;
+    size_t head_bytes;
+    int err_status;            /* set by a callback that refused the request */
+    const char *err_msg;
+    bool done;                 /* a message is complete, parser paused */
+    bool readable, closing, dead;
+    sy_buf out;
+    aconn *next, *prev;
+};
+
+static struct {
+    pthread_t thread;
+    bool running;
+    sy_loop *loop;
+    sy_io listener;
+    aconn *conns, *dead;
+    size_t n_conns;
+    pthread_mutex_t snap_mu;
+    sy_snapshot *snap;
+} A = {.snap_mu = PTHREAD_MUTEX_INITIALIZER};
+
+sy_admin_info sy_admin_env;
+
+static llhttp_settings_t settings;
+
+/* ---- snapshot ---- */
+
+static sy_snapshot *snap_pin(void)
+{
+    pthread_mutex_lock(&A.snap_mu);
+    sy_snapshot *s = A.snap;
+    sy_snapshot_ref(s);
+    pthread_mutex_unlock(&A.snap_mu);
+    return s;
+}
+
+void sy_admin_publish(sy_snapshot *s)
+{
+    sy_stats_on_reload(true);
+    if (!A.running)
+        return;
+    sy_snapshot_ref(s);
+    pthread_mutex_lock(&A.snap_mu);
+    sy_snapshot *old = A.snap;
+    A.snap = s;
+    pthread_mutex_unlock(&A.snap_mu);
+    sy_snapshot_unref(old);
+}
+
+void sy_admin_reload_failed(void)
+{
+    sy_stats_on_reload(false);
+}
+
+/* ---- llhttp callbacks ---- */
+
+#define CONN(p) ((aconn *)(p)->data)
+
+static int refuse(aconn *c, int status, const char *msg)
+{
+    c->err_status = status;
+    c->err_msg = msg;
+    return -1;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    aconn *c = CONN(p);
+    sy_buf_reset(&c->url);
+    sy_buf_reset(&c->body);
+    sy_buf_reset(&c->field);
+    sy_buf_reset(&c->value);
+    free(c->auth);
+    c->auth = NULL;
+    c->head_bytes = 0;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    aconn *c = CONN(p);
+    if (sy_buf_pending(&c->url) + len > MAX_URL)
+        return refuse(c, 414, "request line too long");
+    sy_buf_append(&c->url, at, len);
+    return 0;
+}
+
+static int head_add(aconn *c, sy_buf *b, const char *at, size_t len)
+{
+    c->head_bytes += len;
+    if (c->head_bytes > MAX_HEAD)
+        return refuse(c, 431, "request headers too large");
+    sy_buf_append(b, at, len);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    return head_add(CONN(p), &CONN(p)->field, at, len);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    return head_add(CONN(p), &CONN(p)->value, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    aconn *c = CONN(p);
+    sy_str name = sy_str_make(c->field.data, sy_buf_pending(&c->field));
+    if (sy_str_ieq_c(name, "Authorization")) {
+        free(c->auth);
+        c->auth = sy_malloc(sy_buf_pending(&c->value) + 1);
+        memcpy(c->auth, c->value.data ? c->value.data : "", sy_buf_pending(&c->value));
+        c->auth[sy_buf_pending(&c->value)] = '\0';
+    }
+    sy_buf_reset(&c->field);
+    sy_buf_reset(&c->value);
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    aconn *c = CONN(p);
+    if (p->flags & F_CONTENT_LENGTH && p->content_length > SY_ADMIN_MAX_BODY)
+        return refuse(c, 413, "request body larger than 1 MiB");
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    aconn *c = CONN(p);
+    if (sy_buf_pending(&c->body) + len > SY_ADMIN_MAX_BODY)
+        return refuse(c, 413, "request body larger than 1 MiB");
+    sy_buf_append(&c->body, at, len);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    CONN(p)->done = true;
+    return HPE_PAUSED;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(aconn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    sy_timer_stop(A.loop, &c->timer);
+    sy_loop_del(A.loop, &c->io);
+    close(c->io.fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        A.conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    A.n_conns--;
+    c->next = A.dead;
+    A.dead = c;
+}
+
+static void conn_free(aconn *c)
+{
+    sy_buf_free(&c->url);
+    sy_buf_free(&c->field);
+    sy_buf_free(&c->value);
+    sy_buf_free(&c->body);
+    sy_buf_free(&c->out);
+    free(c->auth);
+    free(c);
+}
+
+static void conn_flush(aconn *c)
+{
+    while (sy_buf_pending(&c->out)) {
+        ssize_t n = write(c->io.fd, c->out.data + c->out.off, sy_buf_pending(&c->out));
+        if (n > 0) {
+            sy_buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        conn_close(c);
+        return;
+    }
+    if (c->closing) {
+        shutdown(c->io.fd, SHUT_WR);
+        conn_close(c);
+    }
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    default: return "Unknown";
+    }
+}
+
+static void queue_response(aconn *c, sy_admin_resp *rs, bool head_only)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n%s%s\r\n",
+                     rs->status, reason(rs->status), rs->ctype ? rs->ctype : "application/json",
+                     sy_buf_pending(&rs->body), rs->extra_headers ? rs->extra_headers : "",
+                     c->closing ? "Connection: close\r\n" : "");
+    sy_buf_append(&c->out, head, (size_t)n);
+    if (!head_only && sy_buf_pending(&rs->body))
+        sy_buf_append(&c->out, rs->body.data + rs->body.off, sy_buf_pending(&rs->body));
+    sy_buf_free(&rs->body);
+}
+
+static void handle_request(aconn *c)
+{
+    sy_admin_req rq = {0};
+    rq.method = llhttp_method_name((llhttp_method_t)c->parser.method);
+    sy_str url = sy_str_make(c->url.data ? c->url.data : "", sy_buf_pending(&c->url));
+    const char *q = memchr(url.p, '?', url.len);
+    rq.path = q ? sy_str_make(url.p, (size_t)(q - url.p)) : url;
+    rq.query = q ? sy_str_make(q + 1, url.len - (size_t)(q - url.p) - 1) : SY_STR_NULL;
+    rq.authorization = c->auth;
+    rq.body = c->body.data ? c->body.data : "";
+    rq.body_len = sy_buf_pending(&c->body);
+    rq.snap = snap_pin();
+    sy_admin_resp rs = {0};
+    if (!llhttp_should_keep_alive(&c->parser))
+        c->closing = true;
+    sy_admin_handle(&rq, &rs);
+    sy_snapshot_unref(rq.snap);
+    queue_response(c, &rs, c->parser.method == HTTP_HEAD);
+}
+
+static void feed(aconn *c, const char *p, size_t n)
+{
+    while (n && !c->closing && !c->dead) {
+        llhttp_errno_t err = llhttp_execute(&c->parser, p, n);
+        if (err == HPE_OK)
+            return;
+        if (err == HPE_PAUSED && c->done) {
+            size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - p);
+            c->done = false;
+            handle_request(c);
+            llhttp_resume(&c->parser);
+            p += used;
+            n -= used;
+            continue;
+        }
+        sy_admin_resp rs = {0};
+        if (c->err_status)
+            sy_admin_error(&rs, c->err_status, c->err_status == 413 ? "payload_too_large"
+                                               : c->err_status == 414 ? "uri_too_long"
+                                                                      : "headers_too_large",
+                           c->err_msg);
+        else
+            sy_admin_error(&rs, 400, "bad_request", llhttp_get_error_reason(&c->parser));
+        c->closing = true;
+        queue_response(c, &rs, false);
+        return;
+    }
+}
+
+static void conn_read(aconn *c)
+{
+    char buf[16384];
+    while (c->readable && !c->dead && !c->closing && sy_buf_pending(&c->out) < OUT_HIGH) {
+        ssize_t n = read(c->io.fd, buf, sizeof(buf));
+        if (n > 0) {
+            sy_timer_arm(A.loop, &c->timer, IDLE_MS);
+            feed(c, buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->readable = false;
+            break;
+        }
+        /* EOF or error: finish what is queued, then close. */
+        c->readable = false;
+        c->closing = true;
+        break;
+    }
+    if (!c->dead)
+        conn_flush(c);
+}
+
+static void conn_cb(sy_loop *loop, sy_io *io, uint32_t ev)
+{
+    aconn *c = io->data;
+    if (c->dead)
+        return;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->readable = true;
+    if (ev & EPOLLOUT)
+        conn_flush(c);
+    if (!c->dead)
+        conn_read(c);
+}
+
+static void idle_cb(sy_loop *loop, sy_timer *t)
+{
+    conn_close(t->data);
+}
+
+static void accept_cb(sy_loop *loop, sy_io *io, uint32_t ev)
+{
+    for (;;) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                sy_warn("admin accept: %s", strerror(errno));
+            return;
+        }
+        if (A.n_conns >= MAX_CONNS) {
+            close(fd);
+            continue;
+        }
+        aconn *c = sy_calloc(1, sizeof(*c));
+        c->io.fd = fd;
+        c->io.cb = conn_cb;
+        c->io.data = c;
+        llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+        c->parser.data = c;
+        sy_timer_init(&c->timer, idle_cb, c);
+        c->next = A.conns;
+        if (A.conns)
+            A.conns->prev = c;
+        A.conns = c;
+        A.n_conns++;
+        if (sy_loop_add(A.loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+            conn_close(c);
+            continue;
+        }
+        sy_timer_arm(A.loop, &c->timer, IDLE_MS);
+    }
+}
+
+static void tick(sy_loop *loop, void *arg)
+{
+    while (A.dead) {
+        aconn *c = A.dead;
+        A.dead = c->next;
+        conn_free(c);
+    }
+}
+
+static void *admin_main(void *arg)
+{
+    sy_loop_run(A.loop, tick, NULL);
+    return NULL;
+}
+
+int sy_admin_start(sy_snapshot *s, int n_workers)
+{
+    const sy_gateway_cfg *gw = &s->cfg->gw;
+    sy_admin_env.started_ms = sy_clock_ms();
+    sy_admin_env.n_workers = n_workers;
+    const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
+    sy_admin_env.env_token = env && *env ? env : NULL;
+    if (!gw->admin_enabled)
+        return 0;
+    llhttp_settings_init(&settings);
+    settings.on_message_begin = on_message_begin;
+    settings.on_url = on_url;
+    settings.on_header_field = on_header_field;
+    settings.on_header_value = on_header_value;
+    settings.on_header_value_complete = on_header_value_complete;
+    settings.on_headers_complete = on_headers_complete;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+    int fd = sy_listen_socket(&gw->admin_listen, 128);
+    if (fd < 0) {
+        sy_error("admin listen %s:%u: %s", gw->admin_listen.host, gw->admin_listen.port,
+                 strerror(errno));
+        return -1;
+    }
+    A.loop = sy_loop_new();
+    A.listener.fd = fd;
+    A.listener.cb = accept_cb;
+    sy_loop_add(A.loop, &A.listener, EPOLLIN);
+    sy_snapshot_ref(s);
+    A.snap = s;
+    if (pthread_create(&A.thread, NULL, admin_main, NULL) != 0) {
+        sy_error("admin: pthread_create failed");
+        return -1;
+    }
+    A.running = true;
+    sy_info("admin API on %s:%u%s", gw->admin_listen.host, gw->admin_listen.port,
+            gw->admin_token || sy_admin_env.env_token ? " (token required)" : "");
+    return 0;
+}
+
+void sy_admin_stop(void)
+{
+    if (!A.running)
+        return;
+    sy_loop_stop(A.loop);
+    pthread_join(A.thread, NULL);
+    A.running = false;
+    while (A.conns)
+        conn_close(A.conns);
+    tick(A.loop, NULL);
+    sy_loop_del(A.loop, &A.listener);
+    close(A.listener.fd);
+    sy_loop_free(A.loop);
+    A.loop = NULL;
+    sy_snapshot_unref(A.snap);
+    A.snap = NULL;
+}

@@ -1,0 +1,328 @@
+/* Counters (stats.h).
+ *
+ * Layout: a global registry (mutex) names every series and gives it a
+ * dense id.  Each worker has a slot with an array of block pointers; block
+ * b holds the cells of ids b*BLOCK .. b*BLOCK+BLOCK-1, one cache line
+ * each.  A worker allocates its blocks itself (warm-up, or a new name
+ * after a reload) and publishes the pointer with a release store, so a
+ * scraper sees either NULL (counts as zero) or a zeroed block.
+ *
+ * Per worker, a `view` maps the snapshot's dense indexes to ids: API index
+ * x environment for routed requests, service x environment for requests
+ * that found no API, and (plugin, policy position) for policy winners.
+ * Two views are kept (the current generation and the previous one, whose
+ * requests may still be finishing after a reload). */
+#include "admin/stats.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "core/arena.h"
+#include "http/conn.h"
+
+#define BLOCK 256
+#define MAX_BLOCKS 4096
+#define UNSET UINT32_MAX
+#define CELL_MATCHED SY_STATS_CLASSES
+
+typedef struct cell {
+    _Atomic uint64_t c[8];     /* classes 0..5, matched, spare: 64 bytes */
+} cell;
+
+typedef struct view {
+    uint64_t gen;              /* 0 = unused */
+    size_t n_apis, n_svcs, n_plugins, n_pols;
+    uint32_t *api_ids;         /* n_apis * SY_ENV_COUNT */
+    uint32_t *svc_ids;         /* (n_svcs + 1) * (SY_ENV_COUNT + 1) */
+    uint32_t *pol_base;        /* n_plugins + 1 */
+    uint32_t *pol_ids;         /* n_pols */
+} view;
+
+typedef struct wslot {
+    _Atomic(cell *) blocks[MAX_BLOCKS];
+    view views[2];
+    unsigned evict;
+} wslot;
+
+typedef struct series {
+    enum sy_stats_kind kind;
+    char *labels[3];
+} series;
+
+static struct {
+    pthread_mutex_t mu;
+    series *v;
+    size_t n, cap;
+    uint32_t *hash;            /* open addressing: id + 1, 0 = empty */
+    size_t hcap;
+} reg = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static wslot **slots;
+static _Atomic int n_slots;
+static _Atomic uint64_t reloads_ok, reloads_failed;
+
+/* ---- registry ---- */
+
+static uint64_t key_hash(enum sy_stats_kind k, const char *const l[3])
+{
+    uint64_t h = (uint64_t)k + 1;
+    for (int i = 0; i < 3; i++)
+        h = XXH3_64bits_withSeed(l[i], strlen(l[i]), h * 31 + (uint64_t)i);
+    return h;
+}
+
+static bool key_eq(const series *s, enum sy_stats_kind k, const char *const l[3])
+{
+    return s->kind == k && !strcmp(s->labels[0], l[0]) && !strcmp(s->labels[1], l[1]) &&
+           !strcmp(s->labels[2], l[2]);
+}
+
+static void rehash(void)
+{
+    size_t cap = reg.hcap ? reg.hcap * 2 : 1024;
+    uint32_t *h = sy_calloc(cap, sizeof(*h));
+    for (size_t id = 0; id < reg.n; id++) {
+        const series *s = &reg.v[id];
+        const char *l[3] = {s->labels[0], s->labels[1], s->labels[2]};
+        for (size_t i = key_hash(s->kind, l) & (cap - 1);; i = (i + 1) & (cap - 1))
+            if (!h[i]) {
+                h[i] = (uint32_t)id + 1;
+                break;
+            }
+    }
+    free(reg.hash);
+    reg.hash = h;
+    reg.hcap = cap;
+}
+
+/* Id of the series, created if new; UNSET when the registry is full. */
+static uint32_t series_id(enum sy_stats_kind k, const char *a, const char *b, const char *c)
+{
+    const char *l[3] = {a ? a : "", b ? b : "", c ? c : ""};
+    uint64_t hv = key_hash(k, l);
+    pthread_mutex_lock(&reg.mu);
+    if (reg.n * 2 >= reg.hcap)
+        rehash();
+    uint32_t id = UNSET;
+    size_t i;
+    for (i = hv & (reg.hcap - 1); reg.hash[i]; i = (i + 1) & (reg.hcap - 1)) {
+        if (key_eq(&reg.v[reg.hash[i] - 1], k, l)) {
+            id = reg.hash[i] - 1;
+            break;
+        }
+    }
+    if (id == UNSET && reg.n < (size_t)BLOCK * MAX_BLOCKS) {
+        if (reg.n == reg.cap) {
+            reg.cap = reg.cap ? reg.cap * 2 : 256;
+            reg.v = sy_realloc(reg.v, reg.cap * sizeof(*reg.v));
+        }
+        series *s = &reg.v[reg.n];
+        s->kind = k;
+        for (int j = 0; j < 3; j++)
+            s->labels[j] = sy_strdup(l[j]);
+        id = (uint32_t)reg.n++;
+        reg.hash[i] = id + 1;
+    }
+    pthread_mutex_unlock(&reg.mu);
+    return id;
+}
+
+/* ---- setup ---- */
+
+void sy_stats_init(int n_workers)
+{
+    if (atomic_load(&n_slots) || n_workers <= 0)
+        return;
+    slots = sy_calloc((size_t)n_workers, sizeof(*slots));
+    for (int i = 0; i < n_workers; i++) {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, sizeof(wslot)) != 0)
+            abort();
+        memset(p, 0, sizeof(wslot));
+        slots[i] = p;
+    }
+    atomic_store_explicit(&n_slots, n_workers, memory_order_release);
+}
+
+static void view_free(view *v)
+{
+    free(v->api_ids);
+    free(v->svc_ids);
+    free(v->pol_base);
+    free(v->pol_ids);
+    memset(v, 0, sizeof(*v));
+}
+
+void sy_stats_shutdown(void)
+{
+    int n = atomic_exchange(&n_slots, 0);
+    for (int i = 0; i < n; i++) {
+        for (size_t b = 0; b < MAX_BLOCKS; b++)
+            free(atomic_load(&slots[i]->blocks[b]));
+        view_free(&slots[i]->views[0]);
+        view_free(&slots[i]->views[1]);
+        free(slots[i]);
+    }
+    free(slots);
+    slots = NULL;
+    pthread_mutex_lock(&reg.mu);
+    for (size_t i = 0; i < reg.n; i++)
+        for (int j = 0; j < 3; j++)
+            free(reg.v[i].labels[j]);
+    free(reg.v);
+    free(reg.hash);
+    reg.v = NULL;
+    reg.hash = NULL;
+    reg.n = reg.cap = reg.hcap = 0;
+    pthread_mutex_unlock(&reg.mu);
+    atomic_store(&reloads_ok, 0);
+    atomic_store(&reloads_failed, 0);
+}
+
+void sy_stats_on_reload(bool ok)
+{
+    atomic_fetch_add(ok ? &reloads_ok : &reloads_failed, 1);
+}
+
+uint64_t sy_stats_reloads(bool ok)
+{
+    return atomic_load(ok ? &reloads_ok : &reloads_failed);
+}
+
+/* ---- hot path ---- */
+
+static uint32_t *unset_array(size_t n)
+{
+    uint32_t *a = sy_malloc((n ? n : 1) * sizeof(*a));
+    memset(a, 0xff, (n ? n : 1) * sizeof(*a));
+    return a;
+}
+
+static view *view_for(wslot *w, const sy_snapshot *s)
+{
+    if (w->views[0].gen == s->generation)
+        return &w->views[0];
+    if (w->views[1].gen == s->generation)
+        return &w->views[1];
+    view *v = &w->views[w->evict];
+    w->evict ^= 1;
+    view_free(v);
+    const sy_config *cfg = s->cfg;
+    v->gen = s->generation;
+    v->n_apis = sy_router_api_count(s->router);
+    v->n_svcs = cfg->n_services;
+    v->n_plugins = cfg->n_plugins;
+    v->api_ids = unset_array(v->n_apis * SY_ENV_COUNT);
+    v->svc_ids = unset_array((v->n_svcs + 1) * (SY_ENV_COUNT + 1));
+    v->pol_base = sy_malloc((v->n_plugins + 1) * sizeof(uint32_t));
+    size_t total = 0;
+    for (size_t i = 0; i < v->n_plugins; i++) {
+        v->pol_base[i] = (uint32_t)total;
+        total += cfg->plugins[i].n_policies;
+    }
+    v->pol_base[v->n_plugins] = (uint32_t)total;
+    v->n_pols = total;
+    v->pol_ids = unset_array(total);
+    return v;
+}
+
+static cell *cell_for(wslot *w, uint32_t id)
+{
+    if (id == UNSET)
+        return NULL;
+    size_t b = id / BLOCK;
+    cell *blk = atomic_load_explicit(&w->blocks[b], memory_order_relaxed);
+    if (!blk) {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, BLOCK * sizeof(cell)) != 0)
+            abort();
+        memset(p, 0, BLOCK * sizeof(cell));
+        blk = p;
+        atomic_store_explicit(&w->blocks[b], blk, memory_order_release);
+    }
+    return &blk[id % BLOCK];
+}
+
+/* Single writer: a relaxed load + store is enough (no locked add). */
+static inline void bump(cell *c, int i)
+{
+    uint64_t v = atomic_load_explicit(&c->c[i], memory_order_relaxed);
+    atomic_store_explicit(&c->c[i], v + 1, memory_order_relaxed);
+}
+
+static int status_class(int status)
+{
+    return status >= 100 && status <= 599 ? status / 100 : 0;
+}
+
+void sy_stats_on_request(int worker, const sy_request *r)
+{
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !r ||
+        !r->snap)
+        return;
+    wslot *w = slots[worker];
+    const sy_snapshot *s = r->snap;
+    view *v = view_for(w, s);
+    const sy_route *rt = &r->route;
+    int cls = status_class(r->status);
+    uint32_t *idp;
+    if (rt->api && rt->service && rt->env >= 0 && rt->api_index < v->n_apis) {
+        idp = &v->api_ids[rt->api_index * SY_ENV_COUNT + (size_t)rt->env];
+        if (*idp == UNSET)
+            *idp = series_id(SY_STATS_API, rt->service->id, sy_env_name(rt->env), rt->api->id);
+    } else {
+        size_t si = rt->service ? (size_t)(rt->service - s->cfg->services) : v->n_svcs;
+        size_t ei = rt->service && rt->env >= 0 ? (size_t)rt->env : SY_ENV_COUNT;
+        if (si > v->n_svcs)
+            si = v->n_svcs;
+        idp = &v->svc_ids[si * (SY_ENV_COUNT + 1) + ei];
+        if (*idp == UNSET)
+            *idp = series_id(SY_STATS_API, si < v->n_svcs ? rt->service->id : "",
+                             ei < SY_ENV_COUNT ? sy_env_name((int)ei) : "", "");
+    }
+    cell *c = cell_for(w, *idp);
+    if (c)
+        bump(c, cls);
+    if (rt->plugin && rt->policy && rt->api) {
+        size_t pi = (size_t)(rt->plugin - s->cfg->plugins);
+        size_t k = (size_t)(rt->policy - rt->plugin->policies);
+        if (pi >= v->n_plugins || k >= rt->plugin->n_policies)
+            return;
+        idp = &v->pol_ids[v->pol_base[pi] + k];
+        if (*idp == UNSET)
+            *idp = series_id(SY_STATS_POLICY, rt->plugin->id, rt->policy->name, "");
+        c = cell_for(w, *idp);
+        if (c) {
+            bump(c, cls);
+            bump(c, CELL_MATCHED);
+        }
+    }
+}
+
+/* ---- scrape ---- */
+
+void sy_stats_foreach(sy_stats_series_cb *cb, void *ud)
+{
+    int nw = atomic_load_explicit(&n_slots, memory_order_acquire);
+    pthread_mutex_lock(&reg.mu);
+    for (size_t id = 0; id < reg.n; id++) {
+        const series *se = &reg.v[id];
+        sy_stats_series out = {.kind = se->kind};
+        for (int j = 0; j < 3; j++)
+            out.labels[j] = se->labels[j];
+        for (int wi = 0; wi < nw; wi++) {
+            cell *blk = atomic_load_explicit(&slots[wi]->blocks[id / BLOCK], memory_order_acquire);
+            if (!blk)
+                continue;
+            const cell *c = &blk[id % BLOCK];
+            for (int k = 0; k < SY_STATS_CLASSES; k++)
+                out.by_class[k] += atomic_load_explicit(&c->c[k], memory_order_relaxed);
+            out.matched += atomic_load_explicit(&c->c[CELL_MATCHED], memory_order_relaxed);
+        }
+        cb(ud, &out);
+    }
+    pthread_mutex_unlock(&reg.mu);
+}

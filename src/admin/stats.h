@@ -1,0 +1,57 @@
+/* Request counters: per (service, environment, API) and per Routing policy,
+ * by status class, summed over the workers when scraped.
+ *
+ * Hot path (sy_stats_on_request, called once per finished request from
+ * the access-log hook): no lock, no allocation after warm-up.  Each worker
+ * owns its counter cells (one 64-byte cache line per series, so workers
+ * never share a line) and writes them with plain relaxed stores; scrapers
+ * read them with relaxed loads and add the workers up.
+ *
+ * Series are keyed by name (service id + environment + API id, plugin id +
+ * policy name), never by config pointer, so a reload that keeps a name
+ * keeps its counter.  A worker maps the dense indexes of the snapshot a
+ * request ran on (API index, policy position) to series ids through a
+ * small per-generation table it fills lazily; only filling an entry takes
+ * the registry lock.  Two policies sharing a name in one plugin share a
+ * counter. */
+#ifndef SY_ADMIN_STATS_H
+#define SY_ADMIN_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sy_request;
+
+/* Status classes: [0] anything outside 100..599, [1]..[5] 1xx..5xx. */
+#define SY_STATS_CLASSES 6
+
+/* Set up n_workers counter slots.  Call once before the workers start;
+ * until then (and for worker ids out of range) on_request does nothing. */
+void sy_stats_init(int n_workers);
+/* Free everything (only when no worker or scraper runs any more). */
+void sy_stats_shutdown(void);
+
+/* Count one finished request of worker `worker` (its own thread only). */
+void sy_stats_on_request(int worker, const struct sy_request *r);
+/* Count one SIGHUP reload attempt. */
+void sy_stats_on_reload(bool ok);
+uint64_t sy_stats_reloads(bool ok);
+
+enum sy_stats_kind { SY_STATS_API, SY_STATS_POLICY };
+
+typedef struct sy_stats_series {
+    enum sy_stats_kind kind;
+    /* API: service, env, api ("" when the request got no further).
+     * POLICY: plugin id, policy name, unused (""). */
+    const char *labels[3];
+    uint64_t by_class[SY_STATS_CLASSES];
+    uint64_t matched;          /* POLICY: requests the policy won */
+} sy_stats_series;
+
+typedef void sy_stats_series_cb(void *ud, const sy_stats_series *s);
+
+/* Every series in creation order, summed over the workers.  The registry
+ * lock is held during the walk: cb must not call back into stats. */
+void sy_stats_foreach(sy_stats_series_cb *cb, void *ud);
+
+#endif

@@ -1,0 +1,46 @@
+/* Explain one routing decision: the core `switchyard explain`,
+ * `switchyard test-routes` and the admin API's POST /v1/explain share.
+ *
+ * Given a snapshot and a request as a client would send it, run exactly
+ * the steps the proxy runs (client address, service, environment, API,
+ * Routing policies, backend, backend path) and describe each one.  Nothing
+ * the workers own is touched: the node shown is the one a freshly started
+ * balancer would pick first, computed here, not taken from a worker. */
+#ifndef SY_ROUTER_EXPLAIN_H
+#define SY_ROUTER_EXPLAIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config/snapshot.h"
+#include "router/reqview.h"
+
+typedef struct sy_explain_req {
+    const char *method;        /* "GET"; upper-cased copy is used */
+    const char *url;           /* "/release/orders?x=1" or "http://host/release/orders" */
+    const sy_header *headers;  /* Host may be among them (origin-form URLs) */
+    size_t n_headers;
+    const char *client_ip;     /* socket peer; NULL = 127.0.0.1 */
+    const char *scheme;        /* NULL = from the URL, else "http" */
+    const double *random;      /* force Random(); NULL = really random */
+    const double *hash;        /* force hash(); NULL = computed */
+} sy_explain_req;
+
+/* Explain `in` against snapshot s.  Returns a new JSON object (caller
+ * json_decref()s it), or NULL with a message in err when the input itself
+ * is unusable (bad method, URL or client address).
+ *
+ * The object: status (200 when routed, else 400/404/405), routed, error,
+ * request {method, url, host, path, query, scheme, peer, client_ip},
+ * service {id, name}, environment, api {id, name, path, method},
+ * plugin {id, name}, policies [{name, weight, order, result:
+ * matched|no_match|skipped, detail: [lines]}], policy (name or null),
+ * backend {source: policy|api, type: HTTP|MOCK, upstream, url, path,
+ * method}, balancing, nodes [{host, port, weight}], node {host, port}, and
+ * text (the rendering sy_explain_text produces). */
+json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, size_t errlen);
+
+/* Human-readable rendering of a sy_explain() result (malloc'ed). */
+char *sy_explain_text(const json_t *result);
+
+#endif
