@@ -346,7 +346,7 @@ EOF
 # ---------- measuring ----------
 # On-CPU time of every thread, ns (utime/stime read ~0 on some VM kernels;
 # schedstat is exact).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 # "busy total" jiffies of cpu0 and cpu1 (busy counts steal, not idle/iowait)
 core_busy() { awk '/^cpu[01] / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%d %d ", t - $5 - $6, t }' /proc/stat; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }

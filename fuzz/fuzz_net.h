@@ -115,7 +115,7 @@ static inline bool fz_pieces_done(const fz_pieces *ps)
 /* ---- the fake backend ---- */
 
 /* FUZZ_TRACE=1: print what the backend and the client receive. */
-static bool fz_trace;
+static int fz_trace; /* 2: also the client's state every iteration */
 
 typedef struct fz_conn fz_conn;
 typedef struct fz_backend fz_backend;
@@ -462,7 +462,7 @@ static inline void fz_free_dead(sy_worker *w)
 static inline void fz_worker_init(const char *yaml)
 {
     signal(SIGPIPE, SIG_IGN);
-    fz_trace = getenv("FUZZ_TRACE") != NULL;
+    fz_trace = getenv("FUZZ_TRACE") ? atoi(getenv("FUZZ_TRACE")) : 0;
     sy_log_min_level = getenv("FUZZ_LOG") ? SY_LOG_DEBUG : SY_LOG_ERROR + 1;
     sy_errors errs = {0};
     sy_config *cfg = sy_config_load_string(yaml, strlen(yaml), "fuzz.yaml", &errs);
@@ -541,6 +541,14 @@ static void fz_tick(sy_loop *l, void *arg)
         moved = true;
     }
     r->quiet = moved ? 0 : r->quiet + 1;
+    if (fz_trace > 1 && fz_w.clients) {
+        sy_client *c = fz_w.clients;
+        fprintf(stderr, "[tick %u phase %d] client state %d rd %d out %zu rlen %zu rpos %zu up %p/%d fd %d rd %d wr %d rlen %zu out %zu\n",
+                r->iters, (int)r->phase, (int)c->state, c->readable, sy_buf_pending(&c->out), c->rlen, c->rpos,
+                (void *)c->up, c->up ? (int)c->up->state : -1, c->up ? c->up->io.fd : -1,
+                c->up ? c->up->readable : -1, c->up ? c->up->writable : -1, c->up ? c->up->rlen : 0,
+                c->up ? sy_buf_pending(&c->up->out) : 0);
+    }
 
     switch (r->phase) {
     case FZ_SEND:
@@ -638,6 +646,13 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
 
     /* Bounded out, or done: tear down whatever is left. */
     bool leftover = fz_w.clients != NULL;
+    if (leftover && fz_trace) {
+        sy_client *c = fz_w.clients;
+        fprintf(stderr, "--- left over: client state %d readable %d writable %d eof %d out %zu rlen %zu rpos %zu "
+                "req %p up %p up-state %d up-fd %d up-out %zu\n", (int)c->state, c->readable, c->writable,
+                c->eof, sy_buf_pending(&c->out), c->rlen, c->rpos, (void *)c->req, (void *)c->up,
+                c->up ? (int)c->up->state : -1, c->up ? c->up->io.fd : -1, c->up ? sy_buf_pending(&c->up->out) : 0);
+    }
     while (fz_w.clients)
         sy_client_close(fz_w.clients);
     sy_pool_close_all(&fz_w);

@@ -54,8 +54,12 @@ static void request_begin(sy_client *c)
     sy_snapshot_ref(r->snap);
     r->start_ms = sy_loop_now(c->w->loop);
     r->node = -1;
-    snprintf(r->request_id, sizeof(r->request_id), "%016llx%016llx",
-             (unsigned long long)sy_worker_rand(c->w), (unsigned long long)sy_worker_rand(c->w));
+    uint64_t a = sy_worker_rand(c->w), b = sy_worker_rand(c->w);
+    for (int i = 0; i < 16; i++) {
+        r->request_id[i] = "0123456789abcdef"[(a >> (60 - 4 * i)) & 15];
+        r->request_id[16 + i] = "0123456789abcdef"[(b >> (60 - 4 * i)) & 15];
+    }
+    r->request_id[32] = '\0';
     c->req = r;
 }
 
