@@ -31,6 +31,7 @@
 #define MAX_HEAD 65536
 #define IDLE_MS 30000
 #define OUT_HIGH (4 * 1024 * 1024)
+#define LINGER_MS 2000
 
 typedef struct aconn aconn;
 struct aconn {
@@ -43,7 +44,7 @@ struct aconn {
     int err_status;            /* set by a callback that refused the request */
     const char *err_msg;
     bool done;                 /* a message is complete, parser paused */
-    bool readable, closing, dead;
+    bool readable, eof, closing, lingering, dead;
     sy_buf out;
     aconn *next, *prev;
 };
@@ -229,9 +230,15 @@ static void conn_flush(aconn *c)
         conn_close(c);
         return;
     }
-    if (c->closing) {
-        shutdown(c->io.fd, SHUT_WR);
+    if (c->closing && c->eof) {
         conn_close(c);
+    } else if (c->closing && !c->lingering) {
+        /* Lingering close: stop sending, but read and drop what the client
+         * still sends (a refused body) for a while, so our response is not
+         * lost to a reset caused by unread data. */
+        shutdown(c->io.fd, SHUT_WR);
+        c->lingering = true;
+        sy_timer_arm(A.loop, &c->timer, LINGER_MS);
     }
 }
 
@@ -319,6 +326,16 @@ static void feed(aconn *c, const char *p, size_t n)
 static void conn_read(aconn *c)
 {
     char buf[16384];
+    while (c->lingering && c->readable && !c->dead) {
+        ssize_t n = read(c->io.fd, buf, sizeof(buf));
+        if (n > 0 || (n < 0 && errno == EINTR))
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            c->readable = false;
+        else
+            conn_close(c);
+        return;
+    }
     while (c->readable && !c->dead && !c->closing && sy_buf_pending(&c->out) < OUT_HIGH) {
         ssize_t n = read(c->io.fd, buf, sizeof(buf));
         if (n > 0) {
@@ -334,6 +351,7 @@ static void conn_read(aconn *c)
         }
         /* EOF or error: finish what is queued, then close. */
         c->readable = false;
+        c->eof = true;
         c->closing = true;
         break;
     }
@@ -348,7 +366,7 @@ static void conn_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         return;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->readable = true;
-    if (ev & EPOLLOUT)
+    if ((ev & EPOLLOUT) && !c->lingering)
         conn_flush(c);
     if (!c->dead)
         conn_read(c);

@@ -373,9 +373,23 @@ def test_keepalive_and_large_body(gw):
         r.read()
         assert r.status == 200
     c.close()
+    # Refused from the head alone: Content-Length above 1 MiB.
+    s = socket.create_connection(("127.0.0.1", gw.admin.port), timeout=5)
+    s.sendall(("POST /v1/explain HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (TOKEN, 1024 * 1024 + 1)).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), data
+    assert json.loads(body)["error"] == "payload_too_large"
+    # And a body actually sent in full is answered too (lingering close).
     st, hdrs, data = gw.admin.call("POST", "/v1/explain", b"x" * (1024 * 1024 + 1))
     assert st == 413, data
-    assert json.loads(data)["error"] == "payload_too_large"
 
 
 def test_no_token_configured(make_gateway, make_backend):
