@@ -35,10 +35,11 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # llhttp is compiled from the sources Debian's node-llhttp installs; it is
-# generated code, so our warning set does not apply to it.
+# generated code, so our warning set does not apply to it.  Its strict mode
+# is a compile-time switch: without it a bare CR can end a header line.
 $(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(OPT) -g $(filter -fsanitize% -fno-%,$(CFLAGS)) -I$(LLHTTP_INC) -c $< -o $@
+	$(CC) -std=gnu11 $(OPT) -g -DLLHTTP_STRICT_MODE=1 $(filter -fsanitize% -fno-%,$(CFLAGS)) -I$(LLHTTP_INC) -c $< -o $@
 
 $(BUILD)/libswitchyard.a: $(LIB_OBJS) $(LLHTTP_OBJS)
 	@rm -f $@

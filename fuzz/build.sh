@@ -70,15 +70,15 @@ for t in $targets; do
     if [ "$mode" = regress ]; then
         # Every file once, no fuzzing; regressions first so an old crash
         # is named as such.
-        files=$(find "$regs" "$corpus" -type f 2>/dev/null | sort)
-        n=$(echo "$files" | grep -c . || true)
+        n=$(find "$regs" "$corpus" -type f 2>/dev/null | wc -l)
         if [ "$n" -eq 0 ]; then
             echo "fuzz regress $t: no inputs"
             continue
         fi
         log=$(mktemp)
-        # shellcheck disable=SC2086
-        if echo "$files" | xargs "$bin" -runs=1 >"$log" 2>&1; then
+        # Files as arguments: libFuzzer runs each once and stops at the first failure.
+        if find "$regs" "$corpus" -type f -print0 2>/dev/null | sort -z |
+                xargs -0 "$bin" >"$log" 2>&1; then
             echo "fuzz regress $t: $n inputs ok"
         else
             echo "fuzz regress $t: FAILED" >&2

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <llhttp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -144,6 +145,7 @@ struct fz_backend {
     void (*respond)(fz_conn *c, bool upgrade, void *arg);
     void *arg;
     bool early;                /* respond() at accept instead (response target) */
+    bool close_after_answer;   /* half-close as soon as an answer is written */
 };
 
 static inline bool fz_ieq(const char *a, size_t alen, const char *b)
@@ -278,6 +280,11 @@ static inline bool fz_backend_step(fz_backend *be)
         int fd = accept4(be->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             break;
+        /* Like the gateway's own sockets: without it, Nagle holds a
+         * second small piece until the gateway's delayed ACK (~40 ms), far
+         * longer than the settle window. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         fz_conn *c = &be->conns[be->n_conns++];
         memset(c, 0, sizeof(*c));
         c->fd = fd;
@@ -292,8 +299,16 @@ static inline bool fz_backend_step(fz_backend *be)
         fz_conn *c = &be->conns[i];
         if (c->fd < 0)
             continue;
-        if (fz_pieces_pump(&c->out, c->fd))
+        if (fz_pieces_pump(&c->out, c->fd)) {
             moved = true;
+            if (fz_trace > 1)
+                fprintf(stderr, "--- backend conn %d: piece sent, %d/%d\n", i, c->out.next, c->out.n);
+            if (be->close_after_answer && fz_pieces_done(&c->out) && !c->wr_shut) {
+                /* FIN right behind the last byte: one event for both */
+                shutdown(c->fd, SHUT_WR);
+                c->wr_shut = true;
+            }
+        }
         if (c->rd_eof)
             continue;
         char buf[16384];
@@ -675,7 +690,9 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     int fds_after = fz_count_fds(lo);
     if (fds_after != fds_before)
         FZ_FAIL("file descriptors leaked: %d open before the input, %d after", fds_before, fds_after);
-    if (leftover && getenv("FUZZ_STRICT_CLOSE"))
+    /* Both peers closed and the worker still holds the client: a hang
+     * until some timeout (FUZZ_LAX_CLOSE=1 turns this check off). */
+    if (leftover && !getenv("FUZZ_LAX_CLOSE"))
         FZ_FAIL("a client connection outlived its closed peer (%u iterations)", r->iters);
 }
 

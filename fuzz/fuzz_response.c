@@ -89,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return -1;
     int kind = data[1] & 7;
     be.early = (data[1] & 8) != 0;
+    be.close_after_answer = (data[1] & 16) != 0;
     resp_bytes = data + 2;
     resp_len = size - 2;
     resp_split = data[0];

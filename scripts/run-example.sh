@@ -35,8 +35,8 @@ trap 'exit 143' TERM
 
 # Backend ports: the Port of each upstream node and of each Url on 127.0.0.1.
 ports=$(
-    { grep -oE 'Port:[[:space:]]*[0-9]+' "$EXAMPLE" | grep -oE '[0-9]+$'
-      grep -oE 'http://(127\.0\.0\.1|localhost):[0-9]+' "$EXAMPLE" | grep -oE '[0-9]+$'
+    { sed 's/#.*//' "$EXAMPLE" | grep -oE 'Port:[[:space:]]*[0-9]+' | grep -oE '[0-9]+$'
+      sed 's/#.*//' "$EXAMPLE" | grep -oE 'http://(127\.0\.0\.1|localhost):[0-9]+' | grep -oE '[0-9]+$'
     } | sort -un
 )
 [ -n "$ports" ] || ports="18081 18082"
@@ -52,9 +52,14 @@ done
 gw=$!
 pids="$pids $gw"
 
-# The first Listen address: "127.0.0.1:8080" in the quickstart.
-listen=$(grep -oE '[0-9.]+:[0-9]+' "$EXAMPLE" | head -n 1)
+# The first Gateway.Listen address ("127.0.0.1:8080" in the quickstart),
+# flow or block list; comments ignored.  0.0.0.0 is reached on 127.0.0.1.
+listen=$(sed 's/#.*//' "$EXAMPLE" | awk '
+    /^[[:space:]]*Listen:/ { on = 1 }
+    on && match($0, /[0-9.]+:[0-9]+/) { print substr($0, RSTART, RLENGTH); exit }
+    on && /^[[:space:]]*[A-Za-z]+:/ && !/^[[:space:]]*Listen:/ { exit }')
 listen=${listen:-127.0.0.1:8080}
+listen=$(echo "$listen" | sed 's/^0\.0\.0\.0:/127.0.0.1:/')
 
 n=0
 until curl -s -o /dev/null "http://$listen/" 2>/dev/null; do

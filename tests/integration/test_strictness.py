@@ -52,6 +52,10 @@ CASES = [
     ("obs-fold-tab", G + H + b"X-Foo: a\r\n\tb\r\n\r\n", {400}),
     ("bare-cr-value", G + H + b"X-Foo: a\rb\r\n\r\n", {400}),
     ("bare-cr-line-end", G + H + b"X-Foo: ab\r\r\n\r\n", {400}),
+    # A bare CR opening a line must not end the head (RFC 9112 §2.2): a
+    # front proxy reading it as SP would see X-Foo and a body, we a new message.
+    ("bare-cr-line-start", P + H + b"\rX-Foo: a\r\nContent-Length: 3\r\n\r\nabc", {400}),
+    ("bare-cr-line-start-get", G + H + b"\rX-Foo: a\r\n\r\n", {400}),
     ("nul-in-value", G + H + b"X-Foo: a\x00b\r\n\r\n", {400}),
     ("ctl-in-value", G + H + b"X-Foo: a\x01b\r\n\r\n", {400}),
     ("del-in-value", G + H + b"X-Foo: a\x7fb\r\n\r\n", {400}),

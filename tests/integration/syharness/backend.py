@@ -164,7 +164,10 @@ class _Conn:
 
 
 class Backend:
-    def __init__(self, name="b1", store_body=True):
+    def __init__(self, name="b1", store_body=True, host="127.0.0.1", port=0, tls=None):
+        """host/port: where to listen (port 0 = any free one; a fixed port
+        restarts a stopped node).  tls: an ssl.SSLContext (server side)
+        to speak HTTPS."""
         self.name = name
         self.store_body = store_body
         self.reply = Reply()
@@ -179,7 +182,9 @@ class Backend:
         self._stop = False
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
+        self.host = host
+        self.tls = tls
+        self.lsock.bind((host, port))
         self.lsock.listen(512)
         self.port = self.lsock.getsockname()[1]
         self._t = threading.Thread(target=self._accept_loop, daemon=True)
@@ -188,7 +193,7 @@ class Backend:
     # ---- test-facing API ----
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "http://%s:%d" % (self.host, self.port)
 
     def set_reply(self, reply=None, **kw):
         self.reply = reply if reply is not None else Reply(**kw)
@@ -263,6 +268,19 @@ class Backend:
         return r
 
     def _serve(self, s, cid):
+        if self.tls is not None:
+            try:
+                s = self.tls.wrap_socket(s, server_side=True)
+                with self._lock:
+                    self.tls_resumed = getattr(self, "tls_resumed", []) + [s.session_reused]
+            except (OSError, ValueError) as e:
+                with self._lock:
+                    self.tls_errors = getattr(self, "tls_errors", []) + [repr(e)]
+                try:
+                    s.close()
+                except OSError:
+                    pass
+                return
         c = _Conn(s, cid, self)
         silent = False   # after a `never` reply: keep recording, never answer
         n = 0
