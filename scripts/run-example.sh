@@ -5,10 +5,11 @@
 #   EXAMPLE=examples/other.yaml ./scripts/run-example.sh
 #
 # Backends: every 127.0.0.1 port the example names in a Url or an upstream
-# node (18081 and 18082 for the quickstart) gets a demo backend.
+# node (18081..18083 for the TKE example) gets a demo backend.  An example
+# can list the requests to try as comment lines starting with "#   curl".
 set -u
 cd "$(dirname "$0")/.."
-EXAMPLE=${EXAMPLE:-examples/quickstart.yaml}
+EXAMPLE=${EXAMPLE:-examples/tke-conditional-routing.yaml}
 BIN=${SWITCHYARD_BIN:-build/switchyard}
 PY=${PYTHON:-python3}
 
@@ -71,19 +72,24 @@ until curl -s -o /dev/null "http://$listen/" 2>/dev/null; do
     sleep 0.1
 done
 
+tips=$(grep '^#[[:space:]]*curl ' "$EXAMPLE" | sed 's/^#[[:space:]]*//' | sed "s#127.0.0.1:8080#$listen#g")
+if [ -z "$tips" ]; then
+    tips="curl -i http://$listen/release/orders              # API orders -> upstream-blue (round robin)
+curl -i http://$listen/release/orders/42?x=1        # prefix match, path and query forwarded
+curl -i http://$listen/release/users/7              # {id} -> backend /v1/users/7
+curl -i http://$listen/release/ping                 # MOCK API
+curl -i http://$listen/prepub/orders                # environment not released -> 404
+curl -i -X DELETE http://$listen/release/users/7    # wrong method -> 405"
+fi
+
 cat <<EOF
 
 Switchyard is running on http://$listen with $EXAMPLE
 (demo backends on ports: $(echo $ports)).  Try:
 
-  curl -i http://$listen/release/orders              # API orders -> upstream-blue (round robin)
-  curl -i http://$listen/release/orders/42?x=1        # prefix match, path and query forwarded
-  curl -i -X POST -d '{"item":1}' http://$listen/test/orders
-  curl -i http://$listen/release/users/7              # {id} -> backend /v1/users/7
-  curl -i http://$listen/release/ping                 # MOCK API
-  curl -i http://$listen/prepub/orders                # environment not released -> 404
-  curl -i -X DELETE http://$listen/release/users/7    # wrong method -> 405
+$(echo "$tips" | sed 's/^/  /')
   kill -HUP $gw                                  # reload $EXAMPLE
+  $BIN explain -c $EXAMPLE -H 'UserName: admin' GET /release/orders
 
 Ctrl-C stops everything.
 EOF
