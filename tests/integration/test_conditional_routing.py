@@ -399,3 +399,11 @@ def test_tencent_tke_scenario_as_written(make_gateway, make_backend):
     assert r.json()["backend"] == "blue" and blue.last().target == "/orders/1"
     r = g.request("GET", "/release/orders/1")
     assert r.json()["backend"] == "blue"
+
+
+def test_shipped_example_route_cases_pass():
+    """The example's own route cases (examples/tke-routes.yaml) hold."""
+    r = run_cli("test-routes", "-c", os.path.join(REPO, "examples", "tke-conditional-routing.yaml"),
+                os.path.join(REPO, "examples", "tke-routes.yaml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "4 passed, 0 failed"
