@@ -3,7 +3,8 @@
 # benchmark, but only those missing, so a second run is quick and offline.
 set -e
 PKGS="build-essential pkg-config node-llhttp libyaml-dev libjansson-dev libpcre2-dev
-libxxhash-dev libssl-dev libcmocka-dev python3 python3-pytest curl
+libxxhash-dev libssl-dev libnghttp2-dev libcmocka-dev python3 python3-pytest curl dnsmasq-base
+nghttp2-client
 wrk nginx-light haproxy clang"
 missing=""
 for p in $PKGS; do

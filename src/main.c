@@ -13,9 +13,12 @@
 #include "admin/stats.h"
 #include "cli/cli.h"
 #include "config/load.h"
+#include "config/manager.h"
 #include "config/snapshot.h"
+#include "config/store.h"
 #include "core/log.h"
 #include "net/worker.h"
+#include "upstream/prober.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -83,6 +86,14 @@ static int open_logs(const sy_config *cfg)
     return 0;
 }
 
+/* The config manager's publish step (also used by admin changes). */
+static void publish(sy_snapshot *s)
+{
+    sy_admin_publish(s); /* before the old generation can go */
+    sy_prober_publish(s);
+    sy_workers_publish(s);
+}
+
 static int run(const char *file)
 {
     sy_errors errs = {0};
@@ -95,7 +106,12 @@ static int run(const char *file)
     /* Block before the workers exist so only this thread takes signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    sy_config *probe = sy_config_load_file(file, &errs);
+    /* The -c file is also where admin API changes are stored. */
+    sy_store *store = sy_store_file_new(file);
+    size_t len;
+    char *text = store->ops->load(store, &len, &errs);
+    sy_config *probe = text ? sy_config_load_string(text, len, file, &errs) : NULL;
+    free(text);
     if (!probe) {
         print_errors(&errs);
         sy_errors_free(&errs);
@@ -112,12 +128,17 @@ static int run(const char *file)
     if (open_logs(snap->cfg) < 0)
         return 1;
     atomic_store(&sy_snapshot_current, snap);
+    sy_cfgmgr_init(store, n_workers, publish);
     sy_stats_init(n_workers);
-    if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0)
+    if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0 ||
+        sy_prober_start(snap) < 0)
         return 1;
     for (size_t i = 0; i < snap->cfg->gw.n_listen; i++)
         sy_info("listening on %s:%u (%d workers)", snap->cfg->gw.listen[i].host,
                 snap->cfg->gw.listen[i].port, n_workers);
+    for (size_t i = 0; i < snap->cfg->gw.n_tls_listen; i++)
+        sy_info("listening on %s:%u with TLS (%d workers)", snap->cfg->gw.tls_listen[i].host,
+                snap->cfg->gw.tls_listen[i].port, n_workers);
     sy_info("switchyard %s started, config generation %llu", SY_VERSION,
             (unsigned long long)snap->generation);
 
@@ -127,28 +148,32 @@ static int run(const char *file)
             continue;
         if (sig == SIGHUP) {
             sy_errors e = {0};
-            sy_snapshot *next = load_snapshot(file, n_workers, &e);
-            if (!next) {
+            sy_cfgmgr_lock();
+            if (sy_cfgmgr_reload(&e) != SY_CFGMGR_OK) {
                 sy_error("reload failed, keeping config generation %llu:",
-                         (unsigned long long)atomic_load(&sy_snapshot_current)->generation);
+                         (unsigned long long)sy_cfgmgr_current()->generation);
                 for (size_t i = 0; i < e.n; i++)
                     sy_error("  %s", e.msgs[i]);
                 sy_errors_free(&e);
+                sy_cfgmgr_unlock();
                 sy_admin_reload_failed();
                 continue;
             }
-            sy_admin_publish(next); /* before the old generation can go */
-            sy_workers_publish(next);
-            sy_info("reloaded %s: config generation %llu", file, (unsigned long long)next->generation);
+            sy_snapshot *next = sy_cfgmgr_current();
+            sy_info("reloaded %s: config generation %llu, version %llu", file,
+                    (unsigned long long)next->generation, (unsigned long long)next->cfg->version);
+            sy_cfgmgr_unlock();
             continue;
         }
         sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
-        sy_admin_stop();
+        sy_admin_stop(); /* joins the admin thread: no change is in progress after */
+        sy_prober_stop();
         sy_snapshot *cur = atomic_load(&sy_snapshot_current);
         sy_workers_drain_and_join(cur->cfg->gw.grace_ms);
         atomic_store(&sy_snapshot_current, NULL);
         sy_snapshot_unref(cur);
+        sy_store_free(store);
         sy_info("stopped");
         return 0;
     }

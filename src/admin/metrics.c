@@ -5,6 +5,7 @@
  *   switchyard_policy_matches_total{plugin,policy}            counter
  *   switchyard_policy_requests_total{plugin,policy,code_class} counter
  *   switchyard_config_generation                              gauge
+ *   switchyard_config_version                                 gauge
  *   switchyard_config_reloads_total / _reload_failures_total  counter
  *   switchyard_workers                                        gauge
  * Only status classes that counted something are written; a series
@@ -13,6 +14,8 @@
 
 #include "admin/admin_int.h"
 #include "admin/stats.h"
+#include "net/tls.h"
+#include "upstream/report.h"
 
 static const char *class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 
@@ -111,12 +114,17 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
            "Requests a Routing policy matched, by status class of the response.", &f.preq);
     scalar(out, "switchyard_config_generation", "gauge",
            "Generation number of the configuration being served.", s->generation);
+    scalar(out, "switchyard_config_version", "gauge",
+           "Version of the configuration being served (raised by every change).",
+           s->cfg->version);
     scalar(out, "switchyard_config_reloads_total", "counter",
            "Configuration reloads that took effect.", sy_stats_reloads(true));
     scalar(out, "switchyard_config_reload_failures_total", "counter",
            "Configuration reloads refused (the running configuration stayed).",
            sy_stats_reloads(false));
     scalar(out, "switchyard_workers", "gauge", "Worker threads.", (uint64_t)s->n_workers);
+    sy_upstream_metrics(s, out);
+    sy_stls_metrics(out); /* TLS handshakes and failures (net/tls.c) */
     sy_buf_free(&f.req);
     sy_buf_free(&f.match);
     sy_buf_free(&f.preq);

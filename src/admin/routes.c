@@ -14,6 +14,7 @@
 #include "admin/stats.h"
 #include "net/loop.h"
 #include "router/explain.h"
+#include "upstream/report.h"
 #include "version.h"
 
 #define MAX_EXPLAIN_HEADERS 256
@@ -101,6 +102,7 @@ static void h_status(const sy_admin_req *rq, sy_admin_resp *rs)
                             "config", "upstreams", (json_int_t)cfg->n_upstreams,
                             "services", (json_int_t)cfg->n_services,
                             "plugins", (json_int_t)cfg->n_plugins);
+    json_object_set_new(doc, "config_version", json_integer((json_int_t)cfg->version));
     sy_admin_json(rs, 200, doc);
 }
 
@@ -225,6 +227,38 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
     sy_admin_json(rs, 200, res);
 }
 
+/* GET /v1/upstreams/{id}/health (upstream/report.c). */
+static bool h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    static const char pre[] = "/v1/upstreams/", post[] = "/health";
+    size_t pl = sizeof pre - 1, sl = sizeof post - 1;
+    if (rq->path.len <= pl + sl || memcmp(rq->path.p, pre, pl) != 0 ||
+        memcmp(rq->path.p + rq->path.len - sl, post, sl) != 0)
+        return false;
+    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+        rs->extra_headers = "Allow: GET, HEAD\r\n";
+        sy_admin_error(rs, 405, "method_not_allowed", "use GET");
+        return true;
+    }
+    char id[256];
+    size_t il = rq->path.len - pl - sl;
+    if (il >= sizeof id || memchr(rq->path.p + pl, '/', il)) {
+        sy_admin_error(rs, 404, "not_found", "no such upstream");
+        return true;
+    }
+    memcpy(id, rq->path.p + pl, il);
+    id[il] = '\0';
+    json_t *doc = sy_upstream_health_json(rq->snap, id);
+    if (!doc) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "no upstream with UpstreamId '%s'", id);
+        sy_admin_error(rs, 404, "not_found", msg);
+        return true;
+    }
+    sy_admin_json(rs, 200, doc);
+    return true;
+}
+
 /* ---- dispatch ---- */
 
 typedef void handler(const sy_admin_req *rq, sy_admin_resp *rs);
@@ -244,6 +278,8 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     if (!authorized(rq, rs))
         return;
+    if (h_upstream_health(rq, rs))
+        return;
     const struct route *path_hit = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *r = &routes[i];
@@ -256,6 +292,8 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
             return;
         }
     }
+    if (!path_hit && sy_admin_resources(rq, rs))
+        return;
     if (path_hit) {
         rs->extra_headers = path_hit->allow;
         char msg[128];
@@ -264,5 +302,6 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
         return;
     }
     sy_admin_error(rs, 404, "not_found", "no such admin endpoint (try /v1/status, /metrics, "
-                                         "POST /v1/explain)");
+                                         "POST /v1/explain, /v1/services, /v1/upstreams, "
+                                         "/v1/plugins, /v1/config; see doc/admin-api.md)");
 }

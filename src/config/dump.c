@@ -139,6 +139,33 @@ static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
             put(b, "\n");
         }
     }
+    if (gw->n_resolvers) {
+        put(b, "  Resolvers:\n");
+        for (size_t i = 0; i < gw->n_resolvers; i++)
+            endpoint(b, 4, NULL, &gw->resolvers[i], true);
+    }
+    if (gw->n_tls_listen) {
+        put(b, "  TlsListen:\n");
+        for (size_t i = 0; i < gw->n_tls_listen; i++)
+            endpoint(b, 4, NULL, &gw->tls_listen[i], true);
+    }
+    if (gw->default_cert.cert_file) {
+        put(b, "  DefaultCertificate:\n");
+        kv(b, 4, "CertificateFile", gw->default_cert.cert_file);
+        kv(b, 4, "KeyFile", gw->default_cert.key_file);
+    }
+    put(b, "  Tls:\n    MinVersion: TLSv1.%d\n", gw->tls_min_version - 10);
+    kv(b, 4, "Ciphers", gw->tls_ciphers);
+    kv(b, 4, "CipherSuites", gw->tls_ciphersuites);
+    put(b, "    Alpn:\n");
+    for (size_t i = 0; i < gw->n_tls_alpn; i++) {
+        put(b, "      - ");
+        qstr(b, gw->tls_alpn[i]);
+        put(b, "\n");
+    }
+    put(b, "    SessionTickets: %s\n", gw->tls_session_tickets ? "true" : "false");
+    secs(b, 4, "SessionTicketRotation", gw->tls_ticket_rotate_ms);
+    put(b, "  Http2Cleartext: %s\n", gw->h2c ? "true" : "false");
     kv(b, 2, "AccessLog", gw->access_log ? gw->access_log : "off");
     kv(b, 2, "ErrorLog", gw->error_log);
     if (gw->log_level >= 0 && gw->log_level < 4)
@@ -195,6 +222,11 @@ static void upstreams(buf *b, const sy_config *cfg)
         kv(b, 4, "Algorithm", u->algorithm);
         put(b, "    Retries: %d\n", u->retries);
         kv(b, 4, "UpstreamHost", u->upstream_host);
+        kv(b, 4, "HashKey", u->hash_key);
+        if (strcmp(u->scheme, "HTTPS") == 0) {
+            put(b, "    TlsVerify: %s\n", u->tls_verify ? "true" : "false");
+            kv(b, 4, "CaFile", u->ca_file);
+        }
         put(b, "    Nodes:%s\n", u->n_nodes ? "" : " []");
         for (size_t j = 0; j < u->n_nodes; j++) {
             put(b, "      - Host: ");
@@ -223,6 +255,21 @@ static void backend(buf *b, int ind, const sy_backend_cfg *be)
     put(b, "%*sServiceMockStatusCode: %d\n", ind, "", be->mock_status);
 }
 
+static void api_list(buf *b, int ind, const sy_api_cfg *apis, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        const sy_api_cfg *api = &apis[j];
+        put(b, "%*s- ApiId: ", ind, "");
+        qstr(b, api->id);
+        put(b, "\n");
+        kv(b, ind + 2, "ApiName", api->name);
+        kv(b, ind + 2, "ApiDesc", api->desc);
+        kv(b, ind + 2, "Path", api->path);
+        kv(b, ind + 2, "Method", api->method);
+        backend(b, ind + 2, &api->backend);
+    }
+}
+
 static void services(buf *b, const sy_config *cfg)
 {
     if (!cfg->n_services)
@@ -234,6 +281,7 @@ static void services(buf *b, const sy_config *cfg)
         qstr(b, s->id);
         put(b, "\n");
         kv(b, 4, "ServiceName", s->name);
+        kv(b, 4, "ServiceDesc", s->desc);
         put(b, "    Environments: [");
         for (int e = 0, n = 0; e < SY_ENV_COUNT; e++)
             if (s->env_mask & (1u << e))
@@ -242,9 +290,16 @@ static void services(buf *b, const sy_config *cfg)
         put(b, "    Domains:\n");
         for (size_t d = 0; d < s->n_domains; d++) {
             const sy_domain_cfg *dom = &s->domains[d];
+            static const char *const protos[] = {"", "http", "https", "http&https"};
             put(b, "      - DomainName: ");
             qstr(b, dom->name);
             put(b, "\n");
+            if (dom->protocol && dom->protocol <= 3)
+                kv(b, 8, "Protocol", protos[dom->protocol]);
+            kv(b, 8, "CertificateFile", dom->cert.cert_file);
+            kv(b, 8, "KeyFile", dom->cert.key_file);
+            if (dom->forced_https)
+                put(b, "        IsForcedHttps: true\n");
             if (!dom->n_mappings)
                 continue;
             put(b, "        PathMappings:\n");
@@ -255,15 +310,20 @@ static void services(buf *b, const sy_config *cfg)
             }
         }
         put(b, "    Apis:%s\n", s->n_apis ? "" : " []");
-        for (size_t j = 0; j < s->n_apis; j++) {
-            const sy_api_cfg *api = &s->apis[j];
-            put(b, "      - ApiId: ");
-            qstr(b, api->id);
-            put(b, "\n");
-            kv(b, 8, "ApiName", api->name);
-            kv(b, 8, "Path", api->path);
-            kv(b, 8, "Method", api->method);
-            backend(b, 8, &api->backend);
+        api_list(b, 6, s->apis, s->n_apis);
+        if (!s->has_releases)
+            continue;
+        put(b, "    Releases:%s\n", s->n_releases ? "" : " []");
+        for (size_t r = 0; r < s->n_releases; r++) {
+            const sy_release_cfg *rel = &s->releases[r];
+            put(b, "      - ReleaseVersion: ");
+            qstr(b, rel->version);
+            put(b, "\n        EnvironmentName: %s\n", sy_env_name(rel->env));
+            kv(b, 8, "ReleaseDesc", rel->desc);
+            kv(b, 8, "ReleaseTime", rel->time);
+            put(b, "        Active: %s\n", rel->active ? "true" : "false");
+            put(b, "        Apis:%s\n", rel->n_apis ? "" : " []");
+            api_list(b, 10, rel->apis, rel->n_apis);
         }
     }
 }
@@ -280,6 +340,7 @@ static void plugins(buf *b, const sy_config *cfg)
         put(b, "\n");
         kv(b, 4, "PluginName", p->name);
         kv(b, 4, "PluginType", p->type);
+        kv(b, 4, "Description", p->desc);
         put(b, "    PluginData:%s\n", p->n_policies ? "" : " []");
         for (size_t j = 0; j < p->n_policies; j++) {
             const sy_policy_cfg *pol = &p->policies[j];
@@ -313,6 +374,8 @@ char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags)
     buf b = {sy_malloc(4096), 0, 4096};
     b.p[0] = '\0';
     put(&b, "# Switchyard configuration (generated)\n");
+    if (cfg->version)
+        put(&b, "Version: %llu\n", (unsigned long long)cfg->version);
     gateway(&b, &cfg->gw, flags);
     upstreams(&b, cfg);
     services(&b, cfg);

@@ -79,6 +79,9 @@ bool sy_addr_is_loopback(const sy_endpoint *ep);
 bool sy_status_set_parse(const char *text, sy_status_set *set,
                          const char **why);
 
+/* CertificateFile/KeyFile of a domain or Gateway.DefaultCertificate. */
+void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const char *path, sy_cert_cfg *out);
+
 /* Section loaders. */
 void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *n);

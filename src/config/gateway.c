@@ -27,6 +27,10 @@ const sy_gw_num sy_gw_nums[] = {
     {"MaxBodyBytes", SY_GWN_U64, GW(max_body_bytes), 104857600, 0, 1099511627776.0},
     {"MaxConnections", SY_GWN_U32, GW(max_connections), 10000, 1, 1000000},
     {"MaxKeepaliveRequests", SY_GWN_U32, GW(max_keepalive_requests), 1000, 1, 1e9},
+    {"Http2MaxConcurrentStreams", SY_GWN_U32, GW(h2_max_streams), 100, 1, 10000},
+    {"Http2StreamWindow", SY_GWN_U32, GW(h2_stream_window), 65536, 16384, 2147483647},
+    {"Http2ConnectionWindow", SY_GWN_U32, GW(h2_conn_window), 1048576, 65535, 2147483647},
+    {"Http2MaxResetsPerSecond", SY_GWN_U32, GW(h2_max_resets), 200, 1, 1e6},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -54,6 +58,13 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     gw->log_level = SY_LOG_INFO;
     for (const sy_gw_num *f = sy_gw_nums; f->key; f++)
         set_num(gw, f, f->def);
+    gw->tls_min_version = 12;
+    gw->tls_session_tickets = true;
+    gw->tls_ticket_rotate_ms = 3600 * 1000;
+    gw->tls_alpn = sy_arena_alloc(a, 2 * sizeof *gw->tls_alpn);
+    gw->tls_alpn[0] = sy_arena_strdup(a, "h2");
+    gw->tls_alpn[1] = sy_arena_strdup(a, "http/1.1");
+    gw->n_tls_alpn = 2;
 }
 
 static const char *const gw_keys[] = {
@@ -63,36 +74,117 @@ static const char *const gw_keys[] = {
     "RequestBodyRateGrace", "IdleTimeout", "SendTimeout", "ConnectTimeout",
     "UpstreamIdleTimeout", "GracePeriod", "MaxRequestLineBytes",
     "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections",
-    "MaxKeepaliveRequests", NULL};
+    "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
+    "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2StreamWindow",
+    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
-static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map, bool tls)
 {
-    const char *path = "Gateway.Listen";
-    const sy_ynode *v = sy_ymap_get(map, "Listen");
+    const char *path = tls ? "Gateway.TlsListen" : "Gateway.Listen";
+    const sy_ynode *v = sy_ymap_get(map, tls ? "TlsListen" : "Listen");
     if (!v || !sy_cfg_node_list(c, v, path))
         return;
-    if (v->n == 0) {
+    if (v->n == 0 && !tls) {
         sy_cfg_err(c, v->mark, path, "must list at least one address");
         return;
     }
-    gw->listen = sy_arena_alloc(c->a, v->n * sizeof *gw->listen);
-    gw->n_listen = v->n;
+    sy_endpoint *eps = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof *eps);
+    if (tls) {
+        gw->tls_listen = eps;
+        gw->n_tls_listen = v->n;
+    } else {
+        gw->listen = eps;
+        gw->n_listen = v->n;
+    }
     for (size_t i = 0; i < v->n; i++) {
         const char *ip = sy_cfg_index(c, path, i), *why;
         char *s;
         if (!sy_cfg_node_str(c, v->items[i], ip, &s))
             continue;
-        if (!sy_endpoint_parse(c->a, s, true, &gw->listen[i], &why))
+        if (!sy_endpoint_parse(c->a, s, true, &eps[i], &why))
             sy_cfg_err(c, v->items[i]->mark, ip, "%s", why);
         for (size_t j = 0; j < i; j++)
-            if (gw->listen[j].addrlen && gw->listen[i].addrlen ==
-                    gw->listen[j].addrlen &&
-                memcmp(&gw->listen[i].addr, &gw->listen[j].addr,
-                       gw->listen[i].addrlen) == 0)
+            if (eps[j].addrlen && eps[i].addrlen == eps[j].addrlen &&
+                memcmp(&eps[i].addr, &eps[j].addr, eps[i].addrlen) == 0)
                 sy_cfg_err(c, v->items[i]->mark, ip, "listed twice");
+        /* TlsListen is loaded after Listen: one address can't be both. */
+        for (size_t j = 0; tls && j < gw->n_listen; j++)
+            if (eps[i].addrlen && eps[i].addrlen == gw->listen[j].addrlen &&
+                memcmp(&eps[i].addr, &gw->listen[j].addr, eps[i].addrlen) == 0)
+                sy_cfg_err(c, v->items[i]->mark, ip, "also in Gateway.Listen");
     }
+}
+
+static const char *const tls_keys[] = {"MinVersion", "Ciphers", "CipherSuites", "Alpn",
+                                       "SessionTickets", "SessionTicketRotation", NULL};
+static const char *const tls_versions[] = {"TLSv1.2", "TLSv1.3", NULL};
+static const char *const alpn_names[] = {"h2", "http/1.1", NULL};
+
+/* Gateway.Tls: protocol floor, ciphers, ALPN, session tickets. */
+static void load_tls(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway.Tls";
+    const sy_ynode *t = sy_ymap_get(map, "Tls");
+    int idx;
+    if (!t || !sy_cfg_map(c, t, path, tls_keys))
+        return;
+    if (sy_cfg_enum(c, t, path, "MinVersion", SY_OPT, tls_versions, &idx))
+        gw->tls_min_version = 12 + idx;
+    sy_cfg_str(c, t, path, "Ciphers", SY_OPT, &gw->tls_ciphers);
+    sy_cfg_str(c, t, path, "CipherSuites", SY_OPT, &gw->tls_ciphersuites);
+    sy_cfg_bool(c, t, path, "SessionTickets", SY_OPT, &gw->tls_session_tickets);
+    sy_cfg_seconds(c, t, path, "SessionTicketRotation", SY_OPT, 60, 7 * 86400,
+                   &gw->tls_ticket_rotate_ms);
+    const sy_ynode *v = sy_ymap_get(t, "Alpn");
+    const char *ap = "Gateway.Tls.Alpn";
+    if (!v || !sy_cfg_node_list(c, v, ap))
+        return;
+    if (v->n == 0) {
+        sy_cfg_err(c, v->mark, ap, "must list at least one protocol (h2, http/1.1)");
+        return;
+    }
+    gw->tls_alpn = sy_arena_alloc(c->a, v->n * sizeof *gw->tls_alpn);
+    gw->n_tls_alpn = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        char *s;
+        const char *ip = sy_cfg_index(c, ap, i);
+        if (!sy_cfg_node_str(c, v->items[i], ip, &s))
+            continue;
+        bool known = false;
+        for (const char *const *n = alpn_names; *n; n++)
+            known |= strcmp(*n, s) == 0;
+        if (!known)
+            sy_cfg_err(c, v->items[i]->mark, ip, "must be h2 or http/1.1");
+        else
+            gw->tls_alpn[gw->n_tls_alpn++] = s;
+    }
+}
+
+static const char *const cert_keys[] = {"CertificateFile", "KeyFile", NULL};
+
+/* CertificateFile + KeyFile in `map` (a domain or DefaultCertificate).
+ * The files are read when the snapshot is compiled (net/tls.c). */
+void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const char *path, sy_cert_cfg *out)
+{
+    out->mark = map->mark;
+    sy_cfg_str(c, map, path, "CertificateFile", SY_OPT, &out->cert_file);
+    sy_cfg_str(c, map, path, "KeyFile", SY_OPT, &out->key_file);
+    if (!out->cert_file != !out->key_file)
+        sy_cfg_err(c, map->mark, path, "CertificateFile and KeyFile go together");
+    out->path = sy_arena_strdup(c->a, path);
+}
+
+static void load_default_cert(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway.DefaultCertificate";
+    const sy_ynode *v = sy_ymap_get(map, "DefaultCertificate");
+    if (!v || !sy_cfg_map(c, v, path, cert_keys))
+        return;
+    sy_cfg_load_cert(c, v, path, &gw->default_cert);
+    if (!gw->default_cert.cert_file)
+        sy_cfg_err(c, v->mark, path, "needs CertificateFile and KeyFile");
 }
 
 static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
@@ -144,6 +236,31 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
                    "SWITCHYARD_ADMIN_TOKEN in the environment)");
 }
 
+/* Resolvers: DNS servers as "ip" or "ip:port" (port 53 by default). */
+static void load_resolvers(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const char *path = "Gateway.Resolvers";
+    const sy_ynode *v = sy_ymap_get(map, "Resolvers");
+    if (!v || !sy_cfg_node_list(c, v, path))
+        return;
+    gw->resolvers = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof *gw->resolvers);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *ip = sy_cfg_index(c, path, i), *why;
+        char *s;
+        if (!sy_cfg_node_str(c, v->items[i], ip, &s))
+            continue;
+        sy_endpoint *ep = &gw->resolvers[gw->n_resolvers];
+        bool has_port = strchr(s, ']') ? strstr(s, "]:") != NULL
+                                       : strchr(s, ':') && strchr(s, ':') == strrchr(s, ':');
+        bool ok = has_port ? sy_endpoint_parse(c->a, s, true, ep, &why)
+                           : sy_endpoint_set(c->a, s, strlen(s), 53, true, ep, &why);
+        if (!ok)
+            sy_cfg_err(c, v->items[i]->mark, ip, "%s", why);
+        else
+            gw->n_resolvers++;
+    }
+}
+
 void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
 {
     sy_gateway_cfg *gw = &c->cfg->gw;
@@ -154,9 +271,14 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
 
     if (!sy_cfg_map(c, map, path, gw_keys))
         return;
-    load_listen(c, gw, map);
+    load_listen(c, gw, map, false);
+    load_listen(c, gw, map, true);
+    load_tls(c, gw, map);
+    load_default_cert(c, gw, map);
+    sy_cfg_bool(c, map, path, "Http2Cleartext", SY_OPT, &gw->h2c);
     load_admin(c, gw, map);
     load_trusted(c, gw, map);
+    load_resolvers(c, gw, map);
     if (sy_cfg_int(c, map, path, "Workers", SY_OPT, 0, 256, &n))
         gw->workers = (int)n;
     if (sy_cfg_str(c, map, path, "AccessLog", SY_OPT, &s))

@@ -6,16 +6,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config/fields.h"
 
-static const char *const top_keys[] = {"Gateway", "Upstreams", "Services",
-                                       "Plugins", NULL};
+static const char *const top_keys[] = {"Version", "Gateway", "Upstreams",
+                                       "Services", "Plugins", NULL};
 
 /* A config larger than this is a mistake (or an attack on the admin API). */
 #define SY_CONFIG_MAX_BYTES (64u << 20)
 
-sy_config *sy_config_load_string(const char *text, size_t len,
-                                 const char *name, sy_errors *errs)
+/* The sections of a parsed document, whichever syntax it came in. */
+static void load_root(sy_cfg_ctx *c, const sy_ynode *root)
+{
+    sy_config *cfg = c->cfg;
+    if (!root || (root->kind == SY_YN_SCALAR && sy_ynode_is_null(root)))
+        return;
+    if (root->kind != SY_YN_MAP) {
+        sy_cfg_err(c, root->mark, NULL,
+                   "the configuration must be a mapping of sections "
+                   "(Gateway, Upstreams, Services, Plugins), got %s",
+                   sy_ynode_what(root));
+        return;
+    }
+    if (!sy_cfg_map(c, root, "", top_keys))
+        return;
+    /* Fixed order whatever the file's order: services refer to
+     * upstreams, plugins to services and APIs. */
+    const sy_ynode *v;
+    int64_t ver;
+    if (sy_cfg_int(c, root, "", "Version", SY_OPT, 0, INT64_MAX, &ver))
+        cfg->version = (uint64_t)ver;
+    if ((v = sy_ymap_get(root, "Gateway")))
+        sy_cfg_load_gateway(c, v);
+    if ((v = sy_ymap_get(root, "Upstreams")))
+        sy_cfg_load_upstreams(c, v);
+    if ((v = sy_ymap_get(root, "Services")))
+        sy_cfg_load_services(c, v);
+    sy_cfg_check_domains(c);
+    if ((v = sy_ymap_get(root, "Plugins")))
+        sy_cfg_load_plugins(c, v);
+}
+
+static sy_config *load_any(const char *text, size_t len, const json_t *doc,
+                           const char *name, sy_errors *errs)
 {
     sy_config *cfg = sy_calloc(1, sizeof *cfg);
     sy_arena_init(&cfg->arena, 16384);
@@ -27,35 +61,29 @@ sy_config *sy_config_load_string(const char *text, size_t len,
 
     sy_gateway_defaults(&cfg->gw, &cfg->arena);
     bool failed;
-    sy_ynode *root = sy_ytree_parse(&c.tmp, text, len, cfg->file, NULL, errs,
-                                    NULL, &failed);
-    if (root && !(root->kind == SY_YN_SCALAR && sy_ynode_is_null(root))) {
-        if (root->kind != SY_YN_MAP) {
-            sy_cfg_err(&c, root->mark, NULL,
-                       "the configuration must be a mapping of sections "
-                       "(Gateway, Upstreams, Services, Plugins), got %s",
-                       sy_ynode_what(root));
-        } else if (sy_cfg_map(&c, root, "", top_keys)) {
-            /* Fixed order whatever the file's order: services refer to
-             * upstreams, plugins to services and APIs. */
-            const sy_ynode *v;
-            if ((v = sy_ymap_get(root, "Gateway")))
-                sy_cfg_load_gateway(&c, v);
-            if ((v = sy_ymap_get(root, "Upstreams")))
-                sy_cfg_load_upstreams(&c, v);
-            if ((v = sy_ymap_get(root, "Services")))
-                sy_cfg_load_services(&c, v);
-            sy_cfg_check_domains(&c);
-            if ((v = sy_ymap_get(root, "Plugins")))
-                sy_cfg_load_plugins(&c, v);
-        }
-    }
+    sy_ynode *root;
+    if (doc)
+        root = sy_ytree_from_json(&c.tmp, doc, cfg->file, errs);
+    else
+        root = sy_ytree_parse(&c.tmp, text, len, cfg->file, NULL, errs, NULL, &failed);
+    load_root(&c, root);
     sy_arena_free(&c.tmp);
     if (errs->n > before) {
         sy_config_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+sy_config *sy_config_load_string(const char *text, size_t len,
+                                 const char *name, sy_errors *errs)
+{
+    return load_any(text, len, NULL, name, errs);
+}
+
+sy_config *sy_config_load_json(const json_t *doc, const char *name, sy_errors *errs)
+{
+    return load_any(NULL, 0, doc, name, errs);
 }
 
 sy_config *sy_config_load_file(const char *path, sy_errors *errs)

@@ -49,6 +49,14 @@ typedef struct sy_cidr {
     int prefix;
 } sy_cidr;
 
+/* A PEM certificate chain and its private key (TLS termination). */
+typedef struct sy_cert_cfg {
+    sy_mark mark;
+    char *cert_file;      /* CertificateFile; NULL = none */
+    char *key_file;       /* KeyFile */
+    char *path;           /* field path for messages, e.g. "Services[0].Domains[1]" */
+} sy_cert_cfg;
+
 /* ---- Gateway ---- */
 typedef struct sy_gateway_cfg {
     sy_endpoint *listen;
@@ -62,6 +70,23 @@ typedef struct sy_gateway_cfg {
     char *access_log;            /* path, "-" for stdout, NULL = off */
     char *error_log;             /* path, NULL = stderr */
     int log_level;               /* enum sy_log_level */
+    /* DNS servers for upstream node names (Resolvers); none = the
+     * nameserver lines of /etc/resolv.conf, read when the resolver starts. */
+    sy_endpoint *resolvers;
+    size_t n_resolvers;
+
+    /* TLS termination and HTTP/2 (doc/tls-http2.md). */
+    sy_endpoint *tls_listen;         /* TlsListen */
+    size_t n_tls_listen;
+    sy_cert_cfg default_cert;        /* DefaultCertificate */
+    int tls_min_version;             /* Tls.MinVersion: 12 or 13 (TLS 1.2 / 1.3) */
+    char *tls_ciphers;               /* Tls.Ciphers (TLS 1.2 list), NULL = safe default */
+    char *tls_ciphersuites;          /* Tls.CipherSuites (TLS 1.3), NULL = OpenSSL's */
+    char **tls_alpn;                 /* Tls.Alpn, default [h2, http/1.1] */
+    size_t n_tls_alpn;
+    bool tls_session_tickets;        /* Tls.SessionTickets, default true */
+    uint32_t tls_ticket_rotate_ms;   /* Tls.SessionTicketRotation: 1 h */
+    bool h2c;                        /* Http2Cleartext: h2 prior knowledge on Listen */
 
     /* Timeouts, milliseconds (config takes seconds, decimals allowed). */
     uint32_t header_timeout_ms;      /* total time for the request head: 10 s */
@@ -81,6 +106,12 @@ typedef struct sy_gateway_cfg {
     uint64_t max_body_bytes;         /* 100 MiB -> 413; 0 = unlimited */
     uint32_t max_connections;        /* per worker: 10000 */
     uint32_t max_keepalive_requests; /* 1000 per client connection */
+
+    /* HTTP/2 limits (doc/tls-http2.md). */
+    uint32_t h2_max_streams;         /* Http2MaxConcurrentStreams: 100 */
+    uint32_t h2_stream_window;       /* Http2StreamWindow: 64 KiB */
+    uint32_t h2_conn_window;         /* Http2ConnectionWindow: 1 MiB */
+    uint32_t h2_max_resets;          /* Http2MaxResetsPerSecond: 200 -> GOAWAY */
 } sy_gateway_cfg;
 
 /* ---- Upstreams ---- */
@@ -112,6 +143,9 @@ typedef struct sy_health_cfg {
     uint32_t unhealthy_timeout_ms; /* default 30 s */
 } sy_health_cfg;
 
+/* What CONSISTENT-HASH hashes (HashKey). */
+enum sy_hash_on { SY_HASH_CLIENT_IP, SY_HASH_HEADER, SY_HASH_COOKIE, SY_HASH_QUERY };
+
 typedef struct sy_upstream_cfg {
     sy_mark mark;
     char *id;            /* UpstreamId */
@@ -123,6 +157,11 @@ typedef struct sy_upstream_cfg {
     sy_node_cfg *nodes;
     size_t n_nodes;
     sy_health_cfg health;
+    char *hash_key;      /* HashKey as written, NULL = client_ip */
+    int hash_on;         /* enum sy_hash_on */
+    char *hash_name;     /* header, cookie or query parameter name */
+    bool tls_verify;     /* TlsVerify (HTTPS), default true */
+    char *ca_file;       /* CaFile (HTTPS), NULL = system CA store */
     size_t index;        /* position in cfg->upstreams */
 } sy_upstream_cfg;
 
@@ -154,9 +193,15 @@ typedef struct sy_path_mapping_cfg {
     int env;              /* sy_env index */
 } sy_path_mapping_cfg;
 
+/* Domains[].Protocol bits. */
+enum { SY_PROTO_HTTP = 1, SY_PROTO_HTTPS = 2 };
+
 typedef struct sy_domain_cfg {
     sy_mark mark;
     char *name;           /* exact, "*.suffix", or "*" */
+    unsigned protocol;    /* Protocol: SY_PROTO_* bits, default both */
+    bool forced_https;    /* IsForcedHttps: plain requests get a 301 */
+    sy_cert_cfg cert;     /* CertificateFile / KeyFile */
     sy_path_mapping_cfg *mappings;
     size_t n_mappings;
 } sy_domain_cfg;
@@ -169,7 +214,23 @@ typedef struct sy_api_cfg {
     char *method;         /* GET, POST, ..., ANY */
     sy_backend_cfg backend;
     struct sy_service_cfg *service;
+    char *desc;           /* ApiDesc */
 } sy_api_cfg;
+
+/* One publication of a service to an environment (Tencent ReleaseService):
+ * the service's APIs as they were when it was published.  A service keeps
+ * a short history per environment; at most one record per environment is
+ * Active (what that environment serves). */
+typedef struct sy_release_cfg {
+    sy_mark mark;
+    char *version;        /* ReleaseVersion, unique within the service */
+    char *desc;           /* ReleaseDesc */
+    char *time;           /* ReleaseTime, "YYYY-MM-DDTHH:MM:SSZ" */
+    int env;              /* EnvironmentName (sy_env index) */
+    bool active;          /* Active: the environment serves this version */
+    sy_api_cfg *apis;     /* the APIs as released */
+    size_t n_apis;
+} sy_release_cfg;
 
 typedef struct sy_service_cfg {
     sy_mark mark;
@@ -180,6 +241,17 @@ typedef struct sy_service_cfg {
     size_t n_domains;
     sy_api_cfg *apis;
     size_t n_apis;
+    char *desc;           /* ServiceDesc */
+    /* Releases (present = `Releases:` was given, even empty): then the
+     * environments a service is live in are those with an Active release,
+     * and each serves that release's APIs.  Without it (a hand-written
+     * file) every environment in Environments serves `apis`. */
+    bool has_releases;
+    sy_release_cfg *releases; /* oldest first */
+    size_t n_releases;
+    /* What each environment serves (set by the loader from the above). */
+    sy_api_cfg *env_apis[SY_ENV_COUNT];
+    size_t n_env_apis[SY_ENV_COUNT];
 } sy_service_cfg;
 
 /* ---- Plugins ---- */
@@ -212,6 +284,7 @@ typedef struct sy_plugin_cfg {
     size_t n_policies;
     sy_attachment_cfg *attachments;
     size_t n_attachments;
+    char *desc;           /* Description */
 } sy_plugin_cfg;
 
 typedef struct sy_config {
@@ -224,6 +297,9 @@ typedef struct sy_config {
     size_t n_services;
     sy_plugin_cfg *plugins;
     size_t n_plugins;
+    /* Version: the configuration's version, raised by one on every admin
+     * change (config/manager.h); 0 when the file has none. */
+    uint64_t version;
 } sy_config;
 
 /* Collected problems.  One run reports every problem it finds. */

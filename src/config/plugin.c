@@ -195,7 +195,7 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
             pl->id = s;
     }
     sy_cfg_str(c, map, path, "PluginName", SY_OPT, &pl->name);
-    sy_cfg_str(c, map, path, "Description", SY_OPT, &s);
+    sy_cfg_str(c, map, path, "Description", SY_OPT, &pl->desc);
     if (!sy_cfg_str(c, map, path, "PluginType", SY_REQ, &pl->type))
         return;
     if (strcmp(pl->type, "Routing") != 0) {

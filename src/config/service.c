@@ -7,8 +7,15 @@
 
 static const char *const service_keys[] = {
     "ServiceId", "ServiceName", "ServiceDesc", "Protocol", "Environments",
-    "Domains", "Apis", NULL};
-static const char *const domain_keys[] = {"DomainName", "PathMappings", NULL};
+    "Domains", "Apis", "Releases", NULL};
+static const char *const release_keys[] = {
+    "ReleaseVersion", "EnvironmentName", "ReleaseDesc", "ReleaseTime", "Active",
+    "Apis", NULL};
+static const char *const domain_keys[] = {"DomainName", "PathMappings", "Protocol",
+                                          "CertificateFile", "KeyFile", "IsForcedHttps",
+                                          NULL};
+/* Tencent's custom-domain protocols (index + 1 = SY_PROTO_* bits). */
+static const char *const domain_protocols[] = {"http", "https", "http&https", NULL};
 static const char *const mapping_keys[] = {"Path", "Environment", NULL};
 static const char *const api_keys[] = {
     "ApiId", "ApiName", "ApiDesc", "Path", "Method", "ServiceType",
@@ -51,8 +58,11 @@ static const char *api_path_problem(const char *p)
     return NULL;
 }
 
+/* `rel` is NULL for the service's own (draft) APIs, whose ids are unique
+ * across the file; a release's copies need only be unique in the release. */
 static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
-                     sy_api_cfg *api, sy_service_cfg *svc)
+                     sy_api_cfg *api, sy_service_cfg *svc,
+                     const sy_release_cfg *rel)
 {
     char *s;
     int idx;
@@ -63,7 +73,10 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         return;
     if (sy_cfg_str(c, map, path, "ApiId", SY_REQ, &s)) {
         const sy_ynode *v = sy_ymap_get(map, "ApiId");
-        sy_api_cfg *prev = sy_cfg_find_api(c->cfg, s);
+        sy_api_cfg *prev = rel ? NULL : sy_cfg_find_api(c->cfg, s);
+        for (size_t i = 0; rel && i < rel->n_apis && !prev; i++)
+            if (rel->apis[i].id && strcmp(rel->apis[i].id, s) == 0)
+                prev = &rel->apis[i];
         if (prev)
             sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ApiId"),
                        "duplicate ApiId \"%s\" (first at %d:%d)", s,
@@ -74,7 +87,7 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
             api->id = s;
     }
     sy_cfg_str(c, map, path, "ApiName", SY_OPT, &api->name);
-    sy_cfg_str(c, map, path, "ApiDesc", SY_OPT, &s);
+    sy_cfg_str(c, map, path, "ApiDesc", SY_OPT, &api->desc);
     if (sy_cfg_str(c, map, path, "Path", SY_REQ, &s)) {
         const char *why = api_path_problem(s);
         if (why)
@@ -102,8 +115,18 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
 {
     char *s;
     dom->mark = map->mark;
+    dom->protocol = SY_PROTO_HTTP | SY_PROTO_HTTPS;
     if (!sy_cfg_map(c, map, path, domain_keys))
         return;
+    int proto;
+    if (sy_cfg_enum(c, map, path, "Protocol", SY_OPT, domain_protocols, &proto))
+        dom->protocol = (unsigned)proto + 1;
+    sy_cfg_load_cert(c, map, path, &dom->cert);
+    if (sy_cfg_bool(c, map, path, "IsForcedHttps", SY_OPT, &dom->forced_https) &&
+        dom->forced_https && !(dom->protocol & SY_PROTO_HTTPS))
+        sy_cfg_err(c, sy_ymap_get(map, "IsForcedHttps")->mark,
+                   sy_cfg_path(c, path, "IsForcedHttps"),
+                   "needs Protocol https or http&https");
     if (sy_cfg_str(c, map, path, "DomainName", SY_REQ, &s)) {
         if (!domain_ok(s)) {
             sy_cfg_err(c, sy_ymap_get(map, "DomainName")->mark,
@@ -143,6 +166,87 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     }
 }
 
+static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                         sy_service_cfg *svc, sy_release_cfg *rel)
+{
+    int idx;
+    rel->mark = map->mark;
+    rel->env = -1;
+    if (!sy_cfg_map(c, map, path, release_keys))
+        return;
+    if (sy_cfg_str(c, map, path, "ReleaseVersion", SY_REQ, &rel->version)) {
+        const sy_ynode *v = sy_ymap_get(map, "ReleaseVersion");
+        for (size_t i = 0; i < svc->n_releases; i++)
+            if (svc->releases[i].version && strcmp(svc->releases[i].version, rel->version) == 0) {
+                sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ReleaseVersion"),
+                           "duplicate ReleaseVersion \"%s\"", rel->version);
+                break;
+            }
+        if (!*rel->version)
+            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ReleaseVersion"), "must not be empty");
+    }
+    if (sy_cfg_enum(c, map, path, "EnvironmentName", SY_REQ, env_names, &idx))
+        rel->env = idx;
+    sy_cfg_str(c, map, path, "ReleaseDesc", SY_OPT, &rel->desc);
+    sy_cfg_str(c, map, path, "ReleaseTime", SY_OPT, &rel->time);
+    sy_cfg_bool(c, map, path, "Active", SY_OPT, &rel->active);
+    if (rel->active && rel->env >= 0)
+        for (size_t i = 0; i < svc->n_releases; i++)
+            if (svc->releases[i].active && svc->releases[i].env == rel->env) {
+                sy_cfg_err(c, sy_ymap_get(map, "Active")->mark, sy_cfg_path(c, path, "Active"),
+                           "%s already has an active release (\"%s\")",
+                           sy_env_name(rel->env),
+                           svc->releases[i].version ? svc->releases[i].version : "?");
+                break;
+            }
+    const sy_ynode *apis = sy_ymap_get(map, "Apis");
+    const char *ap = sy_cfg_path(c, path, "Apis");
+    if (!apis || !sy_cfg_node_list(c, apis, ap))
+        return;
+    rel->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *rel->apis);
+    for (size_t i = 0; i < apis->n; i++) {
+        load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &rel->apis[i], svc, rel);
+        rel->n_apis = i + 1;
+    }
+}
+
+/* Releases, and what each environment serves.  With Releases the live
+ * environments are those with an Active record; Environments, when also
+ * given, must name exactly those. */
+static void load_releases(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                          sy_service_cfg *svc, const sy_ynode *envs)
+{
+    const sy_ynode *rl = sy_ymap_get(map, "Releases");
+    const char *rp = sy_cfg_path(c, path, "Releases");
+    if (!rl || !sy_cfg_node_list(c, rl, rp)) {
+        for (int e = 0; e < SY_ENV_COUNT; e++)
+            if (svc->env_mask & (1u << e)) {
+                svc->env_apis[e] = svc->apis;
+                svc->n_env_apis[e] = svc->n_apis;
+            }
+        return;
+    }
+    svc->has_releases = true;
+    svc->releases = sy_arena_alloc(c->a, (rl->n ? rl->n : 1) * sizeof *svc->releases);
+    for (size_t i = 0; i < rl->n; i++) {
+        load_release(c, rl->items[i], sy_cfg_index(c, rp, i), svc, &svc->releases[i]);
+        svc->n_releases = i + 1;
+    }
+    unsigned live = 0;
+    for (size_t i = 0; i < svc->n_releases; i++) {
+        sy_release_cfg *r = &svc->releases[i];
+        if (!r->active || r->env < 0)
+            continue;
+        live |= 1u << r->env;
+        svc->env_apis[r->env] = r->apis;
+        svc->n_env_apis[r->env] = r->n_apis;
+    }
+    if (envs && envs->kind == SY_YN_SEQ && svc->env_mask != live)
+        sy_cfg_err(c, envs->mark, sy_cfg_path(c, path, "Environments"),
+                   "must list exactly the environments with an Active release");
+    svc->env_mask = live;
+}
+
 static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
                          sy_service_cfg *svc)
 {
@@ -163,7 +267,7 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
             svc->id = s;
     }
     sy_cfg_str(c, map, path, "ServiceName", SY_OPT, &svc->name);
-    sy_cfg_str(c, map, path, "ServiceDesc", SY_OPT, &s);
+    sy_cfg_str(c, map, path, "ServiceDesc", SY_OPT, &svc->desc);
     sy_cfg_str(c, map, path, "Protocol", SY_OPT, &s);
 
     const sy_ynode *envs = sy_ymap_get(map, "Environments");
@@ -192,18 +296,20 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         svc->domains = sy_arena_alloc(c->a, sizeof *svc->domains);
         svc->domains[0].mark = svc->mark;
         svc->domains[0].name = sy_arena_strdup(c->a, "*");
+        svc->domains[0].protocol = SY_PROTO_HTTP | SY_PROTO_HTTPS;
         svc->n_domains = 1;
     }
 
     const sy_ynode *apis = sy_ymap_get(map, "Apis");
     const char *ap = sy_cfg_path(c, path, "Apis");
-    if (!apis || !sy_cfg_node_list(c, apis, ap))
-        return;
-    svc->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *svc->apis);
-    for (size_t i = 0; i < apis->n; i++) {
-        load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &svc->apis[i], svc);
-        svc->n_apis = i + 1; /* visible to later duplicate checks */
+    if (apis && sy_cfg_node_list(c, apis, ap)) {
+        svc->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *svc->apis);
+        for (size_t i = 0; i < apis->n; i++) {
+            load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &svc->apis[i], svc, NULL);
+            svc->n_apis = i + 1; /* visible to later duplicate checks */
+        }
     }
+    load_releases(c, map, path, svc, envs);
 }
 
 void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *list)

@@ -1,9 +1,13 @@
 #include "config/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config/load.h"
+#include "net/tls.h"
 #include "upstream/balancer.h"
+#include "upstream/tls.h"
 
 _Atomic(sy_snapshot *) sy_snapshot_current;
 
@@ -18,8 +22,20 @@ sy_snapshot *sy_snapshot_build(sy_config *cfg, int n_workers, sy_errors *errs)
     s->n_workers = n_workers;
     s->router = sy_router_build(&s->arena, cfg, errs);
     s->balancers = sy_arena_alloc(&s->arena, (cfg->n_upstreams + 1) * sizeof(*s->balancers));
-    for (size_t i = 0; i < cfg->n_upstreams; i++)
-        s->balancers[i] = sy_balancer_new(&s->arena, &cfg->upstreams[i], n_workers);
+    for (size_t i = 0; i < cfg->n_upstreams; i++) {
+        sy_upstream_cfg *u = &cfg->upstreams[i];
+        s->balancers[i] = sy_balancer_new(u, n_workers);
+        s->n_balancers = i + 1;
+        if (strcmp(u->scheme, "HTTPS") == 0) {
+            char err[256];
+            s->balancers[i]->ssl_ctx = sy_tls_ctx_new(u, err, sizeof err);
+            char path[64];
+            snprintf(path, sizeof path, "Upstreams[%zu].%s", i, u->ca_file ? "CaFile" : "Scheme");
+            if (!s->balancers[i]->ssl_ctx)
+                sy_errors_at(errs, cfg->file, u->mark, path, "%s", err);
+        }
+    }
+    s->tls = sy_stls_build(cfg, errs);
     if (errs->n != before) {
         s->cfg = NULL; /* caller keeps ownership on failure */
         sy_snapshot_unref(s);
@@ -43,6 +59,9 @@ void sy_snapshot_unref(sy_snapshot *s)
         return;
     /* Policy tables own compiled regexes outside the arena. */
     sy_router_free(s->router);
+    sy_stls_free(s->tls);
+    for (size_t i = 0; i < s->n_balancers; i++)
+        sy_balancer_free(s->balancers[i]);
     if (s->cfg)
         sy_config_free(s->cfg);
     sy_arena_free(&s->arena);

@@ -19,12 +19,15 @@
 #include "router/router.h"
 
 struct sy_balancer;
+struct sy_stls;
 
 typedef struct sy_snapshot {
     sy_config *cfg;
     sy_arena arena;            /* compiled structures */
     sy_router *router;
-    struct sy_balancer **balancers; /* one per cfg->upstreams[i] */
+    struct sy_balancer **balancers; /* one per cfg->upstreams[i] (malloc'd) */
+    size_t n_balancers;
+    struct sy_stls *tls;       /* certificates, SNI, domain protocol rules (net/tls.h); NULL = none */
     int n_workers;
     uint64_t generation;
     atomic_uint refs;

@@ -7,7 +7,8 @@
 static const char *const upstream_keys[] = {
     "UpstreamId", "UpstreamName", "UpstreamDescription", "UniqVpcId",
     "UpstreamType", "Scheme", "Algorithm", "Retries", "UpstreamHost", "Nodes",
-    "HealthChecker", "K8sService", "Tags", NULL};
+    "HealthChecker", "K8sService", "Tags", "HashKey", "TlsVerify", "CaFile",
+    NULL};
 static const char *const node_keys[] = {"Host", "Port", "Weight",
                                         "VmInstanceId", "Tags", NULL};
 static const char *const health_keys[] = {
@@ -152,6 +153,36 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
                    "must be greater than 0 when only passive checks are on");
 }
 
+/* HashKey: client_ip, header.NAME, cookie.NAME or query.NAME. */
+static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+                          sy_upstream_cfg *u)
+{
+    static const struct { const char *prefix; int on; } kinds[] = {
+        {"header.", SY_HASH_HEADER}, {"cookie.", SY_HASH_COOKIE},
+        {"query.", SY_HASH_QUERY}};
+    char *s;
+    if (!sy_cfg_str(c, map, path, "HashKey", SY_OPT, &s))
+        return;
+    if (strcmp(s, "client_ip") == 0) {
+        u->hash_key = s;
+        u->hash_on = SY_HASH_CLIENT_IP;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        size_t pl = strlen(kinds[i].prefix);
+        if (strncmp(s, kinds[i].prefix, pl) == 0 && s[pl] &&
+            !strpbrk(s + pl, " \t\r\n")) {
+            u->hash_key = s;
+            u->hash_on = kinds[i].on;
+            u->hash_name = s + pl;
+            return;
+        }
+    }
+    sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
+               sy_cfg_path(c, path, "HashKey"),
+               "must be client_ip, header.NAME, cookie.NAME or query.NAME");
+}
+
 static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
                           sy_upstream_cfg *u)
 {
@@ -163,6 +194,7 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     u->scheme = sy_arena_strdup(c->a, "HTTP");
     u->algorithm = sy_arena_strdup(c->a, "ROUND-ROBIN");
     u->retries = 3;
+    u->tls_verify = true;
     if (!sy_cfg_map(c, map, path, upstream_keys))
         return;
     if (sy_cfg_str(c, map, path, "UpstreamId", SY_REQ, &s)) {
@@ -219,6 +251,22 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         for (size_t i = 0; i < nodes->n; i++)
             load_node(c, nodes->items[i], sy_cfg_index(c, np, i), &u->nodes[i]);
     }
+    load_hash_key(c, map, path, u);
+    if (u->hash_key && strcmp(u->algorithm, "CONSISTENT-HASH") != 0)
+        sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
+                   sy_cfg_path(c, path, "HashKey"),
+                   "only applies to Algorithm CONSISTENT-HASH");
+    sy_cfg_bool(c, map, path, "TlsVerify", SY_OPT, &u->tls_verify);
+    if (sy_cfg_str(c, map, path, "CaFile", SY_OPT, &s)) {
+        if (!*s)
+            sy_cfg_err(c, sy_ymap_get(map, "CaFile")->mark,
+                       sy_cfg_path(c, path, "CaFile"), "must not be empty");
+        else
+            u->ca_file = s;
+    }
+    if ((sy_ymap_get(map, "CaFile") || sy_ymap_get(map, "TlsVerify")) &&
+        strcmp(u->scheme, "HTTPS") != 0)
+        sy_cfg_err(c, map->mark, path, "CaFile and TlsVerify need Scheme HTTPS");
     const sy_ynode *hc = sy_ymap_get(map, "HealthChecker");
     if (hc)
         load_health(c, hc, sy_cfg_path(c, path, "HealthChecker"), &u->health);

@@ -101,8 +101,14 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
                    "unknown service \"%s\"", at->service_id);
         return;
     }
-    /* Tencent binds plugins only to APIs already released there. */
-    if (!(svc->env_mask & (1u << at->env)))
+    /* Tencent binds plugins only to APIs already released there.  A
+     * service with release records keeps its bindings in an environment it
+     * was once published to (Tencent keeps them across an unpublish); the
+     * admin API checks the API itself is released when it attaches. */
+    bool published = svc->env_mask & (1u << at->env);
+    for (size_t r = 0; r < svc->n_releases && !published; r++)
+        published = svc->releases[r].env == at->env;
+    if (!published)
         sy_cfg_err(c, sy_ymap_get(node, "EnvironmentName")->mark,
                    sy_cfg_path(c, path, "EnvironmentName"),
                    "service \"%s\" is not released to %s", svc->id, env);

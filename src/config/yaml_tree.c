@@ -1,6 +1,8 @@
 /* libyaml events -> sy_ynode tree, and jansson values -> the same tree. */
 #include "config/yaml_tree.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -328,4 +330,57 @@ const char *sy_ynode_what(const sy_ynode *n)
     if (looks_number(n->str))
         return "a number";
     return "a string";
+}
+
+sy_ynode *sy_ytree_from_json(sy_arena *a, const json_t *doc, const char *file,
+                             sy_errors *errs)
+{
+    sy_mark at = {1, 1};
+    sy_ynode *n = from_json(a, (json_t *)doc, at, 0);
+    if (!n)
+        sy_errors_at(errs, file, at, NULL, "JSON nesting is too deep");
+    return n;
+}
+
+static json_t *plain_to_json(const sy_ynode *n)
+{
+    const char *s = n->str;
+    if (sy_ynode_is_null(n))
+        return json_null();
+    if (strcmp(s, "true") == 0)
+        return json_true();
+    if (strcmp(s, "false") == 0)
+        return json_false();
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end && errno == 0 && (isdigit((unsigned char)s[0]) || s[0] == '-'))
+        return json_integer(v);
+    double d = strtod(s, &end);
+    if (*s && !*end && (isdigit((unsigned char)s[0]) || s[0] == '-') && strchr(s, '.'))
+        return json_real(d);
+    return json_stringn(s, n->len);
+}
+
+json_t *sy_ytree_to_json(const sy_ynode *n)
+{
+    if (!n)
+        return json_null();
+    switch (n->kind) {
+    case SY_YN_SCALAR:
+        return n->quoted ? json_stringn(n->str, n->len) : plain_to_json(n);
+    case SY_YN_SEQ: {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n->n; i++)
+            json_array_append_new(arr, sy_ytree_to_json(n->items[i]));
+        return arr;
+    }
+    case SY_YN_MAP: {
+        json_t *obj = json_object();
+        for (size_t i = 0; i < n->n; i++)
+            json_object_set_new(obj, n->keys[i]->str, sy_ytree_to_json(n->vals[i]));
+        return obj;
+    }
+    }
+    return json_null();
 }

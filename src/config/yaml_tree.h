@@ -54,6 +54,17 @@ sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len,
                               const char *file, sy_mark at, sy_errors *errs,
                               const char *path);
 
+/* A jansson document into the same tree (every node at 1:1).  Returns
+ * NULL after adding an error when nesting is too deep. */
+struct json_t;
+sy_ynode *sy_ytree_from_json(sy_arena *a, const struct json_t *doc,
+                             const char *file, sy_errors *errs);
+
+/* The reverse, for the admin API: scalars written quoted become strings;
+ * plain ones integers, reals, true/false or null when they spell one,
+ * strings otherwise.  A new reference. */
+struct json_t *sy_ytree_to_json(const sy_ynode *n);
+
 /* Value of `key` in a mapping, or NULL. */
 const sy_ynode *sy_ymap_get(const sy_ynode *map, const char *key);
 

@@ -76,6 +76,11 @@ void sy_access_log(sy_client *c)
     }
     field(b, "node", node[0] ? sy_str_c(node) : SY_STR_NULL, false);
     field(b, "error", r->error_word ? sy_str_c(r->error_word) : SY_STR_NULL, false);
+    field(b, "proto", c->h2s ? SY_STR_LIT("HTTP/2") : r->http_minor == 0 && r->head_done ? SY_STR_LIT("HTTP/1.0")
+                                                                                      : SY_STR_LIT("HTTP/1.1"),
+          false);
+    field(b, "tls", c->tls_version ? sy_str_c(c->tls_version) : SY_STR_NULL, false);
+    field(b, "alpn", c->alpn ? sy_str_c(c->alpn) : SY_STR_NULL, false);
     uint64_t now = sy_loop_now(c->w->loop);
     char nums[256];
     int n = snprintf(nums, sizeof(nums),

@@ -19,6 +19,9 @@
 #include "router/router.h"
 
 struct sy_worker;
+struct ssl_st;
+struct sy_h2conn;
+struct sy_h2stream;
 typedef struct sy_client sy_client;
 typedef struct sy_upconn sy_upconn;
 
@@ -61,8 +64,13 @@ typedef struct sy_request {
     const sy_upstream_cfg *upstream;
     int node;                          /* index into upstream nodes, -1 = Url */
     const sy_endpoint *ep;
-    uint64_t tried;                    /* node bitmask */
+    uint64_t tried;                    /* target bitmask (index in tset) */
     int attempts;
+    const struct sy_target_set *tset;  /* targets picked from, pinned for retries */
+    const struct sy_target *tgt;       /* current attempt's target, or NULL (Url) */
+    uint64_t deadline_ms;              /* ServiceTimeout from the first attempt */
+    bool has_hash;                     /* CONSISTENT-HASH key present */
+    uint64_t hash;
 
     /* Response bookkeeping. */
     int status;
@@ -96,9 +104,20 @@ struct sy_client {
     sy_request *req;
     sy_upconn *up;
     sy_client *next, *prev;            /* worker's connection list */
+
+    /* TLS and HTTP/2 (net/tls.h, http/h2.h). */
+    struct ssl_st *ssl;                /* TLS session, NULL on plain connections */
+    bool tls;                          /* arrived over TLS (h2 streams inherit it) */
+    bool handshaking;                  /* TLS handshake not finished yet */
+    const char *tls_version;           /* static strings for the access log, or NULL */
+    const char *alpn;
+    struct sy_h2conn *h2;              /* this connection speaks HTTP/2 */
+    struct sy_h2stream *h2s;           /* this client is one h2 stream: no socket */
 };
 
 enum sy_up_state { SY_US_CONNECTING, SY_US_ACTIVE, SY_US_IDLE };
+struct sy_node_state;
+struct ssl_st;
 
 struct sy_upconn {
     sy_io io;
@@ -124,12 +143,21 @@ struct sy_upconn {
     uint64_t content_length;
     unsigned n_uses;
     uint64_t idle_since;
+    struct sy_node_state *st;          /* health of the node (NULL for a Url) */
+    bool counted;                      /* counted in st->active */
+    bool judged;                       /* passive outcome reported for this exchange */
+    struct ssl_st *ssl;                /* Scheme HTTPS */
+    void *ssl_ctx;                     /* pool key part: whose SSL_CTX */
+    bool handshaking;
     sy_upconn *pool_next;              /* idle list in the worker pool */
     sy_upconn *free_next;
 };
 
 /* ---- client side (http/server.c) ---- */
 void sy_client_accept(struct sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len);
+/* Same, for a TLS listener when `tls` (the handshake comes first). */
+void sy_client_accept_ex(struct sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len,
+                         bool tls);
 void sy_client_close(sy_client *c);
 /* Start a graceful close: idle connections close now, busy ones after the
  * current response (which then says Connection: close). */
@@ -143,6 +171,8 @@ void sy_client_pump_body(sy_client *c);
 /* ---- local responses (http/respond.c) ---- */
 void sy_respond_error(sy_client *c, int status, const char *word, const char *msg);
 void sy_respond_mock(sy_client *c, const sy_backend_cfg *b);
+/* 301/308 to https://host[:port]path[?query] (IsForcedHttps). */
+void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path, sy_str query);
 const char *sy_status_reason(int status);
 
 /* ---- upstream side (http/upstream.c) ---- */

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "net/tls.h"
 #include "net/worker.h"
 #include "router/clientip.h"
 
@@ -323,7 +324,7 @@ static int on_headers_complete(llhttp_t *p)
     rv->method = r->method;
     rv->query = r->query;
     rv->host = host;
-    rv->scheme = SY_STR_LIT("http");
+    rv->scheme = c->tls ? SY_STR_LIT("https") : SY_STR_LIT("http");
     rv->headers = r->headers;
     rv->n_headers = r->n_headers;
     rv->scratch = &c->arena;
@@ -338,6 +339,28 @@ static int on_headers_complete(llhttp_t *p)
         c->close_after = true;
         sy_respond_error(c, 413, "payload_too_large", "request body larger than MaxBodyBytes");
         return 1; /* skip the body: we close after answering */
+    }
+
+    /* Domains[].Protocol and IsForcedHttps. */
+    const sy_domain_cfg *dom = sy_stls_domain(r->snap->tls, host.p, host.len);
+    if (dom && (!c->tls || !(dom->protocol & SY_PROTO_HTTPS))) {
+        bool body = r->chunked || r->content_length;
+        if (!c->tls && dom->forced_https) {
+            r->local = true;
+            if (body)
+                c->close_after = true;
+            sy_respond_redirect(c, 301, host, sy_stls_https_port(r->snap->tls), r->path, r->query);
+            return body ? 1 : 0;
+        }
+        if (!(dom->protocol & (c->tls ? SY_PROTO_HTTPS : SY_PROTO_HTTP))) {
+            r->local = true;
+            if (body)
+                c->close_after = true;
+            sy_respond_error(c, 421, "misdirected_request",
+                             c->tls ? "this domain is not served over HTTPS"
+                                    : "this domain is only served over HTTPS");
+            return body ? 1 : 0;
+        }
     }
 
     sy_router_resolve(r->snap->router, rv, r->path, &r->route);

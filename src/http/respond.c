@@ -32,6 +32,7 @@ const char *sy_status_reason(int status)
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -69,17 +70,21 @@ static void json_escape(sy_buf *b, const char *s)
     }
 }
 
-static void write_local(sy_client *c, int status, const char *ctype, const char *body, size_t blen)
+static void write_local_ex(sy_client *c, int status, const char *ctype, const char *body, size_t blen,
+                           const char *extra, size_t extra_len)
 {
     sy_request *r = c->req;
     char head[512];
     bool head_req = r && r->head_done && sy_str_eq_c(r->method, "HEAD");
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Api-RequestId: %s\r\n%s\r\n",
+                     "X-Api-RequestId: %s\r\n%s",
                      status, sy_status_reason(status), ctype, blen, r ? r->request_id : "-",
                      c->close_after ? "Connection: close\r\n" : "");
     sy_buf_append(&c->out, head, (size_t)n);
+    if (extra_len)
+        sy_buf_append(&c->out, extra, extra_len);
+    sy_buf_append(&c->out, "\r\n", 2);
     if (!head_req)
         sy_buf_append(&c->out, body, blen);
     if (r) {
@@ -94,6 +99,11 @@ static void write_local(sy_client *c, int status, const char *ctype, const char 
     }
     if (!c->in_parser)
         sy_client_flush(c);
+}
+
+static void write_local(sy_client *c, int status, const char *ctype, const char *body, size_t blen)
+{
+    write_local_ex(c, status, ctype, body, blen, NULL, 0);
 }
 
 void sy_respond_error(sy_client *c, int status, const char *word, const char *msg)
@@ -130,4 +140,33 @@ void sy_respond_mock(sy_client *c, const sy_backend_cfg *b)
     /* Tencent's mock has no content type; JSON-looking bodies get JSON. */
     const char *ctype = len && (msg[0] == '{' || msg[0] == '[') ? "application/json" : "text/plain; charset=utf-8";
     write_local(c, b->mock_status ? b->mock_status : 200, ctype, msg, len);
+}
+
+void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path, sy_str query)
+{
+    sy_buf loc = {0};
+    sy_buf_append_str(&loc, "Location: https://");
+    bool v6 = host.len && memchr(host.p, ':', host.len);
+    if (v6)
+        sy_buf_append(&loc, "[", 1);
+    sy_buf_append(&loc, host.p, host.len);
+    if (v6)
+        sy_buf_append(&loc, "]", 1);
+    if (port != 443) {
+        char p[16];
+        int n = snprintf(p, sizeof(p), ":%u", port);
+        sy_buf_append(&loc, p, (size_t)n);
+    }
+    sy_buf_append(&loc, path.p, path.len);
+    if (query.p) {
+        sy_buf_append(&loc, "?", 1);
+        sy_buf_append(&loc, query.p, query.len);
+    }
+    sy_buf_append(&loc, "\r\n", 2);
+    static const char body[] = "{\"error\":\"moved_permanently\",\"message\":\"this domain is served over HTTPS\"}\n";
+    if (c->req)
+        c->req->error_word = "forced_https";
+    write_local_ex(c, status, "application/json", body, sizeof(body) - 1, loc.data + loc.off,
+                   sy_buf_pending(&loc));
+    sy_buf_free(&loc);
 }

@@ -17,8 +17,10 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "http/h2.h"
 #include "http/request.h"
 #include "net/listen.h"
+#include "net/tls.h"
 #include "net/worker.h"
 
 static llhttp_settings_t req_settings;
@@ -68,6 +70,8 @@ void sy_client_close(sy_client *c)
     if (c->closed)
         return;
     c->closed = true;
+    if (c->h2)
+        sy_h2_conn_closed(c); /* closes every stream first */
     if (c->up) {
         sy_upconn *u = c->up;
         c->up = NULL;
@@ -83,10 +87,21 @@ void sy_client_close(sy_client *c)
     }
     request_release(c);
     sy_timer_stop(c->w->loop, &c->timer);
+    sy_worker *w = c->w;
+    if (c->h2s) {
+        /* An h2 stream has no socket: tell the stream, free after the batch. */
+        sy_h2_stream_closed(c);
+        c->next = w->dead_clients;
+        w->dead_clients = c;
+        return;
+    }
+    if (c->ssl) {
+        sy_stls_close(c->ssl);
+        c->ssl = NULL;
+    }
     sy_loop_del(c->w->loop, &c->io);
     close(c->io.fd);
     c->io.fd = -1;
-    sy_worker *w = c->w;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -102,9 +117,35 @@ void sy_client_close(sy_client *c)
 
 void sy_client_drain(sy_client *c)
 {
+    if (c->h2) {
+        sy_h2_drain(c);
+        return;
+    }
     c->close_after = true;
     if (c->state == SY_CS_HEAD && (!c->req || !c->req->head_done) && c->rlen == c->rpos)
         sy_client_close(c);
+}
+
+/* ---- socket I/O: plain TCP inline, TLS and h2 streams out of line ---- */
+
+static ssize_t client_send(sy_client *c, const char *p, size_t n)
+{
+    if (__builtin_expect(!c->ssl && !c->h2s, 1))
+        return send(c->io.fd, p, n, MSG_NOSIGNAL);
+    if (c->h2s)
+        return sy_h2_stream_take(c, p, n);
+    int want;
+    return sy_stls_write(c->ssl, p, n, &want);
+}
+
+ssize_t sy_client_recv(sy_client *c, char *p, size_t n)
+{
+    if (__builtin_expect(!c->ssl && !c->h2s, 1))
+        return recv(c->io.fd, p, n, 0);
+    if (c->h2s)
+        return sy_h2_stream_read(c, p, n);
+    int want;
+    return sy_stls_read(c->ssl, p, n, &want);
 }
 
 /* ---- writing ---- */
@@ -112,7 +153,7 @@ void sy_client_drain(sy_client *c)
 void sy_client_flush(sy_client *c)
 {
     while (c->writable && sy_buf_pending(&c->out)) {
-        ssize_t n = send(c->io.fd, c->out.data + c->out.off, sy_buf_pending(&c->out), MSG_NOSIGNAL);
+        ssize_t n = client_send(c, c->out.data + c->out.off, sy_buf_pending(&c->out));
         if (n > 0) {
             sy_buf_consume(&c->out, (size_t)n);
             if (c->req)
@@ -130,15 +171,24 @@ void sy_client_flush(sy_client *c)
         return;
     }
     if (!sy_buf_pending(&c->out)) {
-        if (c->state == SY_CS_CLOSING) {
+        if (c->state == SY_CS_CLOSING && !c->h2) {
             /* Half-close first so a client still sending (a rejected body)
              * reads our response instead of a reset. */
-            shutdown(c->io.fd, SHUT_WR);
+            if (c->ssl) {
+                sy_stls_close(c->ssl);
+                c->ssl = NULL;
+            }
+            if (!c->h2s)
+                shutdown(c->io.fd, SHUT_WR);
             sy_client_close(c);
             return;
         }
         if (c->up && sy_buf_pending(&c->out) < SY_OUT_HIGH / 2)
             sy_upstream_resume_read(c->up);
+    }
+    if (c->h2) {
+        sy_h2_flushed(c);
+        return;
     }
     client_arm_timer(c);
 }
@@ -150,6 +200,15 @@ static void client_timer_cb(sy_loop *loop, sy_timer *t)
     sy_client *c = t->data;
     const sy_gateway_cfg *gw = gw_of(c);
     uint64_t now = sy_loop_now(loop);
+    if (c->h2) {
+        sy_h2_timer(c);
+        return;
+    }
+    if (c->handshaking && now >= c->head_deadline) {
+        sy_stls_count_failure("timeout");
+        sy_client_close(c);
+        return;
+    }
     if (sy_buf_pending(&c->out) && now - c->last_write_progress >= gw->send_timeout_ms) {
         sy_debug("client %s: send timeout", c->peer_ip);
         sy_client_close(c);
@@ -198,7 +257,7 @@ static void client_timer_cb(sy_loop *loop, sy_timer *t)
 
 static void client_arm_timer(sy_client *c)
 {
-    if (c->closed)
+    if (c->closed || c->h2)
         return;
     const sy_gateway_cfg *gw = gw_of(c);
     uint64_t now = sy_loop_now(c->w->loop);
@@ -329,6 +388,18 @@ static bool parse_input(sy_client *c)
         return false;
     if (c->state == SY_CS_WAIT)
         return false;
+    if (__builtin_expect(c->n_requests == 0 && !c->req && c->rpos == 0 && c->rbuf[0] == 'P', 0) &&
+        !c->tls && !c->h2s && gw_of(c)->h2c) {
+        /* h2c with prior knowledge: the connection preface instead of a
+         * request line. */
+        size_t m = c->rlen < SY_H2_PREFACE_LEN ? c->rlen : SY_H2_PREFACE_LEN;
+        if (memcmp(c->rbuf, SY_H2_PREFACE, m) == 0) {
+            if (c->rlen < SY_H2_PREFACE_LEN)
+                return false; /* wait for the rest of it */
+            sy_h2_start(c, c->rbuf, c->rlen);
+            return false;
+        }
+    }
     if (c->state == SY_CS_HEAD && !c->req) {
         request_begin(c);
         c->head_start = c->rpos;
@@ -417,7 +488,7 @@ static void client_process_loop(sy_client *c)
         } else if (parse_input(c)) {
             continue; /* a pipelined request was answered locally; go on */
         }
-        if (c->closed || !c->readable)
+        if (c->closed || !c->readable || c->h2)
             return;
         if (c->state == SY_CS_WAIT || c->state == SY_CS_CLOSING)
             return; /* leave pipelined bytes in the kernel until the response */
@@ -443,13 +514,14 @@ static void client_process_loop(sy_client *c)
                 return;
         }
         size_t space = c->rcap - c->rlen;
-        ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, space, 0);
+        ssize_t n = sy_client_recv(c, c->rbuf + c->rlen, space);
         if (n > 0) {
             c->rlen += (size_t)n;
             /* A short read drained the socket and the next edge will tell
              * us about more, unless the FIN was already signalled: then no
-             * new edge comes and we must read on to see the EOF. */
-            if ((size_t)n < space && !c->hup)
+             * new edge comes and we must read on to see the EOF.  (TLS
+             * reads return one record at a time: read on to EAGAIN.) */
+            if ((size_t)n < space && !c->hup && !c->ssl && !c->h2s)
                 c->readable = false;
             if (c->state == SY_CS_BODY) {
                 c->last_write_progress = sy_loop_now(c->w->loop);
@@ -481,6 +553,27 @@ static void client_process_loop(sy_client *c)
     }
 }
 
+/* TLS: drive the handshake; once done, note the version and ALPN and
+ * switch to HTTP/2 when it was chosen.  False while it is not finished. */
+static bool client_handshake(sy_client *c)
+{
+    int rc = sy_stls_handshake(c->ssl);
+    if (rc == SY_STLS_ERR) {
+        sy_client_close(c);
+        return false;
+    }
+    if (rc != SY_STLS_OK)
+        return false;
+    c->handshaking = false;
+    c->tls_version = sy_stls_version(c->ssl);
+    c->alpn = sy_stls_alpn(c->ssl);
+    if (c->alpn && c->alpn[0] == 'h' && c->alpn[1] == '2') {
+        sy_h2_start(c, NULL, 0);
+        return false;
+    }
+    return true;
+}
+
 static void client_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
 {
     sy_client *c = io->data;
@@ -490,6 +583,16 @@ static void client_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         c->readable = true;
     if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->hup = true;
+    if (c->ssl) {
+        /* OpenSSL may need to read to write and vice versa: retry both. */
+        c->readable = c->writable = true;
+        if (c->handshaking && !client_handshake(c))
+            return;
+    }
+    if (c->h2) {
+        sy_h2_on_io(c);
+        return;
+    }
     if (c->writable && sy_buf_pending(&c->out)) {
         sy_client_flush(c);
         if (c->closed)
@@ -510,6 +613,12 @@ void sy_client_pump_body(sy_client *c)
 }
 
 void sy_client_accept(sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len)
+{
+    sy_client_accept_ex(w, fd, peer, len, false);
+}
+
+void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len,
+                         bool tls)
 {
     if (!settings_ready) {
         sy_request_settings(&req_settings);
@@ -542,9 +651,57 @@ void sy_client_accept(sy_worker *w, int fd, const struct sockaddr_storage *peer,
     w->clients = c;
     w->n_clients++;
     c->writable = true;
+    if (tls) {
+        c->tls = c->handshaking = true;
+        c->ssl = sy_stls_new(w->snap->tls, fd);
+        if (!c->ssl) {
+            /* This generation has no TLS configuration any more. */
+            sy_loop_add(w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+            sy_client_close(c);
+            return;
+        }
+    }
     if (sy_loop_add(w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         sy_client_close(c);
         return;
     }
     client_arm_timer(c);
+}
+
+sy_client *sy_client_new_stream(sy_client *parent, struct sy_h2stream *s)
+{
+    sy_worker *w = parent->w;
+    sy_client *c = sy_calloc(1, sizeof(*c));
+    const sy_gateway_cfg *gw = &w->snap->cfg->gw;
+    c->w = w;
+    c->io.fd = -1;
+    c->io.data = c;
+    c->peer = parent->peer;
+    c->peer_len = parent->peer_len;
+    memcpy(c->peer_ip, parent->peer_ip, sizeof(c->peer_ip));
+    c->tls = parent->tls;
+    c->tls_version = parent->tls_version;
+    c->alpn = parent->alpn;
+    c->h2s = s;
+    c->rcap = gw->max_header_bytes + gw->max_request_line + 2048;
+    if (c->rcap < 16384)
+        c->rcap = 16384;
+    c->rbuf = sy_malloc(c->rcap);
+    sy_arena_init(&c->arena, 8192);
+    llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
+    c->parser.data = c;
+    sy_timer_init(&c->timer, client_timer_cb, c);
+    c->state = SY_CS_HEAD;
+    c->close_after = true; /* one request per stream */
+    c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
+    c->writable = true;
+    c->readable = true;
+    client_arm_timer(c);
+    return c;
+}
+
+void sy_client_kick(sy_client *c)
+{
+    if (!c->closed)
+        client_process(c);
 }

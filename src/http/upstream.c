@@ -21,7 +21,10 @@
 #include "http/conn.h"
 #include "net/worker.h"
 #include "http/response.h"
+#include "router/expr.h"
 #include "upstream/balancer.h"
+#include "upstream/health.h"
+#include "upstream/tls.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
 #define POOL_MAX_PER_WORKER 1024
@@ -35,6 +38,39 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev);
 static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why);
 static void up_process_input(sy_upconn *u);
 
+static ssize_t up_recv(sy_upconn *u, void *buf, size_t len)
+{
+    if (u->ssl)
+        return sy_tls_recv(u->ssl, buf, len);
+    return recv(u->io.fd, buf, len, 0);
+}
+
+static ssize_t up_send(sy_upconn *u, const void *buf, size_t len)
+{
+    if (u->ssl)
+        return sy_tls_send(u->ssl, buf, len);
+    return send(u->io.fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* The connection stops counting against its node's active connections. */
+static void unpin(sy_upconn *u)
+{
+    if (u->counted) {
+        atomic_fetch_sub_explicit(&u->st->active, 1, memory_order_relaxed);
+        u->counted = false;
+    }
+}
+
+/* Passive health: one outcome per exchange. */
+static void judge(sy_upconn *u, enum sy_outcome o, int status)
+{
+    sy_client *c = u->client;
+    if (!u->st || u->judged || !c || !c->req->upstream)
+        return;
+    u->judged = true;
+    sy_node_passive(u->st, &c->req->upstream->health, o, status, sy_loop_now(u->w->loop));
+}
+
 static unsigned pool_bucket(const struct sockaddr_storage *a, socklen_t len)
 {
     return (unsigned)(XXH3_64bits(a, len) % SY_POOL_BUCKETS);
@@ -44,6 +80,11 @@ static void up_free(sy_upconn *u)
 {
     sy_worker *w = u->w;
     sy_timer_stop(w->loop, &u->timer);
+    unpin(u);
+    if (u->ssl) {
+        sy_tls_free(u->ssl);
+        u->ssl = NULL;
+    }
     if (u->io.fd >= 0) {
         sy_loop_del(w->loop, &u->io);
         close(u->io.fd);
@@ -98,7 +139,10 @@ static void up_timer_cb(sy_loop *loop, sy_timer *t)
                 up_free(u);
             break;
         }
-        up_fail(u, FAIL_TIMEOUT, "backend did not answer within ServiceTimeout");
+        if (u->handshaking)
+            up_fail(u, FAIL_CONNECT, "TLS handshake timeout");
+        else
+            up_fail(u, FAIL_TIMEOUT, "backend did not answer within ServiceTimeout");
         break;
     }
 }
@@ -116,14 +160,16 @@ static void reset_response_state(sy_upconn *u)
     u->rlen = u->rpos = 0;
     u->tunnel = false;
     u->hup = false;
+    u->judged = false;
     llhttp_init(&u->parser, HTTP_RESPONSE, &resp_settings);
     u->parser.data = u;
 }
 
-static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep)
+static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
 {
     sy_upconn *u = sy_calloc(1, sizeof(*u));
     u->w = w;
+    u->ssl_ctx = ssl_ctx;
     u->addr = ep->addr;
     u->addrlen = ep->addrlen;
     u->rcap = SY_UP_RBUF;
@@ -137,12 +183,13 @@ static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep)
     return u;
 }
 
-static sy_upconn *pool_get(sy_worker *w, const sy_endpoint *ep)
+static sy_upconn *pool_get(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
 {
     sy_upconn **pp = &w->pool[pool_bucket(&ep->addr, ep->addrlen)];
     for (; *pp; pp = &(*pp)->pool_next) {
         sy_upconn *u = *pp;
-        if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0) {
+        if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0 &&
+            u->ssl_ctx == ssl_ctx) {
             *pp = u->pool_next;
             u->pool_next = NULL;
             w->n_idle--;
@@ -176,30 +223,68 @@ static int up_connect(sy_upconn *u)
     return 0;
 }
 
-/* Choose the node for this attempt and queue the head.  Returns 0, or -1
- * with the client already answered. */
-static int attempt(sy_client *c, const char *prev_body, size_t prev_body_len)
+/* The CONSISTENT-HASH key of the request (HashKey), hashed. */
+static void hash_key(sy_request *r)
+{
+    const sy_upstream_cfg *up = r->upstream;
+    sy_expr_param p = {.loc = SY_LOC_CLIENT_IP};
+    if (up->hash_on == SY_HASH_HEADER)
+        p = (sy_expr_param){.loc = SY_LOC_HEADER, .name = sy_str_c(up->hash_name)};
+    else if (up->hash_on == SY_HASH_COOKIE)
+        p = (sy_expr_param){.loc = SY_LOC_COOKIE, .name = sy_str_c(up->hash_name)};
+    else if (up->hash_on == SY_HASH_QUERY)
+        p = (sy_expr_param){.loc = SY_LOC_QUERY, .name = sy_str_c(up->hash_name)};
+    sy_str v;
+    r->has_hash = sy_expr_fetch(&p, &r->rv, &v);
+    r->hash = r->has_hash ? XXH3_64bits(v.p, v.len) : 0;
+}
+
+/* The next target for this request, or -1. */
+static int pick(sy_client *c)
+{
+    sy_request *r = c->req;
+    sy_balancer *bal = r->snap->balancers[r->upstream->index];
+    return sy_balancer_pick(bal, r->tset, c->w->id, r->has_hash, r->hash, r->tried,
+                            sy_loop_now(c->w->loop));
+}
+
+static void no_node(sy_client *c)
+{
+    const sy_upstream_cfg *up = c->req->upstream;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "no usable node in upstream %s%s%s%s: every node is down or disabled",
+             up->id, up->name ? " (" : "", up->name ? up->name : "", up->name ? ")" : "");
+    sy_client_upstream_failed(c, 503, "service_unavailable", msg);
+}
+
+static uint64_t remaining(const sy_request *r, uint64_t now)
+{
+    return r->deadline_ms > now ? r->deadline_ms - now : 1;
+}
+
+/* Start an attempt on target `ti` (upstream backends; -1 for a Url) and
+ * queue the head.  Returns 0, or -1 with the client already answered. */
+static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body_len)
 {
     sy_request *r = c->req;
     sy_worker *w = c->w;
     const sy_backend_cfg *b = r->route.backend;
+    uint64_t now = sy_loop_now(w->loop);
+    void *ssl_ctx = NULL;
     r->attempts++;
+    if (r->attempts == 1)
+        r->deadline_ms = now + b->timeout_ms;
     if (b->upstream) {
-        r->upstream = b->upstream;
-        sy_balancer *bal = r->snap->balancers[b->upstream->index];
-        int node = sy_balancer_pick(bal, w->id, r->tried);
-        if (node < 0) {
-            char msg[200];
-            snprintf(msg, sizeof(msg), "no usable node in upstream %s", b->upstream->id);
-            sy_client_upstream_failed(c, 503, "service_unavailable", msg);
-            return -1;
-        }
-        if (node < 64)
-            r->tried |= 1ull << node;
-        r->node = node;
-        r->ep = &b->upstream->nodes[node].ep;
+        const sy_target *t = &r->tset->t[ti];
+        if (ti < 64)
+            r->tried |= 1ull << ti;
+        r->tgt = t;
+        r->node = t->node;
+        r->ep = &t->ep;
+        ssl_ctx = r->snap->balancers[b->upstream->index]->ssl_ctx;
     } else {
         r->upstream = NULL;
+        r->tgt = NULL;
         r->node = -1;
         r->ep = &b->url_ep;
         if (r->ep->addrlen == 0) {
@@ -207,19 +292,24 @@ static int attempt(sy_client *c, const char *prev_body, size_t prev_body_len)
             return -1;
         }
     }
-    sy_upconn *u = pool_get(w, r->ep);
+    sy_upconn *u = pool_get(w, r->ep, ssl_ctx);
     bool fresh = !u;
     if (u) {
         u->reused = true;
         u->state = SY_US_ACTIVE;
     } else {
-        u = up_new(w, r->ep);
+        u = up_new(w, r->ep, ssl_ctx);
         u->state = SY_US_CONNECTING;
     }
     u->client = c;
     c->up = u;
     u->n_uses++;
     reset_response_state(u);
+    if (r->tgt) {
+        u->st = r->tgt->st;
+        atomic_fetch_add_explicit(&u->st->active, 1, memory_order_relaxed);
+        u->counted = true;
+    }
     size_t before = sy_buf_pending(&u->out);
     if (sy_serialize_request_head(c, &u->out) < 0) {
         c->up = NULL;
@@ -236,11 +326,14 @@ static int attempt(sy_client *c, const char *prev_body, size_t prev_body_len)
         up_fail(u, FAIL_CONNECT, strerror(errno));
         return c->up ? 0 : -1;
     }
-    r->up_start_ms = sy_loop_now(w->loop);
-    if (u->state == SY_US_CONNECTING)
-        sy_timer_arm(w->loop, &u->timer, r->snap->cfg->gw.connect_timeout_ms);
-    else
-        sy_timer_arm(w->loop, &u->timer, b->timeout_ms);
+    r->up_start_ms = now;
+    uint64_t left = remaining(r, now);
+    if (u->state == SY_US_CONNECTING) {
+        uint64_t ct = r->snap->cfg->gw.connect_timeout_ms;
+        sy_timer_arm(w->loop, &u->timer, ct < left ? ct : left);
+    } else {
+        sy_timer_arm(w->loop, &u->timer, left);
+    }
     return 0;
 }
 
@@ -250,7 +343,21 @@ void sy_upstream_start(sy_client *c)
         sy_response_settings(&resp_settings);
         resp_settings_ready = 1;
     }
-    if (attempt(c, NULL, 0) == 0 && c->up)
+    sy_request *r = c->req;
+    const sy_backend_cfg *b = r->route.backend;
+    int ti = -1;
+    if (b->upstream) {
+        r->upstream = b->upstream;
+        r->tset = sy_balancer_targets(r->snap->balancers[b->upstream->index]);
+        if (strcmp(b->upstream->algorithm, "CONSISTENT-HASH") == 0)
+            hash_key(r);
+        ti = pick(c);
+        if (ti < 0) {
+            no_node(c);
+            return;
+        }
+    }
+    if (attempt(c, ti, NULL, 0) == 0 && c->up)
         sy_upstream_flush(c->up);
 }
 
@@ -270,11 +377,21 @@ static int max_attempts(const sy_request *r)
     return 2; /* one retry, for a stale pooled connection */
 }
 
+static bool bodyless(const sy_request *r)
+{
+    return !r->chunked && (!r->has_cl || r->content_length == 0);
+}
+
 /* Failure before or during the exchange.  Retry only when it is safe
- * (RFC 9110 §9.2.2, reliability.md §3.6): nothing reached the client, and
- * either the connection never got established (nothing was sent), or a
- * reused keep-alive connection died before any response byte and the
- * request had no body and is idempotent. */
+ * (RFC 9110 §9.2.2, reliability.md §3.6) and nothing reached the client:
+ *   - the connection was never established (connect refused, failed or
+ *     timed out, TLS handshake refused): nothing was sent, any method;
+ *   - the connection closed or reset before any response byte, and the
+ *     request is idempotent and bodyless (it can be replayed as is).
+ * Each retry goes to another node (a stale pooled connection may retry its
+ * own node on a fresh connection), at most Retries times, and only while
+ * ServiceTimeout, counted from the first attempt, has not run out.  A
+ * timeout is never retried (the request may be executing). */
 static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
 {
     sy_client *c = u->client;
@@ -288,41 +405,52 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
         return;
     }
     sy_request *r = c->req;
+    bool timeout = kind == FAIL_TIMEOUT || (kind == FAIL_CONNECT && strstr(why, "timeout"));
+    bool stale = kind == FAIL_REUSED_CLOSED;
+    /* A keep-alive connection the backend closed while idle says nothing
+     * about the node's health. */
+    if (!stale)
+        judge(u, timeout ? SY_OUT_TIMEOUT : SY_OUT_TCP, 0);
     bool nothing_sent = kind == FAIL_CONNECT;
-    bool stale_reuse = kind == FAIL_REUSED_CLOSED && !r->has_cl && !r->chunked && idempotent(r->method);
+    bool replayable = (kind == FAIL_REUSED_CLOSED || kind == FAIL_IO) && !u->got_bytes &&
+                      bodyless(r) && idempotent(r->method);
+    uint64_t now = sy_loop_now(c->w->loop);
+    const sy_upstream_cfg *up = r->route.backend->upstream;
     sy_debug("upstream %s: %s", r->ep ? r->ep->host : "-", why);
-    if (!r->resp_started && (nothing_sent || stale_reuse) && r->attempts < max_attempts(r)) {
-        /* Carry over the body bytes queued behind the head (only possible
-         * when nothing was sent). */
-        sy_buf body = {0};
-        if (nothing_sent && sy_buf_pending(&u->out) > r->up_head_len)
-            sy_buf_append(&body, u->out.data + u->out.off + r->up_head_len,
-                          sy_buf_pending(&u->out) - r->up_head_len);
-        c->up = NULL;
-        u->client = NULL;
-        up_free(u);
-        /* A fixed Url has one address: retry a connect failure there only
-         * when the failed connection was a reused one. */
-        if (!r->route.backend->upstream && kind == FAIL_CONNECT) {
+    if (!r->resp_started && (nothing_sent || replayable) && r->attempts < max_attempts(r) &&
+        now < r->deadline_ms && (up || stale)) {
+        int ti = -1;
+        if (up) {
+            if (stale && r->tgt) {
+                ptrdiff_t i = r->tgt - r->tset->t;
+                if (i < 64)
+                    r->tried &= ~(1ull << i);
+            }
+            ti = pick(c);
+        }
+        if (ti >= 0 || !up) {
+            /* Carry over the body bytes queued behind the head (only
+             * possible when nothing was sent). */
+            sy_buf body = {0};
+            if (nothing_sent && sy_buf_pending(&u->out) > r->up_head_len)
+                sy_buf_append(&body, u->out.data + u->out.off + r->up_head_len,
+                              sy_buf_pending(&u->out) - r->up_head_len);
+            c->up = NULL;
+            u->client = NULL;
+            up_free(u);
+            if (attempt(c, ti, body.data ? body.data + body.off : NULL, sy_buf_pending(&body)) == 0 &&
+                c->up)
+                sy_upstream_flush(c->up);
             sy_buf_free(&body);
-            sy_client_upstream_failed(c, 502, "bad_gateway", "backend connection failed");
+            if (c->up && !r->body_done)
+                sy_client_pump_body(c);
             return;
         }
-        if (!r->route.backend->upstream)
-            r->tried = 0;
-        if (attempt(c, body.data ? body.data + body.off : NULL, sy_buf_pending(&body)) == 0 && c->up)
-            sy_upstream_flush(c->up);
-        sy_buf_free(&body);
-        if (c->up && !r->body_done)
-            sy_client_pump_body(c);
-        return;
     }
     c->up = NULL;
     u->client = NULL;
     up_free(u);
-    if (kind == FAIL_TIMEOUT)
-        sy_client_upstream_failed(c, 504, "gateway_timeout", why);
-    else if (kind == FAIL_CONNECT && strstr(why, "timeout"))
+    if (timeout)
         sy_client_upstream_failed(c, 504, "gateway_timeout", why);
     else
         sy_client_upstream_failed(c, 502, "bad_gateway", why);
@@ -338,10 +466,10 @@ void sy_upstream_abort(sy_upconn *u)
 
 void sy_upstream_flush(sy_upconn *u)
 {
-    if (u->state == SY_US_CONNECTING)
+    if (u->state == SY_US_CONNECTING || u->handshaking)
         return;
     while (u->writable && sy_buf_pending(&u->out)) {
-        ssize_t n = send(u->io.fd, u->out.data + u->out.off, sy_buf_pending(&u->out), MSG_NOSIGNAL);
+        ssize_t n = up_send(u, u->out.data + u->out.off, sy_buf_pending(&u->out));
         if (n > 0) {
             sy_buf_consume(&u->out, (size_t)n);
             continue;
@@ -367,8 +495,11 @@ static void release(sy_upconn *u, bool reusable)
     u->client = NULL;
     if (c)
         c->up = NULL;
-    if (reusable && !w->draining && w->n_idle < POOL_MAX_PER_WORKER && u->rpos == u->rlen &&
-        !sy_buf_pending(&u->out)) {
+    unpin(u);
+    /* !u->hup: a FIN that came with the last response bytes was already
+     * signalled; no new edge would tell the pool the connection is dead. */
+    if (reusable && !u->hup && !w->draining && w->n_idle < POOL_MAX_PER_WORKER &&
+        u->rpos == u->rlen && !sy_buf_pending(&u->out)) {
         u->state = SY_US_IDLE;
         u->reused = true;
         u->idle_since = sy_loop_now(w->loop);
@@ -436,6 +567,8 @@ static void up_process_input(sy_upconn *u)
             }
         } else if (u->rpos < u->rlen) {
             llhttp_errno_t err = llhttp_execute(&u->parser, u->rbuf + u->rpos, u->rlen - u->rpos);
+            if (u->head_done && !u->judged)
+                judge(u, SY_OUT_STATUS, u->status);
             if (err == HPE_OK) {
                 u->rpos = u->rlen;
                 if (u->head_done) {
@@ -473,14 +606,16 @@ static void up_process_input(sy_upconn *u)
             u->rlen = u->rpos = 0;
         }
         size_t space = u->rcap - u->rlen;
-        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, space, 0);
+        ssize_t n = up_recv(u, u->rbuf + u->rlen, space);
         if (n > 0) {
             u->rlen += (size_t)n;
             u->got_bytes = true;
-            if ((size_t)n < space && !u->hup)
+            if ((size_t)n < space && !u->hup && !u->ssl)
                 u->readable = false; /* see the note in server.c */
             if (!u->tunnel)
                 sy_timer_arm(u->w->loop, &u->timer, c->req->route.backend->timeout_ms);
+            if (!u->head_done)
+                sy_timer_arm(u->w->loop, &u->timer, remaining(c->req, sy_loop_now(u->w->loop)));
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -527,6 +662,28 @@ void sy_upstream_resume_read(sy_upconn *u)
         up_process_input(u);
 }
 
+/* Drive the TLS handshake of a fresh HTTPS connection.  Returns true
+ * when the connection is ready for the request. */
+static bool up_handshake(sy_upconn *u)
+{
+    char err[256];
+    int rc = sy_tls_handshake(u->ssl, u->st, err, sizeof err);
+    if (rc == SY_TLS_WANT)
+        return false;
+    if (rc == SY_TLS_ERR) {
+        sy_warn("upstream %s: %s", u->client && u->client->req->ep ? u->client->req->ep->host : "-",
+                err);
+        up_fail(u, FAIL_CONNECT, err);
+        return false;
+    }
+    u->handshaking = false;
+    u->state = SY_US_ACTIVE;
+    u->writable = u->readable = true;
+    if (u->client)
+        sy_timer_arm(u->w->loop, &u->timer, remaining(u->client->req, sy_loop_now(u->w->loop)));
+    return true;
+}
+
 static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
 {
     sy_upconn *u = io->data;
@@ -538,6 +695,17 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
          * EPOLLOUT edge is just send-buffer space coming back: ignore it.) */
         if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
             return;
+        if (u->ssl && !(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+            /* TLS 1.3 session tickets may arrive after the response: read
+             * them; only application data or EOF makes the connection
+             * unusable. */
+            char junk[256];
+            ssize_t n;
+            while ((n = sy_tls_recv(u->ssl, junk, sizeof junk)) > 0) {
+            }
+            if (n < 0 && errno == EAGAIN)
+                return;
+        }
         pool_remove(u);
         up_free(u);
         return;
@@ -552,9 +720,25 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
             up_fail(u, FAIL_CONNECT, strerror(err));
             return;
         }
-        u->state = SY_US_ACTIVE;
-        if (u->client)
-            sy_timer_arm(loop, &u->timer, u->client->req->route.backend->timeout_ms);
+        if (u->ssl_ctx && u->client) {
+            u->ssl = sy_tls_new(u->ssl_ctx, u->io.fd, u->client->req->upstream, &u->client->req->tgt->ep,
+                                u->st);
+            if (!u->ssl) {
+                up_fail(u, FAIL_CONNECT, "TLS setup failed");
+                return;
+            }
+            u->handshaking = true;
+            u->state = SY_US_ACTIVE;
+            if (!up_handshake(u))
+                return;
+        } else {
+            u->state = SY_US_ACTIVE;
+            if (u->client)
+                sy_timer_arm(loop, &u->timer, remaining(u->client->req, sy_loop_now(loop)));
+        }
+    } else if (u->handshaking) {
+        if (!up_handshake(u))
+            return;
     }
     if (ev & EPOLLOUT)
         u->writable = true;

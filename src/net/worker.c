@@ -43,7 +43,7 @@ void sy_worker_take_snapshot(sy_worker *w)
     sy_snapshot_unref(old);
 }
 
-static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
+static void accept_conns(sy_io *io, bool tls)
 {
     sy_worker *w = io->data;
     while (w->accepting) {
@@ -64,10 +64,20 @@ static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        sy_client_accept(w, fd, &ss, len);
+        sy_client_accept_ex(w, fd, &ss, len, tls);
     }
     /* Edge-triggered: we loop until EAGAIN so no pending connection is
      * left without a future event. */
+}
+
+static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
+{
+    accept_conns(io, false);
+}
+
+static void accept_tls_cb(sy_loop *loop, sy_io *io, uint32_t events)
+{
+    accept_conns(io, true);
 }
 
 static void flush_access_log(sy_worker *w, bool force)
@@ -175,17 +185,18 @@ int sy_workers_start(int n, const sy_config *cfg)
             w->rng[1] = 0x9e3779b97f4a7c15ull;
         }
         w->rng[0] |= 1;
-        w->n_listeners = cfg->gw.n_listen;
+        w->n_listeners = cfg->gw.n_listen + cfg->gw.n_tls_listen;
         w->listeners = sy_calloc(w->n_listeners + 1, sizeof(sy_io));
-        for (size_t j = 0; j < cfg->gw.n_listen; j++) {
-            int fd = sy_listen_socket(&cfg->gw.listen[j], 4096);
+        for (size_t j = 0; j < w->n_listeners; j++) {
+            bool tls = j >= cfg->gw.n_listen;
+            const sy_endpoint *ep = tls ? &cfg->gw.tls_listen[j - cfg->gw.n_listen] : &cfg->gw.listen[j];
+            int fd = sy_listen_socket(ep, 4096);
             if (fd < 0) {
-                sy_error("listen %s:%u: %s", cfg->gw.listen[j].host, cfg->gw.listen[j].port,
-                         strerror(errno));
+                sy_error("listen %s:%u: %s", ep->host, ep->port, strerror(errno));
                 return -1;
             }
             w->listeners[j].fd = fd;
-            w->listeners[j].cb = accept_cb;
+            w->listeners[j].cb = tls ? accept_tls_cb : accept_cb;
             w->listeners[j].data = w;
             sy_loop_add(w->loop, &w->listeners[j], EPOLLIN);
         }

@@ -28,10 +28,12 @@ typedef struct api_ent {
     size_t n_segs, n_literal;
 } api_ent;
 
+/* Each environment routes on the APIs released there
+ * (sy_service_cfg.env_apis), so one service has one table per env. */
 typedef struct svc_ent {
     const sy_service_cfg *svc;
-    api_ent *apis[API_KIND_COUNT];
-    size_t n_apis[API_KIND_COUNT];
+    api_ent *apis[SY_ENV_COUNT][API_KIND_COUNT];
+    size_t n_apis[SY_ENV_COUNT][API_KIND_COUNT];
 } svc_ent;
 
 typedef struct dom_ent {
@@ -135,10 +137,14 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
         const sy_service_cfg *svc = &cfg->services[i];
         svc_ent *se = &r->svcs[i];
         se->svc = svc;
+        for (int env = 0; env < SY_ENV_COUNT; env++) {
+        api_ent **apis = se->apis[env];
+        size_t *n_apis = se->n_apis[env];
+        size_t n_live = svc->n_env_apis[env];
         for (int k = 0; k < API_KIND_COUNT; k++)
-            se->apis[k] = sy_arena_alloc(a, (svc->n_apis + 1) * sizeof(api_ent));
-        for (size_t j = 0; j < svc->n_apis; j++) {
-            const sy_api_cfg *api = &svc->apis[j];
+            apis[k] = sy_arena_alloc(a, (n_live + 1) * sizeof(api_ent));
+        for (size_t j = 0; j < n_live; j++) {
+            const sy_api_cfg *api = &svc->env_apis[env][j];
             const char *p = api->path;
             enum api_kind kind;
             if (p[0] == '=') {
@@ -152,7 +158,7 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
             } else {
                 kind = API_PREFIX;
             }
-            api_ent *e = &se->apis[kind][se->n_apis[kind]++];
+            api_ent *e = &apis[kind][n_apis[kind]++];
             e->api = api;
             e->index = api_index++;
             e->kind = kind;
@@ -160,9 +166,10 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
             if (kind == API_PARAM)
                 split_segments(a, e);
         }
-        qsort(se->apis[API_PREFIX_NOREGEX], se->n_apis[API_PREFIX_NOREGEX], sizeof(api_ent), prefix_cmp);
-        qsort(se->apis[API_PREFIX], se->n_apis[API_PREFIX], sizeof(api_ent), prefix_cmp);
-        qsort(se->apis[API_PARAM], se->n_apis[API_PARAM], sizeof(api_ent), param_cmp);
+        qsort(apis[API_PREFIX_NOREGEX], n_apis[API_PREFIX_NOREGEX], sizeof(api_ent), prefix_cmp);
+        qsort(apis[API_PREFIX], n_apis[API_PREFIX], sizeof(api_ent), prefix_cmp);
+        qsort(apis[API_PARAM], n_apis[API_PARAM], sizeof(api_ent), param_cmp);
+        }
 
         for (size_t d = 0; d < svc->n_domains; d++) {
             const sy_domain_cfg *dom = &svc->domains[d];
@@ -203,8 +210,8 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
                     if (strcmp(se->svc->id, at->service_id) != 0)
                         continue;
                     for (int kind = 0; kind < API_KIND_COUNT; kind++)
-                        for (size_t j = 0; j < se->n_apis[kind]; j++) {
-                            api_ent *e = &se->apis[kind][j];
+                        for (size_t j = 0; j < se->n_apis[at->env][kind]; j++) {
+                            api_ent *e = &se->apis[at->env][kind][j];
                             if (strcmp(e->api->id, at->api_ids[k]) == 0) {
                                 attach_ent *slot = &r->attach[e->index * SY_ENV_COUNT + at->env];
                                 slot->table = table;
@@ -362,8 +369,8 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
 
     int path_hit = 0;
     for (int kind = 0; kind < API_KIND_COUNT; kind++) {
-        for (size_t i = 0; i < se->n_apis[kind]; i++) {
-            const api_ent *e = &se->apis[kind][i];
+        for (size_t i = 0; i < se->n_apis[out->env][kind]; i++) {
+            const api_ent *e = &se->apis[out->env][kind][i];
             int hit = 0;
             switch (kind) {
             case API_EXACT:
@@ -375,8 +382,17 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
                 break;
             default:
                 hit = sy_str_starts(rel, e->path);
-                if (hit)
-                    out->remainder = sy_str_make(rel.p + e->path.len, rel.len - e->path.len);
+                if (hit) {
+                    /* An API path ending in '/' (e.g. "/" or "/product/")
+                     * matched up to a separator: keep that slash in the
+                     * remainder, so backend "/root" + "/items/2" joins as
+                     * "/root/items/2" (Tencent: "/product/" + backend
+                     * "/tencent/" gives "/tencent/apigw/document"). */
+                    size_t cut = e->path.len;
+                    if (cut && e->path.p[cut - 1] == '/')
+                        cut--;
+                    out->remainder = sy_str_make(rel.p + cut, rel.len - cut);
+                }
                 break;
             }
             if (!hit)

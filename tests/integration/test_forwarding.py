@@ -20,6 +20,8 @@ from syharness.gateway import api, service
     ("/orders", "/v2/orders", "/orders", "/v2/orders"),
     ("=/exact", "/be", "/exact", "/be"),
     ("^~/pre/", "/be/", "/pre/x/y", "/be/x/y"),
+    ("/", "/root", "/items/2", "/root/items/2"),          # the API's trailing '/' is a separator
+    ("/api/", "/v1", "/api/x", "/v1/x"),
 ])
 def test_backend_path(make_gateway, backend, api_path, backend_path, request_path, want):
     gw = make_gateway({"Services": [service("s", [

@@ -1,0 +1,279 @@
+/* See change.h. */
+#include "admin/change.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config/dump.h"
+#include "config/load.h"
+#include "config/manager.h"
+#include "config/yaml_tree.h"
+
+#define ADMIN_NAME "<admin>"
+
+json_t *sy_admin_cfg_json(const sy_config *cfg, bool secrets)
+{
+    char *text = sy_config_dump_yaml_ex(cfg, secrets ? SY_DUMP_SECRETS : 0);
+    sy_arena a;
+    sy_arena_init(&a, 16384);
+    sy_errors errs = {0};
+    bool failed = false;
+    sy_ynode *root = sy_ytree_parse(&a, text, strlen(text), "<dump>", NULL, &errs, NULL, &failed);
+    json_t *doc = root ? sy_ytree_to_json(root) : json_object();
+    sy_arena_free(&a);
+    sy_errors_free(&errs);
+    free(text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    static const char *const lists[] = {"Upstreams", "Services", "Plugins", NULL};
+    for (int i = 0; lists[i]; i++)
+        if (!json_is_array(json_object_get(doc, lists[i])))
+            json_object_set_new(doc, lists[i], json_array());
+    return doc;
+}
+
+json_t *sy_admin_find(json_t *arr, const char *key, const char *id, size_t *idx)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *s = json_string_value(json_object_get(v, key));
+        if (s && strcmp(s, id) == 0) {
+            if (idx)
+                *idx = i;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+void sy_admin_new_id(char *out, size_t cap, const char *prefix, json_t *doc,
+                     sy_admin_taken_fn *taken)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (;;) {
+        unsigned char r[8];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+            abort();
+        char suffix[9];
+        for (int i = 0; i < 8; i++)
+            suffix[i] = alnum[r[i] % 36];
+        suffix[8] = '\0';
+        snprintf(out, cap, "%s-%s", prefix, suffix);
+        if (!taken(doc, out))
+            return;
+    }
+}
+
+void sy_admin_merge_patch(json_t *target, json_t *patch)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(patch, k, v) {
+        json_t *t = json_object_get(target, k);
+        if (json_is_null(v))
+            json_object_del(target, k);
+        else if (json_is_object(v) && json_is_object(t))
+            sy_admin_merge_patch(t, v);
+        else
+            json_object_set(target, k, v);
+    }
+}
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+bool sy_admin_query(const sy_admin_req *rq, const char *name, char *out, size_t cap)
+{
+    const char *p = rq->query.p, *end = p ? p + rq->query.len : NULL;
+    size_t nlen = strlen(name);
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+            size_t n = 0;
+            for (const char *s = eq + 1; s < stop && n + 1 < cap; s++) {
+                if (*s == '%' && s + 2 < stop && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
+                    out[n++] = (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+                    s += 2;
+                } else {
+                    out[n++] = *s == '+' ? ' ' : *s;
+                }
+            }
+            out[n] = '\0';
+            return true;
+        }
+        p = stop + 1;
+    }
+    return false;
+}
+
+static bool query_uint(const sy_admin_req *rq, sy_admin_resp *rs, const char *name, size_t max,
+                       size_t *out)
+{
+    char v[32];
+    if (!sy_admin_query(rq, name, v, sizeof v))
+        return true;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!*v || *end || !isdigit((unsigned char)v[0]) || n > max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be an integer from 0 to %zu", name, max);
+        sy_admin_error(rs, 400, "bad_request", msg);
+        return false;
+    }
+    *out = (size_t)n;
+    return true;
+}
+
+bool sy_admin_paging(const sy_admin_req *rq, sy_admin_resp *rs, size_t *limit, size_t *offset)
+{
+    *limit = 20;
+    *offset = 0;
+    if (!query_uint(rq, rs, "Limit", 100, limit) || !query_uint(rq, rs, "Offset", 1u << 30, offset))
+        return false;
+    return true;
+}
+
+json_t *sy_admin_page(json_t *items, size_t limit, size_t offset)
+{
+    json_t *page = json_array();
+    size_t n = json_array_size(items);
+    for (size_t i = offset; i < n && i < offset + limit; i++)
+        json_array_append(page, json_array_get(items, i));
+    json_t *doc = json_pack("{s:I, s:o}", "TotalCount", (json_int_t)n, "Items", page);
+    json_decref(items);
+    return doc;
+}
+
+json_t *sy_admin_body(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
+        sy_admin_error(rs, 400, "bad_json", msg);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        sy_admin_error(rs, 400, "bad_request", "body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+/* "NAME:L:C: path: reason" -> field, reason.  Messages without a path
+ * (syntax errors) keep the whole text as the reason. */
+static const char *relative(const char *field, const char *scope)
+{
+    size_t sl = scope ? strlen(scope) : 0;
+    if (sl && strncmp(field, scope, sl) == 0 && (field[sl] == '.' || field[sl] == '\0'))
+        return field[sl] == '.' ? field + sl + 1 : "";
+    return NULL;
+}
+
+static json_t *problem(const char *msg, const char *scope, const char *scope2)
+{
+    const char *p = msg;
+    int line = 0, col = 0;
+    bool in_body = false;
+    /* "<admin>:1:1: " (positions mean nothing in a JSON document) or
+     * "<request body>:L:C: " (a YAML body: keep them). */
+    const char *gt = p[0] == '<' ? strstr(p, ">:") : NULL;
+    if (gt && sscanf(gt + 2, "%d:%d", &line, &col) == 2) {
+        in_body = strncmp(p, "<request body>", 14) == 0;
+        p = gt + 2;
+        while (isdigit((unsigned char)*p) || *p == ':')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    const char *colon = strstr(p, ": ");
+    const char *sp = strchr(p, ' ');
+    if (!colon || (sp && sp < colon))
+        return json_pack("{s:s, s:s}", "field", "", "reason", p);
+    char field[1024];
+    size_t flen = (size_t)(colon - p);
+    if (flen >= sizeof field)
+        flen = sizeof field - 1;
+    memcpy(field, p, flen);
+    field[flen] = '\0';
+    const char *f = relative(field, scope);
+    if (!f)
+        f = relative(field, scope2);
+    if (!f)
+        f = field;
+    json_t *pr = json_pack("{s:s, s:s}", "field", f, "reason", colon + 2);
+    if (pr && in_body) {
+        json_object_set_new(pr, "line", json_integer(line));
+        json_object_set_new(pr, "column", json_integer(col));
+    }
+    return pr;
+}
+
+void sy_admin_invalid(sy_admin_resp *rs, const sy_errors *errs, const char *scope,
+                      const char *scope2)
+{
+    json_t *list = json_array();
+    char first[1200] = "";
+    for (size_t i = 0; i < errs->n; i++) {
+        json_t *pr = problem(errs->msgs[i], scope, scope2);
+        if (!pr)
+            continue;
+        if (i == 0)
+            snprintf(first, sizeof first, "%s%s%s", json_string_value(json_object_get(pr, "field")),
+                     *json_string_value(json_object_get(pr, "field")) ? ": " : "",
+                     json_string_value(json_object_get(pr, "reason")));
+        json_array_append_new(list, pr);
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:o}", "error", "invalid", "message", first, "errors", list);
+    if (!doc)
+        doc = json_pack("{s:s, s:s}", "error", "invalid", "message", "invalid (not UTF-8)");
+    sy_admin_json(rs, 400, doc);
+}
+
+void sy_admin_bad_field(sy_admin_resp *rs, const char *field, const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    sy_errors e = {0};
+    sy_errors_add(&e, "%s: %s", field, reason);
+    sy_admin_invalid(rs, &e, NULL, NULL);
+    sy_errors_free(&e);
+}
+
+bool sy_admin_commit(json_t *doc, sy_admin_resp *rs, const char *scope, const char *scope2)
+{
+    const sy_config *cur = sy_cfgmgr_current()->cfg;
+    json_object_set_new(doc, "Version", json_integer((json_int_t)(cur->version + 1)));
+    sy_errors errs = {0};
+    sy_config *cfg = sy_config_load_json(doc, ADMIN_NAME, &errs);
+    char err[512] = "";
+    int rc = cfg ? sy_cfgmgr_commit(cfg, &errs, err, sizeof err) : SY_CFGMGR_INVALID;
+    if (rc == SY_CFGMGR_OK) {
+        sy_errors_free(&errs);
+        return true;
+    }
+    sy_config_free(cfg);
+    if (rc == SY_CFGMGR_STORE)
+        sy_admin_error(rs, 500, "store_failed", err);
+    else
+        sy_admin_invalid(rs, &errs, scope, scope2);
+    sy_errors_free(&errs);
+    return false;
+}

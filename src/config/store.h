@@ -1,0 +1,47 @@
+/* Where the configuration is kept between runs: a small interface so the
+ * embedded file store can later be joined by an etcd store shared by a
+ * fleet (reliability.md §4.3).
+ *
+ * A store holds one document, the whole configuration as YAML text that
+ * sy_config_load_string accepts, and its version (the document's top-level
+ * `Version:` key, also passed to save so a store can use it as a revision,
+ * e.g. an etcd compare-and-swap). */
+#ifndef SY_CONFIG_STORE_H
+#define SY_CONFIG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/model.h"
+
+typedef struct sy_store sy_store;
+
+typedef struct sy_store_ops {
+    /* The stored text (malloc'ed, NUL-terminated, length in *len), or NULL
+     * after adding a message to errs. */
+    char *(*load)(sy_store *st, size_t *len, sy_errors *errs);
+    /* Store `text` durably: when save returns 0 a crash at any later point
+     * finds exactly this text; when it fails (-1, reason in err) the
+     * previous text is intact.  Never leaves a partial document. */
+    int (*save)(sy_store *st, const char *text, size_t len, uint64_t version,
+                char *err, size_t errlen);
+    void (*destroy)(sy_store *st);
+} sy_store_ops;
+
+struct sy_store {
+    const sy_store_ops *ops;
+    const char *name;      /* for messages: the file path, an etcd key... */
+};
+
+/* The embedded default: the config file itself, rewritten atomically
+ * (temporary file beside it, fsync, rename over it, fsync the directory),
+ * keeping its permission bits. */
+sy_store *sy_store_file_new(const char *path);
+
+static inline void sy_store_free(sy_store *st)
+{
+    if (st)
+        st->ops->destroy(st);
+}
+
+#endif
