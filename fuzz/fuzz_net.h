@@ -451,27 +451,6 @@ static inline char *fz_config_text(unsigned port)
 
 static sy_worker fz_w;
 
-/* The same frees worker.c's tick does (free_dead is static there). */
-static inline void fz_free_dead(sy_worker *w)
-{
-    while (w->dead_clients) {
-        sy_client *c = w->dead_clients;
-        w->dead_clients = c->next;
-        free(c->rbuf);
-        sy_buf_free(&c->out);
-        sy_arena_free(&c->arena);
-        free(c);
-    }
-    while (w->dead_ups) {
-        sy_upconn *u = w->dead_ups;
-        w->dead_ups = u->free_next;
-        free(u->rbuf);
-        free(u->headers);
-        sy_buf_free(&u->out);
-        free(u);
-    }
-}
-
 /* Load `yaml`, build and publish a snapshot, and give the worker its
  * reference.  Exits on a config error: that is a harness bug. */
 static inline void fz_worker_init(const char *yaml)
@@ -543,7 +522,7 @@ static inline bool fz_client_read(fz_run *r)
 static void fz_tick(sy_loop *l, void *arg)
 {
     fz_run *r = arg;
-    fz_free_dead(&fz_w);
+    sy_worker_free_dead(&fz_w);
     r->iters++;
     bool moved = false;
     if (r->phase == FZ_SEND)
@@ -671,7 +650,7 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     while (fz_w.clients)
         sy_client_close(fz_w.clients);
     sy_pool_close_all(&fz_w);
-    fz_free_dead(&fz_w);
+    sy_worker_free_dead(&fz_w);
     if (r->cfd >= 0)
         close(r->cfd);
     r->cfd = -1;

@@ -104,7 +104,7 @@ static void flush_access_log(sy_worker *w, bool force)
     w->access_last_flush = now;
 }
 
-static void free_dead(sy_worker *w)
+void sy_worker_free_dead(sy_worker *w)
 {
     while (w->dead_clients) {
         sy_client *c = w->dead_clients;
@@ -127,7 +127,7 @@ static void free_dead(sy_worker *w)
 static void tick(sy_loop *loop, void *arg)
 {
     sy_worker *w = arg;
-    free_dead(w);
+    sy_worker_free_dead(w);
     sy_worker_take_snapshot(w);
     flush_access_log(w, false);
     if (atomic_load(&sy_rt.draining) && !w->draining) {
@@ -144,7 +144,7 @@ static void tick(sy_loop *loop, void *arg)
             sy_client_drain(c);
             c = n;
         }
-        free_dead(w);
+        sy_worker_free_dead(w);
     }
     if (w->draining) {
         if (w->n_clients == 0 || sy_loop_now(loop) >= w->drain_deadline) {
@@ -155,7 +155,7 @@ static void tick(sy_loop *loop, void *arg)
                 c = n;
             }
             sy_pool_close_all(w);
-            free_dead(w);
+            sy_worker_free_dead(w);
             flush_access_log(w, true);
             sy_loop_stop(loop);
         }

@@ -61,5 +61,10 @@ void sy_workers_drain_and_join(uint32_t grace_ms);
 
 uint64_t sy_worker_rand(sy_worker *w);
 void sy_worker_take_snapshot(sy_worker *w);
+/* Free the connections closed since the last call (w->dead_clients,
+ * w->dead_ups).  Deferred to here so that nothing freed is still on the
+ * stack of the I/O batch that closed it; the tick calls it once per loop
+ * iteration, and a harness driving its own loop must call it likewise. */
+void sy_worker_free_dead(sy_worker *w);
 
 #endif
