@@ -59,6 +59,11 @@ bool sy_res_target(sy_res_ctx *x, const sy_res_coll *c, json_t *list, json_t **c
         sy_res_not_found(x, c->what, id);
         return false;
     }
+    if (c->list) {
+        snprintf(x->scope, sizeof x->scope, "%s[%zu]", c->list, *idx);
+        x->coll = c;
+        x->show = sy_res_show_one;
+    }
     return true;
 }
 

@@ -32,6 +32,7 @@ static bool taken_api(json_t *doc, const char *id)
 }
 
 static const sy_res_coll services = {
+    .list = "Services", .view = sy_res_view_service,
     .id_key = "ServiceId", .what = "service", .prefix = "service",
     .taken = taken_service, .seg = 1, .slot = 0,
 };
@@ -42,12 +43,6 @@ static const sy_res_coll apis = {
 };
 
 /* ---- shows after a commit: x->id[] name the object ---- */
-
-static json_t *show_service(sy_res_ctx *x, json_t *doc)
-{
-    json_t *s = sy_admin_find(sy_res_arr(doc, "Services"), "ServiceId", x->id[0], NULL);
-    return s ? sy_res_view_service(s) : json_object();
-}
 
 static json_t *show_api(sy_res_ctx *x, json_t *doc)
 {
@@ -173,8 +168,6 @@ int sy_res_w_services(sy_res_ctx *x, json_t *body)
     size_t idx;
     if (!sy_res_target(x, &services, list, &cur, &idx))
         return -1;
-    snprintf(x->scope, sizeof x->scope, "Services[%zu]", idx);
-    x->show = show_service;
     if (strcmp(m, "DELETE") == 0) {
         const sy_service_cfg *s = sy_cfg_find_service(sy_cfgmgr_current()->cfg, x->seg[1]);
         if (s && s->env_mask) {

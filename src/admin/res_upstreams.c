@@ -14,15 +14,10 @@ static bool taken_upstream(json_t *doc, const char *id)
 }
 
 static const sy_res_coll upstreams = {
+    .list = "Upstreams", .view = NULL,
     .id_key = "UpstreamId", .what = "upstream", .prefix = "upstream",
     .taken = taken_upstream, .seg = 1, .slot = 0,
 };
-
-static json_t *show_upstream(sy_res_ctx *x, json_t *doc)
-{
-    json_t *u = sy_admin_find(sy_res_arr(doc, "Upstreams"), "UpstreamId", x->id[0], NULL);
-    return u ? json_deep_copy(u) : json_object();
-}
 
 /* Who still uses upstream `id` in the running configuration. */
 static json_t *upstream_users(const sy_config *cfg, const char *id)
@@ -67,8 +62,6 @@ int sy_res_w_upstreams(sy_res_ctx *x, json_t *body)
     size_t idx;
     if (!sy_res_target(x, &upstreams, list, &cur, &idx))
         return -1;
-    snprintf(x->scope, sizeof x->scope, "Upstreams[%zu]", idx);
-    x->show = show_upstream;
     if (strcmp(m, "DELETE") == 0) {
         json_t *users = upstream_users(sy_cfgmgr_current()->cfg, x->seg[1]);
         if (json_array_size(users)) {

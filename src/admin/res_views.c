@@ -60,6 +60,15 @@ json_t *sy_res_view_release(json_t *r)
     return v;
 }
 
+json_t *sy_res_show_one(sy_res_ctx *x, json_t *doc)
+{
+    const sy_res_coll *c = x->coll;
+    json_t *o = sy_admin_find(sy_res_arr(doc, c->list), c->id_key, x->id[c->slot], NULL);
+    if (!o)
+        return json_object();
+    return c->view ? c->view(o) : json_deep_copy(o);
+}
+
 json_t *sy_res_show_deleted(sy_res_ctx *x, json_t *doc)
 {
     return json_pack("{s:b}", "Result", 1);

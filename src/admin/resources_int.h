@@ -36,12 +36,15 @@ typedef struct sy_res_ctx {
     /* What to show once committed. */
     json_t *(*show)(struct sy_res_ctx *x, json_t *doc);
     char id[3][SY_RES_ID_MAX];
+    const struct sy_res_coll *coll; /* for sy_res_show_one */
 } sy_res_ctx;
 
 /* One editable collection, so the steps every writer shares (find the
  * object the path names, PATCH it, give a PUT/POST body its id, store it)
  * are written once. */
 typedef struct sy_res_coll {
+    const char *list;          /* top-level list: "Upstreams" (NULL: nested) */
+    json_t *(*view)(json_t *); /* how sy_res_show_one shows it; NULL: as is */
     const char *id_key;        /* "UpstreamId" */
     const char *what;          /* in 404s: "upstream" */
     const char *prefix;        /* of generated ids: "upstream" */
@@ -65,7 +68,8 @@ void sy_res_conflict(sy_res_ctx *x, const char *fmt, const char *a, const char *
 void sy_res_drop_read_only(json_t *body, const char *const *keys);
 /* The object the path names in `list` (*cur, at *idx), or for a
  * collection path *cur = NULL and *idx = the list's length (where a new
- * one goes).  False after a 404. */
+ * one goes).  False after a 404.  For a top-level collection (c->list)
+ * also sets x->scope to "LIST[idx]" and the reply to sy_res_show_one. */
 bool sy_res_target(sy_res_ctx *x, const sy_res_coll *c, json_t *list, json_t **cur, size_t *idx);
 /* PATCH: merge `body` into a copy of `cur`, keep the path's id, and put
  * the result at list[idx].  Returns it (borrowed from the list). */
@@ -90,6 +94,9 @@ json_t *sy_res_view_plugin(json_t *p);          /* AttachedApis for Attachments 
 json_t *sy_res_view_release(json_t *r);         /* ApiIds for Apis */
 /* [{PluginId, ServiceId, EnvironmentName, ApiId}] of plugin `p`. */
 json_t *sy_res_attached_apis(json_t *p, const char *pid);
+/* The reply to a write of a top-level object: x->coll's object named by
+ * x->id[x->coll->slot], as its view shows it ({} when gone). */
+json_t *sy_res_show_one(sy_res_ctx *x, json_t *doc);
 /* The reply to a DELETE: {Result: true}. */
 json_t *sy_res_show_deleted(sy_res_ctx *x, json_t *doc);
 
