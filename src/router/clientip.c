@@ -52,7 +52,7 @@ static int addr_bytes(const struct sockaddr_storage *ss, const unsigned char **p
 
 bool sy_cidr_contains(const sy_cidr *c, const struct sockaddr_storage *ss)
 {
-    const unsigned char *b;
+    const unsigned char *b = NULL;
     int fam = addr_bytes(ss, &b);
     if (fam != c->family)
         return false;
@@ -75,7 +75,7 @@ bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const struct sockaddr_
 
 static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
-    const unsigned char *b;
+    const unsigned char *b = NULL;
     int fam = addr_bytes(ss, &b);
     if (!fam || !inet_ntop(fam, b, out, (socklen_t)cap))
         snprintf(out, cap, "unknown");
