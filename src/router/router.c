@@ -389,8 +389,8 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
                      * "/root/items/2" (Tencent: "/product/" + backend
                      * "/tencent/" gives "/tencent/apigw/document"). */
                     size_t cut = e->path.len;
-                    if (cut && e->path.p[cut - 1] == '/')
-                        cut--;
+                    if (cut && e->path.p[cut - 1] == '/' && rel.len > cut)
+                        cut--; /* ...but "/" alone adds nothing */
                     out->remainder = sy_str_make(rel.p + cut, rel.len - cut);
                 }
                 break;

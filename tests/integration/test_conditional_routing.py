@@ -407,3 +407,36 @@ def test_shipped_example_route_cases_pass():
                 os.path.join(REPO, "examples", "tke-routes.yaml"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().splitlines()[-1] == "4 passed, 0 failed"
+
+
+def test_tenant_plugin_with_100k_policies(make_gateway, make_backend):
+    """Tencent caps a plugin at 10 policies; Switchyard indexes equality
+    tests, so 100,000 tenant policies load and route (first match by weight
+    still exact: a higher-weight catch-all for t000007 wins over its own
+    tenant policy)."""
+    odd, even = make_backend("odd"), make_backend("even")
+    lines = ["Gateway: {Listen: [\"$LISTEN\"], AdminListen: \"off\", Workers: 2, AccessLog: \"$ACCESS_LOG\"}",
+             "Services:",
+             "  - ServiceId: s",
+             "    Environments: [release]",
+             "    Apis:",
+             "      - {ApiId: a, Path: /, ServiceType: HTTP, ServiceConfig: {Url: \"%s\", Path: /default}}" % odd.url,
+             "Plugins:",
+             "  - PluginId: plugin-tenants",
+             "    PluginType: Routing",
+             "    Attachments: [{ServiceId: s, EnvironmentName: release, ApiIds: [a]}]",
+             "    PluginData:",
+             "      - {strategy_name: vip, strategy_weight: 90, condition: \"header.X-Tenant in ('t000007', 'vip')\","
+             " backend_type: HTTP, backend_config: {ServiceType: HTTP, ServiceConfig: {Url: \"%s\", Path: /vip}}}" % even.url]
+    for i in range(1, 100001):
+        b = odd if i % 2 else even
+        lines.append("      - {strategy_name: t%06d, condition: \"header.X-Tenant = 't%06d'\", backend_type: HTTP,"
+                     " backend_config: {ServiceType: HTTP, ServiceConfig: {Url: \"%s\", Path: /t%06d}}}"
+                     % (i, i, b.url, i))
+    g = make_gateway("\n".join(lines) + "\n")
+    for t, backend, path in [("t000001", "odd", "/t000001"), ("t000002", "even", "/t000002"),
+                             ("t099999", "odd", "/t099999"), ("t100000", "even", "/t100000"),
+                             ("t000007", "even", "/vip"), ("nobody", "odd", "/default")]:
+        r = g.request("GET", "/release/", headers=[("X-Tenant", t)])
+        assert r.status == 200 and r.json()["backend"] == backend, (t, r)
+        assert (odd if backend == "odd" else even).last().path == path, t
