@@ -49,7 +49,14 @@ done
 [ -x "$BIN" ] || { echo "bench/tls.sh: $BIN not built" >&2; exit 1; }
 
 cpu0() { if [ "$PIN" = 1 ]; then taskset -c 0 "$@"; else "$@"; fi; }
-cpu1() { if [ "$PIN" = 1 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+# Start a server in the background on a core; $! is the server itself
+# (exec in the subshell), so cleanup can stop it by PID.
+start_on() {
+    local core=$1
+    shift
+    if [ "$PIN" = 1 ]; then (exec taskset -c "$core" "$@") & else (exec "$@") & fi
+    PIDS="$PIDS $!"
+}
 
 # ---- certificate ----
 if [ ! -f "$GEN/cert.pem" ]; then
@@ -75,8 +82,7 @@ http {
     server { listen 127.0.0.1:$P_BACK; location / { return 200 "hello from the backend, 32 b..\n"; } }
 }
 EOF
-cpu0 nginx -c "$GEN/nginx-backend.conf" -g "daemon off;" &
-PIDS="$PIDS $!"
+start_on 0 nginx -c "$GEN/nginx-backend.conf" -g "daemon off;"
 
 # ---- proxies ----
 cat > "$GEN/nginx-proxy.conf" <<EOF
@@ -106,7 +112,7 @@ EOF
 cat > "$GEN/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 10000
+    maxconn 4000
     tune.ssl.default-dh-param 2048
 defaults
     mode http
@@ -139,12 +145,9 @@ Services:
       - {ApiId: all, Path: /, ServiceConfig: {Url: "http://127.0.0.1:$P_BACK", Path: /}}
 EOF
 
-cpu1 nginx -c "$GEN/nginx-proxy.conf" -g "daemon off;" &
-PIDS="$PIDS $!"
-cpu1 haproxy -f "$GEN/haproxy.cfg" -db > "$GEN/logs/haproxy.log" 2>&1 &
-PIDS="$PIDS $!"
-cpu1 "$BIN" -c "$GEN/switchyard.yaml" > "$GEN/logs/switchyard.log" 2>&1 &
-PIDS="$PIDS $!"
+start_on 1 nginx -c "$GEN/nginx-proxy.conf" -g "daemon off;"
+start_on 1 haproxy -f "$GEN/haproxy.cfg" -db 2> "$GEN/logs/haproxy.log"
+start_on 1 "$BIN" -c "$GEN/switchyard.yaml" 2> "$GEN/logs/switchyard.log"
 sleep 1
 for p in $P_NGINX $P_HAPROXY $P_SY; do
     curl -sk -o /dev/null -w "" "https://127.0.0.1:$p/" || { echo "proxy on $p does not answer" >&2; exit 1; }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,9 @@ static void publish(sy_snapshot *s)
     sy_admin_publish(s); /* before the old generation can go */
     sy_prober_publish(s);
     sy_workers_publish(s);
+    /* Loading leaves the parse tree's memory free but resident; hand it
+     * back (a 100,000-policy file otherwise keeps ~3x its size). */
+    malloc_trim(0);
 }
 
 static int run(const char *file)
@@ -128,6 +132,7 @@ static int run(const char *file)
     if (open_logs(snap->cfg) < 0)
         return 1;
     atomic_store(&sy_snapshot_current, snap);
+    malloc_trim(0); /* see publish() */
     sy_cfgmgr_init(store, n_workers, publish);
     sy_stats_init(n_workers);
     if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0 ||
