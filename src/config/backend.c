@@ -21,10 +21,10 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
-static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                         bool is_policy)
 {
-    const char *p = sy_cfg_path(c, path, "ServiceType");
+    const sy_fpath *p = SY_PATH_KEY(path, "ServiceType");
     char *s;
     if (!sy_cfg_str(c, map, path, "ServiceType", SY_OPT, &s))
         return -1;
@@ -44,7 +44,7 @@ static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
 }
 
 static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
-                                const char *path, sy_backend_cfg *b)
+                                const sy_fpath *path, sy_backend_cfg *b)
 {
     char *s;
     int idx;
@@ -53,7 +53,7 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
     if (sy_cfg_str(c, sc, path, "Path", SY_OPT, &s)) {
         if (s[0] != '/' || strpbrk(s, " \r\n\t"))
             sy_cfg_err(c, sy_ymap_get(sc, "Path")->mark,
-                       sy_cfg_path(c, path, "Path"),
+                       SY_PATH_KEY(path, "Path"),
                        "must start with / and contain no spaces");
         else
             b->path = s;
@@ -69,11 +69,12 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
 
 /* HTTP: either an upstream (Product: upstream + UpstreamId; a Url is then
  * only Tencent's placeholder) or a Url naming the origin. */
-static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                        sy_backend_cfg *b)
 {
     const sy_ynode *sc = sy_ymap_get(map, "ServiceConfig");
-    const char *sp = sy_cfg_path(c, path, "ServiceConfig"), *why;
+    const sy_fpath *sp = SY_PATH_KEY(path, "ServiceConfig");
+    const char *why;
     if (!sc) {
         sy_cfg_err(c, map->mark, sp, "is required for an HTTP backend");
         return;
@@ -83,7 +84,7 @@ static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     bool upstream = b->product && strcmp(b->product, "upstream") == 0;
     if (upstream) {
         const sy_ynode *v = sy_ymap_get(sc, "UpstreamId");
-        const char *up = sy_cfg_path(c, sp, "UpstreamId");
+        const sy_fpath *up = SY_PATH_KEY(sp, "UpstreamId");
         if (!v)
             sy_cfg_err(c, sc->mark, up, "is required when Product is upstream");
         else if (b->upstream_id &&
@@ -93,21 +94,21 @@ static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     }
     if (sy_ymap_get(sc, "UpstreamId")) {
         sy_cfg_err(c, sy_ymap_get(sc, "UpstreamId")->mark,
-                   sy_cfg_path(c, sp, "UpstreamId"),
+                   SY_PATH_KEY(sp, "UpstreamId"),
                    "needs Product: upstream");
         return;
     }
     const sy_ynode *u = sy_ymap_get(sc, "Url");
     if (!u) {
-        sy_cfg_err(c, sc->mark, sy_cfg_path(c, sp, "Url"),
+        sy_cfg_err(c, sc->mark, SY_PATH_KEY(sp, "Url"),
                    "is required (or Product: upstream with UpstreamId)");
         return;
     }
     if (b->url && !sy_url_parse(c->a, b->url, &b->url_ep, &why))
-        sy_cfg_err(c, u->mark, sy_cfg_path(c, sp, "Url"), "%s", why);
+        sy_cfg_err(c, u->mark, SY_PATH_KEY(sp, "Url"), "%s", why);
 }
 
-void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                          sy_backend_cfg *b, bool is_policy, int forced_type)
 {
     int64_t n;
@@ -124,7 +125,7 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (is_policy && forced_type >= 0) {
         if (t >= 0 && t != forced_type) {
             sy_cfg_err(c, sy_ymap_get(map, "ServiceType")->mark,
-                       sy_cfg_path(c, path, "ServiceType"),
+                       SY_PATH_KEY(path, "ServiceType"),
                        "does not match the policy's backend_type");
             return;
         }
@@ -135,14 +136,14 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     sy_cfg_seconds(c, map, path, "ServiceTimeout", SY_OPT, 1, 1800, &b->timeout_ms);
     const sy_ynode *sc = sy_ymap_get(map, "ServiceConfig");
     if (sc)
-        load_service_config(c, sc, sy_cfg_path(c, path, "ServiceConfig"), b);
+        load_service_config(c, sc, SY_PATH_KEY(path, "ServiceConfig"), b);
     sy_cfg_str(c, map, path, "ServiceMockReturnMessage", SY_OPT, &b->mock_body);
     if (sy_cfg_int(c, map, path, "ServiceMockStatusCode", SY_OPT, 100, 599, &n))
         b->mock_status = (int)n;
     if (b->type == SY_BACKEND_MOCK) {
         if (!sy_ymap_get(map, "ServiceMockReturnMessage"))
             sy_cfg_err(c, map->mark,
-                       sy_cfg_path(c, path, "ServiceMockReturnMessage"),
+                       SY_PATH_KEY(path, "ServiceMockReturnMessage"),
                        "is required for a MOCK backend");
         return;
     }

@@ -13,29 +13,66 @@ const char *const sy_cfg_methods[] = {"GET",     "POST",  "PUT",   "DELETE",
                                       "HEAD",    "OPTIONS", "PATCH", "TRACE",
                                       "ANY",     NULL};
 
-const char *sy_cfg_path(sy_cfg_ctx *c, const char *parent, const char *key)
+/* Length of the spelled-out path; with `buf`, also write it there (no
+ * NUL).  The parent comes first, so this recurses up the chain; paths are
+ * a handful of links deep. */
+static size_t fpath_put(const sy_fpath *p, char *buf)
 {
-    if (!parent || !*parent)
-        return key;
-    return sy_arena_printf(&c->tmp, "%s.%s", parent, key);
+    if (!p)
+        return 0;
+    size_t n = fpath_put(p->up, buf);
+    if (p->key) {
+        size_t kl = strlen(p->key);
+        if (n) { /* "parent.key", or "key" when parent spells "" */
+            if (buf)
+                buf[n] = '.';
+            n++;
+        }
+        if (buf)
+            memcpy(buf + n, p->key, kl);
+        return n + kl;
+    }
+    char ib[32];
+    int il = snprintf(ib, sizeof ib, "[%zu]", p->idx);
+    if (buf)
+        memcpy(buf + n, ib, (size_t)il);
+    return n + (size_t)il;
 }
 
-const char *sy_cfg_index(sy_cfg_ctx *c, const char *parent, size_t i)
+char *sy_fpath_str(const sy_fpath *p)
 {
-    return sy_arena_printf(&c->tmp, "%s[%zu]", parent, i);
+    if (!p)
+        return NULL;
+    size_t n = fpath_put(p, NULL);
+    char *s = sy_malloc(n + 1);
+    fpath_put(p, s);
+    s[n] = '\0';
+    return s;
 }
 
-void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const char *path, const char *fmt, ...)
+char *sy_fpath_arena(sy_arena *a, const sy_fpath *p)
+{
+    if (!p)
+        return NULL;
+    size_t n = fpath_put(p, NULL);
+    char *s = sy_arena_alloc(a, n + 1);
+    fpath_put(p, s);
+    return s;
+}
+
+void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const sy_fpath *path, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    sy_errors_at(c->errs, c->file, m, path, "%s", buf);
+    char *ps = sy_fpath_str(path);
+    sy_errors_at(c->errs, c->file, m, ps, "%s", buf);
+    free(ps);
 }
 
-bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const char *path,
+bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path,
                 const char *const *keys)
 {
     if (node->kind != SY_YN_MAP) {
@@ -45,7 +82,7 @@ bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const char *path,
     }
     for (size_t i = 0; i < node->n; i++) {
         const sy_ynode *k = node->keys[i];
-        const char *kp = sy_cfg_path(c, path, k->str);
+        const sy_fpath *kp = SY_PATH_KEY(path, k->str);
         size_t j;
         for (j = 0; keys[j]; j++)
             if (strcmp(keys[j], k->str) == 0)
@@ -74,15 +111,15 @@ bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const char *path,
 }
 
 const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
-                           const char *path, const char *key, int req)
+                           const sy_fpath *path, const char *key, int req)
 {
     const sy_ynode *v = sy_ymap_get(map, key);
     if (!v && req)
-        sy_cfg_err(c, map->mark, sy_cfg_path(c, path, key), "is required");
+        sy_cfg_err(c, map->mark, SY_PATH_KEY(path, key), "is required");
     return v;
 }
 
-bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const char *path,
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
                      char **out)
 {
     /* Any scalar reads as text (Port-like ids written bare are fine); null,
@@ -100,7 +137,7 @@ bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const char *path,
     return true;
 }
 
-bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const char *path)
+bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path)
 {
     if (n->kind != SY_YN_SEQ) {
         sy_cfg_err(c, n->mark, path, "must be a list, got %s", sy_ynode_what(n));
@@ -109,11 +146,11 @@ bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const char *path)
     return true;
 }
 
-bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, char **out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
-    return v && sy_cfg_node_str(c, v, sy_cfg_path(c, path, key), out);
+    return v && sy_cfg_node_str(c, v, SY_PATH_KEY(path, key), out);
 }
 
 /* A plain scalar that reads as a number; quoted "15" is a string. */
@@ -123,14 +160,14 @@ static bool number_text(const sy_ynode *v)
            strcmp(sy_ynode_what(v), "a number") == 0;
 }
 
-bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, int64_t min, int64_t max,
                 int64_t *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
         return false;
-    const char *p = sy_cfg_path(c, path, key);
+    const sy_fpath *p = SY_PATH_KEY(path, key);
     if (!number_text(v) || strchr(v->str, '.')) {
         sy_cfg_err(c, v->mark, p, "must be an integer, got %s",
                    number_text(v) ? "a decimal number" : sy_ynode_what(v));
@@ -148,7 +185,7 @@ bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     return true;
 }
 
-bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                  const char *key, int req, bool *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
@@ -164,19 +201,19 @@ bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
             return true;
         }
     }
-    sy_cfg_err(c, v->mark, sy_cfg_path(c, path, key),
+    sy_cfg_err(c, v->mark, SY_PATH_KEY(path, key),
                "must be a boolean (true or false), got %s", sy_ynode_what(v));
     return false;
 }
 
-bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                     const char *key, int req, double min, double max,
                     uint32_t *out_ms)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
         return false;
-    const char *p = sy_cfg_path(c, path, key);
+    const sy_fpath *p = SY_PATH_KEY(path, key);
     if (!number_text(v)) {
         sy_cfg_err(c, v->mark, p, "must be a number of seconds, got %s",
                    sy_ynode_what(v));
@@ -200,14 +237,14 @@ static void join_choices(char *buf, size_t len, const char *const *choices)
                                 choices[i]);
 }
 
-bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                  const char *key, int req, const char *const *choices,
                  int *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
         return false;
-    const char *p = sy_cfg_path(c, path, key);
+    const sy_fpath *p = SY_PATH_KEY(path, key);
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v))
         for (int i = 0; choices[i]; i++)
             if (strcmp(choices[i], v->str) == 0) {

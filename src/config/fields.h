@@ -17,7 +17,7 @@
 typedef struct sy_cfg_ctx {
     sy_config *cfg;
     sy_arena *a;          /* cfg->arena: what the model keeps */
-    sy_arena tmp;         /* nodes and paths, freed after loading */
+    sy_arena tmp;         /* YAML nodes, freed after loading */
     sy_errors *errs;
     const char *file;
     unsigned n_errors_at_start;
@@ -25,43 +25,65 @@ typedef struct sy_cfg_ctx {
 
 enum { SY_OPT = 0, SY_REQ = 1 };
 
-/* "parent.key" (or "key" at the top), in ctx->tmp. */
-const char *sy_cfg_path(sy_cfg_ctx *c, const char *parent, const char *key);
-/* "parent[i]", in ctx->tmp. */
-const char *sy_cfg_index(sy_cfg_ctx *c, const char *parent, size_t i);
+/* A field path ("Services[0].Apis[2].Path") as a chain of links that live
+ * on the loaders' stacks; it is spelled out only when a message needs it,
+ * so loading a large file builds no strings for paths.  A link's parent
+ * must outlive it, which the loaders' call structure guarantees.
+ *
+ *   SY_PATH_TOP("Gateway")       "Gateway" (any literal text, dots allowed)
+ *   SY_PATH_KEY(parent, "Key")   "parent.Key", or "Key" when parent is
+ *                                NULL or spells ""
+ *   SY_PATH_IDX(parent, i)       "parent[i]"
+ *
+ * Each is a compound literal: it lives until the end of the enclosing
+ * block, so never keep one beyond the block that made it. */
+typedef struct sy_fpath sy_fpath;
+struct sy_fpath {
+    const sy_fpath *up;   /* NULL at the top */
+    const char *key;      /* NULL for an index link */
+    size_t idx;
+};
 
-void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const char *path, const char *fmt, ...)
+#define SY_PATH_TOP(text) (&(const sy_fpath){NULL, (text), 0})
+#define SY_PATH_KEY(parent, k) (&(const sy_fpath){(parent), (k), 0})
+#define SY_PATH_IDX(parent, i) (&(const sy_fpath){(parent), NULL, (i)})
+
+/* The spelled-out path (NULL for a NULL path): malloc'd, or in `a`. */
+char *sy_fpath_str(const sy_fpath *p);
+char *sy_fpath_arena(sy_arena *a, const sy_fpath *p);
+
+void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const sy_fpath *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Report unknown and duplicated keys.  `keys` ends with NULL.  Returns false
  * (after an error) when `node` is not a mapping. */
-bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const char *path,
+bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path,
                 const char *const *keys);
 
 /* Fetch `key`; when absent and required, report "is required" at the
  * mapping.  NULL when absent. */
 const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
-                           const char *path, const char *key, int req);
+                           const sy_fpath *path, const char *key, int req);
 
-bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, char **out);
-bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, int64_t min, int64_t max,
                 int64_t *out);
-bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                  const char *key, int req, bool *out);
 /* Seconds as an integer or decimal, stored in milliseconds. */
-bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                     const char *key, int req, double min, double max,
                     uint32_t *out_ms);
 /* One of `choices` (NULL-terminated); *out is the index. */
-bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                  const char *key, int req, const char *const *choices,
                  int *out);
 /* Node-level variants for list items. */
-bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const char *path,
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
                      char **out);
-bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const char *path);
+bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path);
 
 /* Parsing helpers shared by the section loaders (endpoint.c). */
 bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip,
@@ -80,7 +102,7 @@ bool sy_status_set_parse(const char *text, sy_status_set *set,
                          const char **why);
 
 /* CertificateFile/KeyFile of a domain or Gateway.DefaultCertificate. */
-void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const char *path, sy_cert_cfg *out);
+void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_cert_cfg *out);
 
 /* Section loaders. */
 void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
@@ -89,7 +111,7 @@ void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *n);
 /* Backend keys shared by APIs and routing policies (backend.c).  Policies
  * pass the type their backend_type implies (-1 when unknown). */
-void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                          sy_backend_cfg *b, bool is_policy, int forced_type);
 
 /* Cross references (validate.c). */
@@ -101,7 +123,7 @@ void sy_cfg_check_domains(sy_cfg_ctx *c);
 /* Attachment rules; plugins before `self` are already loaded. */
 void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
                              const sy_attachment_cfg *at,
-                             const sy_ynode *node, const char *path);
+                             const sy_ynode *node, const sy_fpath *path);
 
 extern const char *const sy_cfg_methods[];
 

@@ -82,7 +82,7 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 
 static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map, bool tls)
 {
-    const char *path = tls ? "Gateway.TlsListen" : "Gateway.Listen";
+    const sy_fpath *path = SY_PATH_TOP(tls ? "Gateway.TlsListen" : "Gateway.Listen");
     const sy_ynode *v = sy_ymap_get(map, tls ? "TlsListen" : "Listen");
     if (!v || !sy_cfg_node_list(c, v, path))
         return;
@@ -99,7 +99,8 @@ static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map, 
         gw->n_listen = v->n;
     }
     for (size_t i = 0; i < v->n; i++) {
-        const char *ip = sy_cfg_index(c, path, i), *why;
+        const sy_fpath *ip = SY_PATH_IDX(path, i);
+        const char *why;
         char *s;
         if (!sy_cfg_node_str(c, v->items[i], ip, &s))
             continue;
@@ -125,7 +126,7 @@ static const char *const alpn_names[] = {"h2", "http/1.1", NULL};
 /* Gateway.Tls: protocol floor, ciphers, ALPN, session tickets. */
 static void load_tls(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
-    const char *path = "Gateway.Tls";
+    const sy_fpath *path = SY_PATH_TOP("Gateway.Tls");
     const sy_ynode *t = sy_ymap_get(map, "Tls");
     int idx;
     if (!t || !sy_cfg_map(c, t, path, tls_keys))
@@ -138,7 +139,7 @@ static void load_tls(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     sy_cfg_seconds(c, t, path, "SessionTicketRotation", SY_OPT, 60, 7 * 86400,
                    &gw->tls_ticket_rotate_ms);
     const sy_ynode *v = sy_ymap_get(t, "Alpn");
-    const char *ap = "Gateway.Tls.Alpn";
+    const sy_fpath *ap = SY_PATH_TOP("Gateway.Tls.Alpn");
     if (!v || !sy_cfg_node_list(c, v, ap))
         return;
     if (v->n == 0) {
@@ -149,7 +150,7 @@ static void load_tls(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     gw->n_tls_alpn = 0;
     for (size_t i = 0; i < v->n; i++) {
         char *s;
-        const char *ip = sy_cfg_index(c, ap, i);
+        const sy_fpath *ip = SY_PATH_IDX(ap, i);
         if (!sy_cfg_node_str(c, v->items[i], ip, &s))
             continue;
         bool known = false;
@@ -166,19 +167,19 @@ static const char *const cert_keys[] = {"CertificateFile", "KeyFile", NULL};
 
 /* CertificateFile + KeyFile in `map` (a domain or DefaultCertificate).
  * The files are read when the snapshot is compiled (net/tls.c). */
-void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const char *path, sy_cert_cfg *out)
+void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_cert_cfg *out)
 {
     out->mark = map->mark;
     sy_cfg_str(c, map, path, "CertificateFile", SY_OPT, &out->cert_file);
     sy_cfg_str(c, map, path, "KeyFile", SY_OPT, &out->key_file);
     if (!out->cert_file != !out->key_file)
         sy_cfg_err(c, map->mark, path, "CertificateFile and KeyFile go together");
-    out->path = sy_arena_strdup(c->a, path);
+    out->path = sy_fpath_arena(c->a, path);
 }
 
 static void load_default_cert(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
-    const char *path = "Gateway.DefaultCertificate";
+    const sy_fpath *path = SY_PATH_TOP("Gateway.DefaultCertificate");
     const sy_ynode *v = sy_ymap_get(map, "DefaultCertificate");
     if (!v || !sy_cfg_map(c, v, path, cert_keys))
         return;
@@ -189,14 +190,15 @@ static void load_default_cert(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode 
 
 static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
-    const char *path = "Gateway.TrustedProxies";
+    const sy_fpath *path = SY_PATH_TOP("Gateway.TrustedProxies");
     const sy_ynode *v = sy_ymap_get(map, "TrustedProxies");
     if (!v || !sy_cfg_node_list(c, v, path))
         return;
     gw->trusted = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof *gw->trusted);
     gw->n_trusted = v->n;
     for (size_t i = 0; i < v->n; i++) {
-        const char *ip = sy_cfg_index(c, path, i), *why;
+        const sy_fpath *ip = SY_PATH_IDX(path, i);
+        const char *why;
         char *s;
         if (sy_cfg_node_str(c, v->items[i], ip, &s) &&
             !sy_cidr_parse(s, &gw->trusted[i], &why))
@@ -206,12 +208,13 @@ static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 
 static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
-    const char *path = "Gateway", *why;
+    const sy_fpath *path = SY_PATH_TOP("Gateway");
+    const char *why;
     char *s;
     if (sy_cfg_str(c, map, path, "AdminToken", SY_OPT, &s)) {
         if (!*s)
             sy_cfg_err(c, sy_ymap_get(map, "AdminToken")->mark,
-                       "Gateway.AdminToken", "must not be empty");
+                       SY_PATH_TOP("Gateway.AdminToken"), "must not be empty");
         else
             gw->admin_token = s;
     }
@@ -223,7 +226,7 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
         return;
     }
     if (!sy_endpoint_parse(c->a, s, true, &gw->admin_listen, &why)) {
-        sy_cfg_err(c, v->mark, "Gateway.AdminListen", "%s", why);
+        sy_cfg_err(c, v->mark, SY_PATH_TOP("Gateway.AdminListen"), "%s", why);
         return;
     }
     /* The admin API can rewrite routing; exposing it beyond this host
@@ -231,7 +234,7 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
     if (!sy_addr_is_loopback(&gw->admin_listen) && !gw->admin_token &&
         !(env && *env))
-        sy_cfg_err(c, v->mark, "Gateway.AdminListen",
+        sy_cfg_err(c, v->mark, SY_PATH_TOP("Gateway.AdminListen"),
                    "a non-loopback admin address needs AdminToken (or "
                    "SWITCHYARD_ADMIN_TOKEN in the environment)");
 }
@@ -239,13 +242,14 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 /* Resolvers: DNS servers as "ip" or "ip:port" (port 53 by default). */
 static void load_resolvers(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
-    const char *path = "Gateway.Resolvers";
+    const sy_fpath *path = SY_PATH_TOP("Gateway.Resolvers");
     const sy_ynode *v = sy_ymap_get(map, "Resolvers");
     if (!v || !sy_cfg_node_list(c, v, path))
         return;
     gw->resolvers = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof *gw->resolvers);
     for (size_t i = 0; i < v->n; i++) {
-        const char *ip = sy_cfg_index(c, path, i), *why;
+        const sy_fpath *ip = SY_PATH_IDX(path, i);
+        const char *why;
         char *s;
         if (!sy_cfg_node_str(c, v->items[i], ip, &s))
             continue;
@@ -264,7 +268,7 @@ static void load_resolvers(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *ma
 void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
 {
     sy_gateway_cfg *gw = &c->cfg->gw;
-    const char *path = "Gateway";
+    const sy_fpath *path = SY_PATH_TOP("Gateway");
     int64_t n;
     int idx;
     char *s;

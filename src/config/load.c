@@ -29,13 +29,13 @@ static void load_root(sy_cfg_ctx *c, const sy_ynode *root)
                    sy_ynode_what(root));
         return;
     }
-    if (!sy_cfg_map(c, root, "", top_keys))
+    if (!sy_cfg_map(c, root, NULL, top_keys))
         return;
     /* Fixed order whatever the file's order: services refer to
      * upstreams, plugins to services and APIs. */
     const sy_ynode *v;
     int64_t ver;
-    if (sy_cfg_int(c, root, "", "Version", SY_OPT, 0, INT64_MAX, &ver))
+    if (sy_cfg_int(c, root, NULL, "Version", SY_OPT, 0, INT64_MAX, &ver))
         cfg->version = (uint64_t)ver;
     if ((v = sy_ymap_get(root, "Gateway")))
         sy_cfg_load_gateway(c, v);
@@ -48,8 +48,10 @@ static void load_root(sy_cfg_ctx *c, const sy_ynode *root)
         sy_cfg_load_plugins(c, v);
 }
 
+/* `owned`, when not NULL, is the heap buffer holding `text`: it is freed
+ * as soon as the tree is built, before the (larger) model is. */
 static sy_config *load_any(const char *text, size_t len, const json_t *doc,
-                           const char *name, sy_errors *errs)
+                           const char *name, sy_errors *errs, char *owned)
 {
     sy_config *cfg = sy_calloc(1, sizeof *cfg);
     sy_arena_init(&cfg->arena, 16384);
@@ -66,6 +68,7 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
         root = sy_ytree_from_json(&c.tmp, doc, cfg->file, errs);
     else
         root = sy_ytree_parse(&c.tmp, text, len, cfg->file, NULL, errs, NULL, &failed);
+    free(owned);
     load_root(&c, root);
     sy_arena_free(&c.tmp);
     if (errs->n > before) {
@@ -78,12 +81,12 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
 sy_config *sy_config_load_string(const char *text, size_t len,
                                  const char *name, sy_errors *errs)
 {
-    return load_any(text, len, NULL, name, errs);
+    return load_any(text, len, NULL, name, errs, NULL);
 }
 
 sy_config *sy_config_load_json(const json_t *doc, const char *name, sy_errors *errs)
 {
-    return load_any(NULL, 0, doc, name, errs);
+    return load_any(NULL, 0, doc, name, errs, NULL);
 }
 
 sy_config *sy_config_load_file(const char *path, sy_errors *errs)
@@ -119,9 +122,7 @@ sy_config *sy_config_load_file(const char *path, sy_errors *errs)
         return NULL;
     }
     fclose(f);
-    sy_config *cfg = sy_config_load_string(buf, len, path, errs);
-    free(buf);
-    return cfg;
+    return load_any(buf, len, NULL, path, errs, buf);
 }
 
 void sy_config_free(sy_config *cfg)

@@ -38,13 +38,15 @@ static bool name_chars_ok(const char *s)
 /* backend_config: a mapping, or (as the console writes it) a string of
  * YAML text.  Positions inside the string are reported as the string's. */
 static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
-                                const char *path, sy_policy_cfg *pol, int type)
+                                const sy_fpath *path, sy_policy_cfg *pol, int type)
 {
     const sy_ynode *map = v;
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
         bool failed;
+        char *ps = sy_fpath_str(path); /* for its messages */
         map = sy_ytree_parse(&c->tmp, v->str, v->len, c->file, &v->mark,
-                             c->errs, path, &failed);
+                             c->errs, ps, &failed);
+        free(ps);
         if (failed)
             return;
         if (!map) {
@@ -57,7 +59,7 @@ static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
     sy_cfg_load_backend(c, map, path, &pol->backend, true, type);
 }
 
-static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                         sy_plugin_cfg *pl, size_t seq)
 {
     sy_policy_cfg *pol = &pl->policies[seq];
@@ -71,7 +73,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         return;
     if (sy_cfg_str(c, map, path, "strategy_name", SY_REQ, &s)) {
         const sy_ynode *v = sy_ymap_get(map, "strategy_name");
-        const char *np = sy_cfg_path(c, path, "strategy_name");
+        const sy_fpath *np = SY_PATH_KEY(path, "strategy_name");
         if (!*s || strlen(s) > 50)
             sy_cfg_err(c, v->mark, np, "must be 1 to 50 characters");
         else if (!name_chars_ok(s))
@@ -85,13 +87,13 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (sy_cfg_str(c, map, path, "condition", SY_REQ, &pol->condition)) {
         pol->cond_mark = sy_ymap_get(map, "condition")->text_mark;
         if (!*pol->condition)
-            sy_cfg_err(c, pol->cond_mark, sy_cfg_path(c, path, "condition"),
+            sy_cfg_err(c, pol->cond_mark, SY_PATH_KEY(path, "condition"),
                        "must not be empty");
     }
     const sy_ynode *bt = sy_ymap_get(map, "backend_type");
     if (bt && bt->kind == SY_YN_SCALAR &&
         (strcmp(bt->str, "SCF") == 0 || strcmp(bt->str, "TSF") == 0)) {
-        sy_cfg_err(c, bt->mark, sy_cfg_path(c, path, "backend_type"),
+        sy_cfg_err(c, bt->mark, SY_PATH_KEY(path, "backend_type"),
                    "%s is a cloud-only backend type, not supported", bt->str);
         return;
     }
@@ -101,7 +103,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     type = idx == 3 ? SY_BACKEND_MOCK : SY_BACKEND_HTTP;
     const sy_ynode *bc = sy_cfg_get(c, map, path, "backend_config", SY_REQ);
     if (bc)
-        load_policy_backend(c, bc, sy_cfg_path(c, path, "backend_config"), pol, type);
+        load_policy_backend(c, bc, SY_PATH_KEY(path, "backend_config"), pol, type);
 }
 
 /* strategy_name uniqueness: a hash set of policy indexes, so a tenant
@@ -125,14 +127,16 @@ static const sy_policy_cfg *name_set_add(name_set *ns, sy_policy_cfg *pols, size
     return NULL;
 }
 
-static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const char *path,
+static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
                              sy_plugin_cfg *pl)
 {
     const sy_ynode *list = v;
     /* Tencent's API carries PluginData as a JSON string. */
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
+        char *ps = sy_fpath_str(path);
         list = sy_ytree_parse_json(&c->tmp, v->str, v->len, c->file, v->mark,
-                                   c->errs, path);
+                                   c->errs, ps);
+        free(ps);
         if (!list)
             return;
     }
@@ -156,7 +160,7 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const char *path,
     ns.slots = sy_calloc(cap, sizeof(size_t));
     ns.mask = cap - 1;
     for (size_t i = 0; i < list->n; i++) {
-        const char *ipath = sy_cfg_index(c, path, i);
+        const sy_fpath *ipath = SY_PATH_IDX(path, i);
         load_policy(c, list->items[i], ipath, pl, i);
         sy_policy_cfg *pol = &pl->policies[i];
         if (!pol->name)
@@ -164,7 +168,7 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const char *path,
         const sy_policy_cfg *first = name_set_add(&ns, pl->policies, i);
         if (first) {
             const sy_ynode *nv = sy_ymap_get(list->items[i], "strategy_name");
-            sy_cfg_err(c, nv ? nv->mark : pol->mark, sy_cfg_path(c, ipath, "strategy_name"),
+            sy_cfg_err(c, nv ? nv->mark : pol->mark, SY_PATH_KEY(ipath, "strategy_name"),
                        "duplicate strategy_name \"%s\" (first at %d:%d)", pol->name,
                        first->mark.line, first->mark.col);
             pol->name = NULL;
@@ -174,7 +178,7 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const char *path,
 }
 
 static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
-                            const char *path, sy_plugin_cfg *pl,
+                            const sy_fpath *path, sy_plugin_cfg *pl,
                             sy_attachment_cfg *at)
 {
     int idx;
@@ -189,7 +193,7 @@ static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
     else
         ok = false;
     const sy_ynode *ids = sy_cfg_get(c, map, path, "ApiIds", SY_REQ);
-    const char *ip = sy_cfg_path(c, path, "ApiIds");
+    const sy_fpath *ip = SY_PATH_KEY(path, "ApiIds");
     if (!ids || !sy_cfg_node_list(c, ids, ip))
         return;
     if (ids->n == 0) {
@@ -199,12 +203,12 @@ static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
     at->api_ids = sy_arena_alloc(c->a, ids->n * sizeof(char *));
     at->n_api_ids = ids->n;
     for (size_t i = 0; i < ids->n; i++)
-        ok &= sy_cfg_node_str(c, ids->items[i], sy_cfg_index(c, ip, i), &at->api_ids[i]);
+        ok &= sy_cfg_node_str(c, ids->items[i], SY_PATH_IDX(ip, i), &at->api_ids[i]);
     if (ok)
         sy_cfg_check_attachment(c, pl, at, map, path);
 }
 
-static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                         sy_plugin_cfg *pl)
 {
     char *s;
@@ -217,14 +221,14 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         bool dup = !*s;
         for (size_t i = 0; i < cfg->n_plugins && !dup; i++)
             if (cfg->plugins[i].id && strcmp(cfg->plugins[i].id, s) == 0) {
-                sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "PluginId"),
+                sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "PluginId"),
                            "duplicate PluginId \"%s\" (first at %d:%d)", s,
                            cfg->plugins[i].mark.line, cfg->plugins[i].mark.col);
                 dup = true;
                 s = NULL;
             }
         if (s && !*s)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "PluginId"), "must not be empty");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "PluginId"), "must not be empty");
         else if (s)
             pl->id = s;
     }
@@ -234,21 +238,21 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         return;
     if (strcmp(pl->type, "Routing") != 0) {
         sy_cfg_err(c, sy_ymap_get(map, "PluginType")->mark,
-                   sy_cfg_path(c, path, "PluginType"),
+                   SY_PATH_KEY(path, "PluginType"),
                    "plugin type %s is not supported", pl->type);
         return;
     }
     const sy_ynode *data = sy_cfg_get(c, map, path, "PluginData", SY_REQ);
     if (data)
-        load_plugin_data(c, data, sy_cfg_path(c, path, "PluginData"), pl);
+        load_plugin_data(c, data, SY_PATH_KEY(path, "PluginData"), pl);
 
     const sy_ynode *ats = sy_ymap_get(map, "Attachments");
-    const char *ap = sy_cfg_path(c, path, "Attachments");
+    const sy_fpath *ap = SY_PATH_KEY(path, "Attachments");
     if (!ats || !sy_cfg_node_list(c, ats, ap))
         return;
     pl->attachments = sy_arena_alloc(c->a, (ats->n ? ats->n : 1) * sizeof *pl->attachments);
     for (size_t i = 0; i < ats->n; i++) {
-        load_attachment(c, ats->items[i], sy_cfg_index(c, ap, i), pl,
+        load_attachment(c, ats->items[i], SY_PATH_IDX(ap, i), pl,
                         &pl->attachments[i]);
         pl->n_attachments = i + 1; /* later checks see earlier ones */
     }
@@ -257,12 +261,12 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
 void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *list)
 {
     sy_config *cfg = c->cfg;
-    if (!sy_cfg_node_list(c, list, "Plugins"))
+    if (!sy_cfg_node_list(c, list, SY_PATH_TOP("Plugins")))
         return;
     cfg->plugins = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *cfg->plugins);
     for (size_t i = 0; i < list->n; i++) {
         cfg->n_plugins = i + 1;
-        load_plugin(c, list->items[i], sy_cfg_index(c, "Plugins", i),
+        load_plugin(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Plugins"), i),
                     &cfg->plugins[i]);
     }
 }

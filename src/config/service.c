@@ -60,7 +60,7 @@ static const char *api_path_problem(const char *p)
 
 /* `rel` is NULL for the service's own (draft) APIs, whose ids are unique
  * across the file; a release's copies need only be unique in the release. */
-static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                      sy_api_cfg *api, sy_service_cfg *svc,
                      const sy_release_cfg *rel)
 {
@@ -78,11 +78,11 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
             if (rel->apis[i].id && strcmp(rel->apis[i].id, s) == 0)
                 prev = &rel->apis[i];
         if (prev)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ApiId"),
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ApiId"),
                        "duplicate ApiId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
         else if (!*s)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ApiId"), "must not be empty");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ApiId"), "must not be empty");
         else
             api->id = s;
     }
@@ -92,7 +92,7 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         const char *why = api_path_problem(s);
         if (why)
             sy_cfg_err(c, sy_ymap_get(map, "Path")->mark,
-                       sy_cfg_path(c, path, "Path"), "%s", why);
+                       SY_PATH_KEY(path, "Path"), "%s", why);
         else
             api->path = s;
     }
@@ -110,7 +110,7 @@ static bool domain_ok(const char *d)
     return sy_host_valid(d, strlen(d));
 }
 
-static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                         sy_domain_cfg *dom)
 {
     char *s;
@@ -125,12 +125,12 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (sy_cfg_bool(c, map, path, "IsForcedHttps", SY_OPT, &dom->forced_https) &&
         dom->forced_https && !(dom->protocol & SY_PROTO_HTTPS))
         sy_cfg_err(c, sy_ymap_get(map, "IsForcedHttps")->mark,
-                   sy_cfg_path(c, path, "IsForcedHttps"),
+                   SY_PATH_KEY(path, "IsForcedHttps"),
                    "needs Protocol https or http&https");
     if (sy_cfg_str(c, map, path, "DomainName", SY_REQ, &s)) {
         if (!domain_ok(s)) {
             sy_cfg_err(c, sy_ymap_get(map, "DomainName")->mark,
-                       sy_cfg_path(c, path, "DomainName"),
+                       SY_PATH_KEY(path, "DomainName"),
                        "must be a host name, \"*.suffix\" or \"*\"");
         } else {
             /* Host matching is case-insensitive; store one case. */
@@ -140,14 +140,14 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         }
     }
     const sy_ynode *pm = sy_ymap_get(map, "PathMappings");
-    const char *pp = sy_cfg_path(c, path, "PathMappings");
+    const sy_fpath *pp = SY_PATH_KEY(path, "PathMappings");
     if (!pm || !sy_cfg_node_list(c, pm, pp))
         return;
     dom->mappings = sy_arena_alloc(c->a, (pm->n ? pm->n : 1) * sizeof *dom->mappings);
     dom->n_mappings = pm->n;
     for (size_t i = 0; i < pm->n; i++) {
         const sy_ynode *m = pm->items[i];
-        const char *mp = sy_cfg_index(c, pp, i);
+        const sy_fpath *mp = SY_PATH_IDX(pp, i);
         sy_path_mapping_cfg *pmc = &dom->mappings[i];
         int idx;
         pmc->env = -1;
@@ -156,7 +156,7 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         if (sy_cfg_str(c, m, mp, "Path", SY_REQ, &s)) {
             if (s[0] != '/' || strpbrk(s, " \t\r\n?#"))
                 sy_cfg_err(c, sy_ymap_get(m, "Path")->mark,
-                           sy_cfg_path(c, mp, "Path"),
+                           SY_PATH_KEY(mp, "Path"),
                            "must start with / and contain no spaces, ? or #");
             else
                 pmc->path = s;
@@ -166,7 +166,7 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     }
 }
 
-static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                          sy_service_cfg *svc, sy_release_cfg *rel)
 {
     int idx;
@@ -178,12 +178,12 @@ static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         const sy_ynode *v = sy_ymap_get(map, "ReleaseVersion");
         for (size_t i = 0; i < svc->n_releases; i++)
             if (svc->releases[i].version && strcmp(svc->releases[i].version, rel->version) == 0) {
-                sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ReleaseVersion"),
+                sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ReleaseVersion"),
                            "duplicate ReleaseVersion \"%s\"", rel->version);
                 break;
             }
         if (!*rel->version)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ReleaseVersion"), "must not be empty");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ReleaseVersion"), "must not be empty");
     }
     if (sy_cfg_enum(c, map, path, "EnvironmentName", SY_REQ, env_names, &idx))
         rel->env = idx;
@@ -193,19 +193,19 @@ static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (rel->active && rel->env >= 0)
         for (size_t i = 0; i < svc->n_releases; i++)
             if (svc->releases[i].active && svc->releases[i].env == rel->env) {
-                sy_cfg_err(c, sy_ymap_get(map, "Active")->mark, sy_cfg_path(c, path, "Active"),
+                sy_cfg_err(c, sy_ymap_get(map, "Active")->mark, SY_PATH_KEY(path, "Active"),
                            "%s already has an active release (\"%s\")",
                            sy_env_name(rel->env),
                            svc->releases[i].version ? svc->releases[i].version : "?");
                 break;
             }
     const sy_ynode *apis = sy_ymap_get(map, "Apis");
-    const char *ap = sy_cfg_path(c, path, "Apis");
+    const sy_fpath *ap = SY_PATH_KEY(path, "Apis");
     if (!apis || !sy_cfg_node_list(c, apis, ap))
         return;
     rel->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *rel->apis);
     for (size_t i = 0; i < apis->n; i++) {
-        load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &rel->apis[i], svc, rel);
+        load_api(c, apis->items[i], SY_PATH_IDX(ap, i), &rel->apis[i], svc, rel);
         rel->n_apis = i + 1;
     }
 }
@@ -213,11 +213,11 @@ static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
 /* Releases, and what each environment serves.  With Releases the live
  * environments are those with an Active record; Environments, when also
  * given, must name exactly those. */
-static void load_releases(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_releases(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                           sy_service_cfg *svc, const sy_ynode *envs)
 {
     const sy_ynode *rl = sy_ymap_get(map, "Releases");
-    const char *rp = sy_cfg_path(c, path, "Releases");
+    const sy_fpath *rp = SY_PATH_KEY(path, "Releases");
     if (!rl || !sy_cfg_node_list(c, rl, rp)) {
         for (int e = 0; e < SY_ENV_COUNT; e++)
             if (svc->env_mask & (1u << e)) {
@@ -229,7 +229,7 @@ static void load_releases(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     svc->has_releases = true;
     svc->releases = sy_arena_alloc(c->a, (rl->n ? rl->n : 1) * sizeof *svc->releases);
     for (size_t i = 0; i < rl->n; i++) {
-        load_release(c, rl->items[i], sy_cfg_index(c, rp, i), svc, &svc->releases[i]);
+        load_release(c, rl->items[i], SY_PATH_IDX(rp, i), svc, &svc->releases[i]);
         svc->n_releases = i + 1;
     }
     unsigned live = 0;
@@ -242,12 +242,12 @@ static void load_releases(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         svc->n_env_apis[r->env] = r->n_apis;
     }
     if (envs && envs->kind == SY_YN_SEQ && svc->env_mask != live)
-        sy_cfg_err(c, envs->mark, sy_cfg_path(c, path, "Environments"),
+        sy_cfg_err(c, envs->mark, SY_PATH_KEY(path, "Environments"),
                    "must list exactly the environments with an Active release");
     svc->env_mask = live;
 }
 
-static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                          sy_service_cfg *svc)
 {
     char *s;
@@ -258,11 +258,11 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         const sy_ynode *v = sy_ymap_get(map, "ServiceId");
         sy_service_cfg *prev = sy_cfg_find_service(c->cfg, s);
         if (prev)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ServiceId"),
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ServiceId"),
                        "duplicate ServiceId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
         else if (!*s)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "ServiceId"), "must not be empty");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ServiceId"), "must not be empty");
         else
             svc->id = s;
     }
@@ -271,25 +271,25 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     sy_cfg_str(c, map, path, "Protocol", SY_OPT, &s);
 
     const sy_ynode *envs = sy_ymap_get(map, "Environments");
-    const char *ep = sy_cfg_path(c, path, "Environments");
+    const sy_fpath *ep = SY_PATH_KEY(path, "Environments");
     if (envs && sy_cfg_node_list(c, envs, ep))
         for (size_t i = 0; i < envs->n; i++) {
             const sy_ynode *e = envs->items[i];
             int idx = e->kind == SY_YN_SCALAR ? sy_env_index(e->str, e->len) : -1;
             if (idx < 0)
-                sy_cfg_err(c, e->mark, sy_cfg_index(c, ep, i),
+                sy_cfg_err(c, e->mark, SY_PATH_IDX(ep, i),
                            "must be one of test, prepub, release");
             else
                 svc->env_mask |= 1u << idx;
         }
 
     const sy_ynode *doms = sy_ymap_get(map, "Domains");
-    const char *dp = sy_cfg_path(c, path, "Domains");
+    const sy_fpath *dp = SY_PATH_KEY(path, "Domains");
     if (doms && sy_cfg_node_list(c, doms, dp) && doms->n > 0) {
         svc->domains = sy_arena_alloc(c->a, doms->n * sizeof *svc->domains);
         svc->n_domains = doms->n;
         for (size_t i = 0; i < doms->n; i++)
-            load_domain(c, doms->items[i], sy_cfg_index(c, dp, i), &svc->domains[i]);
+            load_domain(c, doms->items[i], SY_PATH_IDX(dp, i), &svc->domains[i]);
     } else if (!doms || doms->kind == SY_YN_SEQ) {
         /* No custom domain: the service answers on any host, as a
          * service's default domain does in Tencent. */
@@ -301,11 +301,11 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     }
 
     const sy_ynode *apis = sy_ymap_get(map, "Apis");
-    const char *ap = sy_cfg_path(c, path, "Apis");
+    const sy_fpath *ap = SY_PATH_KEY(path, "Apis");
     if (apis && sy_cfg_node_list(c, apis, ap)) {
         svc->apis = sy_arena_alloc(c->a, (apis->n ? apis->n : 1) * sizeof *svc->apis);
         for (size_t i = 0; i < apis->n; i++) {
-            load_api(c, apis->items[i], sy_cfg_index(c, ap, i), &svc->apis[i], svc, NULL);
+            load_api(c, apis->items[i], SY_PATH_IDX(ap, i), &svc->apis[i], svc, NULL);
             svc->n_apis = i + 1; /* visible to later duplicate checks */
         }
     }
@@ -315,13 +315,13 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
 void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *list)
 {
     sy_config *cfg = c->cfg;
-    if (!sy_cfg_node_list(c, list, "Services"))
+    if (!sy_cfg_node_list(c, list, SY_PATH_TOP("Services")))
         return;
     cfg->services = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
                                              sizeof *cfg->services);
     for (size_t i = 0; i < list->n; i++) {
         cfg->n_services = i + 1;
-        load_service(c, list->items[i], sy_cfg_index(c, "Services", i),
+        load_service(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Services"), i),
                      &cfg->services[i]);
     }
 }

@@ -22,7 +22,7 @@ static const char *const algorithms[] = {"ROUND-ROBIN", "ROUND_ROBIN",
                                          "LEAST-CONN", "CONSISTENT-HASH", NULL};
 static const char *const types[] = {"IP_PORT", NULL};
 
-static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                       sy_node_cfg *node)
 {
     char *host = NULL;
@@ -40,14 +40,14 @@ static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     sy_cfg_str(c, map, path, "VmInstanceId", SY_OPT, &ignored);
     const sy_ynode *tags = sy_ymap_get(map, "Tags");
     if (tags)
-        sy_cfg_node_list(c, tags, sy_cfg_path(c, path, "Tags"));
+        sy_cfg_node_list(c, tags, SY_PATH_KEY(path, "Tags"));
     if (ok && !sy_endpoint_set(c->a, host, strlen(host), (unsigned)port, false,
                                &node->ep, &why))
         sy_cfg_err(c, sy_ymap_get(map, "Host")->mark,
-                   sy_cfg_path(c, path, "Host"), "%s", why);
+                   SY_PATH_KEY(path, "Host"), "%s", why);
 }
 
-static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                          const char *key, sy_status_set *set, const char *def)
 {
     char *s;
@@ -55,7 +55,7 @@ static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     sy_status_set_parse(def, set, &why);
     if (sy_cfg_str(c, map, path, key, SY_OPT, &s) &&
         !sy_status_set_parse(s, set, &why))
-        sy_cfg_err(c, sy_ymap_get(map, key)->mark, sy_cfg_path(c, path, key),
+        sy_cfg_err(c, sy_ymap_get(map, key)->mark, SY_PATH_KEY(path, key),
                    "%s", why);
 }
 
@@ -72,7 +72,7 @@ static bool header_name_ok(const char *s)
 }
 
 static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
-                               const char *path, sy_health_cfg *h)
+                               const sy_fpath *path, sy_health_cfg *h)
 {
     if (v->kind != SY_YN_MAP) {
         sy_cfg_err(c, v->mark, path, "must be a mapping, got %s",
@@ -81,7 +81,8 @@ static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
     }
     h->active_headers = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof(char *));
     for (size_t i = 0; i < v->n; i++) {
-        const char *name = v->keys[i]->str, *kp = sy_cfg_path(c, path, name);
+        const char *name = v->keys[i]->str;
+        const sy_fpath *kp = SY_PATH_KEY(path, name);
         char *val;
         if (!header_name_ok(name)) {
             sy_cfg_err(c, v->keys[i]->mark, kp, "invalid header name");
@@ -99,7 +100,7 @@ static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
     }
 }
 
-static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                         sy_health_cfg *h)
 {
     int64_t n;
@@ -130,7 +131,7 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (sy_cfg_str(c, map, path, "ActiveCheckHttpPath", SY_OPT, &s)) {
         if (s[0] != '/' || strpbrk(s, " \r\n\t"))
             sy_cfg_err(c, sy_ymap_get(map, "ActiveCheckHttpPath")->mark,
-                       sy_cfg_path(c, path, "ActiveCheckHttpPath"),
+                       SY_PATH_KEY(path, "ActiveCheckHttpPath"),
                        "must start with / and contain no spaces");
         else
             h->active_path = s;
@@ -141,7 +142,7 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
                    &h->active_interval_ms);
     const sy_ynode *hv = sy_ymap_get(map, "ActiveRequestHeader");
     if (hv)
-        load_probe_headers(c, hv, sy_cfg_path(c, path, "ActiveRequestHeader"), h);
+        load_probe_headers(c, hv, SY_PATH_KEY(path, "ActiveRequestHeader"), h);
     bool ut = sy_cfg_seconds(c, map, path, "UnhealthyTimeout", SY_OPT, 0, 86400,
                              &h->unhealthy_timeout_ms);
     /* Only active probes bring an ejected node back; with passive checks
@@ -149,12 +150,12 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (ut && h->unhealthy_timeout_ms == 0 && h->enable_passive &&
         !h->enable_active)
         sy_cfg_err(c, sy_ymap_get(map, "UnhealthyTimeout")->mark,
-                   sy_cfg_path(c, path, "UnhealthyTimeout"),
+                   SY_PATH_KEY(path, "UnhealthyTimeout"),
                    "must be greater than 0 when only passive checks are on");
 }
 
 /* HashKey: client_ip, header.NAME, cookie.NAME or query.NAME. */
-static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                           sy_upstream_cfg *u)
 {
     static const struct { const char *prefix; int on; } kinds[] = {
@@ -179,11 +180,11 @@ static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         }
     }
     sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
-               sy_cfg_path(c, path, "HashKey"),
+               SY_PATH_KEY(path, "HashKey"),
                "must be client_ip, header.NAME, cookie.NAME or query.NAME");
 }
 
-static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
+static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                           sy_upstream_cfg *u)
 {
     int idx;
@@ -201,11 +202,11 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         const sy_ynode *v = sy_ymap_get(map, "UpstreamId");
         sy_upstream_cfg *prev = sy_cfg_find_upstream(c->cfg, s);
         if (prev)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "UpstreamId"),
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "UpstreamId"),
                        "duplicate UpstreamId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
         else if (!*s)
-            sy_cfg_err(c, v->mark, sy_cfg_path(c, path, "UpstreamId"),
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "UpstreamId"),
                        "must not be empty");
         else
             u->id = s;
@@ -215,13 +216,13 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     sy_cfg_str(c, map, path, "UniqVpcId", SY_OPT, &s);
     const sy_ynode *t = sy_ymap_get(map, "UpstreamType");
     if (t && t->kind == SY_YN_SCALAR && strcmp(t->str, "K8S") == 0)
-        sy_cfg_err(c, t->mark, sy_cfg_path(c, path, "UpstreamType"),
+        sy_cfg_err(c, t->mark, SY_PATH_KEY(path, "UpstreamType"),
                    "K8S upstreams are not supported");
     else
         sy_cfg_enum(c, map, path, "UpstreamType", SY_OPT, types, &idx);
     const sy_ynode *k8s = sy_ymap_get(map, "K8sService");
     if (k8s)
-        sy_cfg_err(c, k8s->mark, sy_cfg_path(c, path, "K8sService"),
+        sy_cfg_err(c, k8s->mark, SY_PATH_KEY(path, "K8sService"),
                    "K8S upstreams are not supported");
     if (sy_cfg_enum(c, map, path, "Scheme", SY_OPT, schemes, &idx))
         u->scheme = sy_arena_strdup(c->a, schemes[idx]);
@@ -234,33 +235,33 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
     if (sy_cfg_str(c, map, path, "UpstreamHost", SY_OPT, &s)) {
         if (!*s || strpbrk(s, " \r\n\t"))
             sy_cfg_err(c, sy_ymap_get(map, "UpstreamHost")->mark,
-                       sy_cfg_path(c, path, "UpstreamHost"),
+                       SY_PATH_KEY(path, "UpstreamHost"),
                        "must be a host name, optionally with :port");
         else
             u->upstream_host = s;
     }
     const sy_ynode *tags = sy_ymap_get(map, "Tags");
     if (tags)
-        sy_cfg_node_list(c, tags, sy_cfg_path(c, path, "Tags"));
+        sy_cfg_node_list(c, tags, SY_PATH_KEY(path, "Tags"));
 
     const sy_ynode *nodes = sy_ymap_get(map, "Nodes");
-    const char *np = sy_cfg_path(c, path, "Nodes");
+    const sy_fpath *np = SY_PATH_KEY(path, "Nodes");
     if (nodes && sy_cfg_node_list(c, nodes, np)) {
         u->nodes = sy_arena_alloc(c->a, (nodes->n ? nodes->n : 1) * sizeof *u->nodes);
         u->n_nodes = nodes->n;
         for (size_t i = 0; i < nodes->n; i++)
-            load_node(c, nodes->items[i], sy_cfg_index(c, np, i), &u->nodes[i]);
+            load_node(c, nodes->items[i], SY_PATH_IDX(np, i), &u->nodes[i]);
     }
     load_hash_key(c, map, path, u);
     if (u->hash_key && strcmp(u->algorithm, "CONSISTENT-HASH") != 0)
         sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
-                   sy_cfg_path(c, path, "HashKey"),
+                   SY_PATH_KEY(path, "HashKey"),
                    "only applies to Algorithm CONSISTENT-HASH");
     sy_cfg_bool(c, map, path, "TlsVerify", SY_OPT, &u->tls_verify);
     if (sy_cfg_str(c, map, path, "CaFile", SY_OPT, &s)) {
         if (!*s)
             sy_cfg_err(c, sy_ymap_get(map, "CaFile")->mark,
-                       sy_cfg_path(c, path, "CaFile"), "must not be empty");
+                       SY_PATH_KEY(path, "CaFile"), "must not be empty");
         else
             u->ca_file = s;
     }
@@ -269,13 +270,13 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const char *path,
         sy_cfg_err(c, map->mark, path, "CaFile and TlsVerify need Scheme HTTPS");
     const sy_ynode *hc = sy_ymap_get(map, "HealthChecker");
     if (hc)
-        load_health(c, hc, sy_cfg_path(c, path, "HealthChecker"), &u->health);
+        load_health(c, hc, SY_PATH_KEY(path, "HealthChecker"), &u->health);
 }
 
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *list)
 {
     sy_config *cfg = c->cfg;
-    if (!sy_cfg_node_list(c, list, "Upstreams"))
+    if (!sy_cfg_node_list(c, list, SY_PATH_TOP("Upstreams")))
         return;
     cfg->upstreams = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
                                               sizeof *cfg->upstreams);
@@ -284,7 +285,7 @@ void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *list)
     for (size_t i = 0; i < list->n; i++) {
         sy_upstream_cfg *u = &cfg->upstreams[i];
         u->index = i;
-        load_upstream(c, list->items[i], sy_cfg_index(c, "Upstreams", i), u);
+        load_upstream(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Upstreams"), i), u);
         cfg->n_upstreams = i + 1;
     }
 }

@@ -62,12 +62,12 @@ void sy_cfg_check_domains(sy_cfg_ctx *c)
                 if (k == lim)
                     continue;
                 if (implicit)
-                    sy_cfg_err(c, s->mark, sy_cfg_path(c, sy_cfg_index(c, "Services", i), "Domains"),
+                    sy_cfg_err(c, s->mark, SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i), "Domains"),
                                "without Domains the service claims \"*\", already "
                                "claimed by service \"%s\"", svc_label(o));
                 else
                     sy_cfg_err(c, dom->mark,
-                               sy_cfg_index(c, sy_cfg_path(c, sy_cfg_index(c, "Services", i),
+                               SY_PATH_IDX(SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i),
                                                            "Domains"), d),
                                "domain \"%s\" is already claimed by service \"%s\"",
                                dom->name, svc_label(o));
@@ -88,7 +88,7 @@ static bool has_api(const sy_attachment_cfg *a, const char *id)
 
 void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
                              const sy_attachment_cfg *at,
-                             const sy_ynode *node, const char *path)
+                             const sy_ynode *node, const sy_fpath *path)
 {
     const sy_config *cfg = c->cfg;
     const sy_ynode *sv = sy_ymap_get(node, "ServiceId");
@@ -97,7 +97,7 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
     sy_service_cfg *svc = sy_cfg_find_service(cfg, at->service_id);
 
     if (!svc) {
-        sy_cfg_err(c, sv->mark, sy_cfg_path(c, path, "ServiceId"),
+        sy_cfg_err(c, sv->mark, SY_PATH_KEY(path, "ServiceId"),
                    "unknown service \"%s\"", at->service_id);
         return;
     }
@@ -110,11 +110,11 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
         published = svc->releases[r].env == at->env;
     if (!published)
         sy_cfg_err(c, sy_ymap_get(node, "EnvironmentName")->mark,
-                   sy_cfg_path(c, path, "EnvironmentName"),
+                   SY_PATH_KEY(path, "EnvironmentName"),
                    "service \"%s\" is not released to %s", svc->id, env);
     for (size_t i = 0; i < at->n_api_ids; i++) {
         const char *id = at->api_ids[i];
-        const char *ip = sy_cfg_index(c, sy_cfg_path(c, path, "ApiIds"), i);
+        const sy_fpath *ip = SY_PATH_IDX(SY_PATH_KEY(path, "ApiIds"), i);
         sy_mark m = ids->items[i]->mark;
         sy_api_cfg *api = sy_cfg_find_api(cfg, id);
         if (!api) {

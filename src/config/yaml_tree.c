@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #include <yaml.h>
 
 /* One open list or mapping while the events stream in.  Children gather in
@@ -18,6 +19,76 @@ typedef struct frame {
     sy_ynode **kids;      /* list items, or key,value,key,value... */
     size_t n, cap;
 } frame;
+
+/* Scalar texts of one parse: packed end to end in blocks of the arena (an
+ * arena allocation of its own would round each to 16 bytes), and equal
+ * texts stored once.  A config repeats the same keys, and mostly the same
+ * values, in every list item; the table lives only while parsing. */
+typedef struct strpool {
+    sy_arena *a;
+    char *p;              /* free space in the current block */
+    size_t left;
+    size_t block;         /* next block's size: grows with use */
+    const sy_ynode **slots; /* a scalar node holding each text */
+    size_t mask, used;
+} strpool;
+
+_Static_assert(sizeof(sy_ynode) <= 32, "sy_ynode grew: see yaml_tree.h");
+
+#define POOL_MAX_BLOCK 65536
+
+static char *pool_copy(strpool *sp, const char *s, size_t len)
+{
+    char *d;
+    if (len + 1 > sp->left) {
+        if (len + 1 > POOL_MAX_BLOCK / 4)
+            return sy_arena_strndup(sp->a, s, len);
+        while (sp->block < len + 1)
+            sp->block *= 2;
+        sp->p = sy_arena_alloc(sp->a, sp->block);
+        sp->left = sp->block;
+        if (sp->block < POOL_MAX_BLOCK)
+            sp->block *= 2;
+    }
+    d = sp->p;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    sp->p += len + 1;
+    sp->left -= len + 1;
+    return d;
+}
+
+/* The stored copy of s[0..len), shared with any earlier equal text. */
+static const char *pool_text(strpool *sp, const char *s, size_t len,
+                             const sy_ynode *owner)
+{
+    if (2 * (sp->used + 1) > sp->mask + 1) {
+        size_t cap = sp->mask ? 2 * (sp->mask + 1) : 32;
+        const sy_ynode **ns = sy_calloc(cap, sizeof *ns);
+        for (size_t i = 0; sp->mask && i <= sp->mask; i++) {
+            const sy_ynode *o = sp->slots[i];
+            if (!o)
+                continue;
+            size_t h = (size_t)XXH3_64bits(o->str, o->len) & (cap - 1);
+            while (ns[h])
+                h = (h + 1) & (cap - 1);
+            ns[h] = o;
+        }
+        free(sp->slots);
+        sp->slots = ns;
+        sp->mask = cap - 1;
+    }
+    size_t h = (size_t)XXH3_64bits(s, len) & sp->mask;
+    for (const sy_ynode *o; (o = sp->slots[h]); h = (h + 1) & sp->mask)
+        if (o->len == len && memcmp(o->str, s, len) == 0)
+            return o->str;
+    const char *d = pool_copy(sp, s, len);
+    ((sy_ynode *)owner)->str = d;
+    ((sy_ynode *)owner)->len = (uint32_t)len;
+    sp->slots[h] = owner;
+    sp->used++;
+    return d;
+}
 
 static sy_mark mark_of(yaml_mark_t m, const sy_mark *base)
 {
@@ -39,15 +110,17 @@ static void close_frame(sy_arena *a, frame *f)
 {
     sy_ynode *node = f->node;
     if (node->kind == SY_YN_SEQ) {
-        node->n = f->n;
+        node->n = (uint32_t)f->n;
         node->items = sy_arena_alloc(a, (f->n ? f->n : 1) * sizeof(sy_ynode *));
         if (f->n)
             memcpy(node->items, f->kids, f->n * sizeof(sy_ynode *));
     } else {
-        node->n = f->n / 2;
-        node->keys = sy_arena_alloc(a, (node->n ? node->n : 1) * sizeof(sy_ynode *));
-        node->vals = sy_arena_alloc(a, (node->n ? node->n : 1) * sizeof(sy_ynode *));
-        for (size_t i = 0; i < node->n; i++) {
+        /* keys and values in one allocation */
+        size_t n = f->n / 2;
+        node->n = (uint32_t)n;
+        node->keys = sy_arena_alloc(a, (n ? 2 * n : 2) * sizeof(sy_ynode *));
+        node->vals = node->keys + (n ? n : 1);
+        for (size_t i = 0; i < n; i++) {
             node->keys[i] = f->kids[2 * i];
             node->vals[i] = f->kids[2 * i + 1];
         }
@@ -76,6 +149,7 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
     sy_ynode *root = NULL;
     int docs = 0;
     bool done = false;
+    strpool pool = {.a = a, .block = 64};
 
     *failed = false;
     if (!yaml_parser_initialize(&p)) {
@@ -118,9 +192,9 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
             node = sy_arena_alloc(a, sizeof *node);
             node->kind = SY_YN_SCALAR;
             node->mark = m;
-            node->str = sy_arena_strndup(a, (const char *)ev.data.scalar.value,
-                                         ev.data.scalar.length);
-            node->len = ev.data.scalar.length;
+            node->str = pool_text(&pool, (const char *)ev.data.scalar.value,
+                                  ev.data.scalar.length, node);
+            node->len = (uint32_t)ev.data.scalar.length;
             /* The mark of a flow-quoted scalar is its opening quote;
              * text_mark is its first character, so columns inside the value
              * (expression errors) line up. */
@@ -177,6 +251,7 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
     }
     while (depth > 0)
         free(stack[--depth].kids);
+    free(pool.slots);
     yaml_parser_delete(&p);
     return *failed ? NULL : root;
 }
@@ -191,7 +266,7 @@ static sy_ynode *scalar(sy_arena *a, sy_mark at, const char *s, size_t len,
     n->mark = at;
     n->text_mark = at;
     n->str = sy_arena_strndup(a, s, len);
-    n->len = len;
+    n->len = (uint32_t)len;
     n->quoted = quoted;
     return n;
 }
@@ -224,8 +299,7 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n = sy_arena_alloc(a, sizeof *n);
         n->kind = SY_YN_SEQ;
         n->mark = at;
-        n->text_mark = at;
-        n->n = cnt;
+        n->n = (uint32_t)cnt;
         n->items = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
         json_array_foreach(j, i, v) {
             if (!(n->items[i] = from_json(a, v, at, depth + 1)))
@@ -240,10 +314,9 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n = sy_arena_alloc(a, sizeof *n);
         n->kind = SY_YN_MAP;
         n->mark = at;
-        n->text_mark = at;
-        n->n = cnt;
-        n->keys = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
-        n->vals = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
+        n->n = (uint32_t)cnt;
+        n->keys = sy_arena_alloc(a, (cnt ? 2 * cnt : 2) * sizeof(sy_ynode *));
+        n->vals = n->keys + (cnt ? cnt : 1);
         json_object_foreach(j, k, v) {
             n->keys[i] = scalar(a, at, k, strlen(k), true);
             if (!(n->vals[i] = from_json(a, v, at, depth + 1)))

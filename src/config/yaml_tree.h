@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/model.h"
 #include "core/arena.h"
@@ -17,23 +18,30 @@
 enum sy_ynode_kind { SY_YN_SCALAR, SY_YN_SEQ, SY_YN_MAP };
 
 typedef struct sy_ynode sy_ynode;
+/* 32 bytes: a 100,000-policy file makes a couple of million of these. */
 struct sy_ynode {
-    enum sy_ynode_kind kind;
     sy_mark mark;
-    sy_mark text_mark;   /* first character of a scalar's text (after a quote) */
-    /* Scalars: text (NUL-terminated, len excludes the NUL).  `quoted` is set
-     * for quoted/block scalars and JSON strings: those are always strings,
-     * never numbers, booleans or null. */
-    const char *str;
-    size_t len;
+    enum sy_ynode_kind kind : 8;
+    /* Scalars: `quoted` is set for quoted/block scalars and JSON strings:
+     * those are always strings, never numbers, booleans or null. */
     bool quoted;
-    /* Lists: n items.  Mappings: n pairs, keys[i] -> vals[i]. */
-    sy_ynode **items;
-    sy_ynode **keys;
-    sy_ynode **vals;
-    size_t n;
+    union {
+        uint32_t len;      /* scalars: length of str, excluding its NUL */
+        uint32_t n;        /* lists: n items; mappings: n pairs */
+    };
+    union {
+        /* Scalars: text, NUL-terminated.  Equal texts of one parse may
+         * share storage, so never write through it. */
+        const char *str;
+        sy_ynode **items;  /* lists */
+        sy_ynode **keys;   /* mappings: keys[i] -> vals[i] */
+    };
+    union {
+        /* Scalars: first character of the text (after a quote). */
+        sy_mark text_mark;
+        sy_ynode **vals;   /* mappings */
+    };
 };
-
 /* Nesting deeper than this is refused: no real config needs it and it keeps
  * hostile input from exhausting the stack of the recursive loaders. */
 #define SY_YTREE_MAX_DEPTH 64
