@@ -71,12 +71,14 @@ struct sy_h2conn {
     uint64_t idle_since;
     uint64_t reset_window_start;
     uint32_t resets;
+    sy_timer flush_timer;         /* zero-delay: pump once after the I/O batch */
 };
 
 static llhttp_settings_t resp_settings;
 static bool resp_settings_ready;
 
 static void pump(sy_h2conn *h2);
+static void schedule(sy_h2conn *h2);
 
 static const sy_gateway_cfg *gw_of(sy_h2conn *h2)
 {
@@ -111,6 +113,7 @@ static void conn_free(sy_h2conn *h2)
         s = n;
     }
     nghttp2_session_del(h2->session);
+    sy_timer_stop(h2->c->w->loop, &h2->flush_timer);
     h2->c->h2 = NULL;
     free(h2);
 }
@@ -320,7 +323,7 @@ ssize_t sy_h2_stream_take(sy_client *sc, const char *p, size_t n)
             s->resp_ended = true;
         }
     }
-    pump(h2);
+    schedule(h2);
     leave(h2);
     return (ssize_t)n;
 }
@@ -348,7 +351,7 @@ void sy_h2_stream_closed(sy_client *sc)
         nghttp2_session_consume(h2->session, s->id, s->unconsumed);
         s->unconsumed = 0;
     }
-    pump(h2);
+    schedule(h2);
     leave(h2);
 }
 
@@ -693,6 +696,31 @@ static void pump(sy_h2conn *h2)
     check_done(h2);
 }
 
+/* Responses arrive one stream at a time, each from its own upstream event.
+ * Instead of one frame batch and one SSL_write (a record, a syscall) per
+ * response, pump once after the loop's I/O batch: a zero-delay timer runs
+ * right after the batch, in the same loop iteration. */
+static void flush_cb(sy_loop *loop, sy_timer *t)
+{
+    sy_h2conn *h2 = t->data;
+    (void)loop;
+    if (h2->dead)
+        return;
+    enter(h2);
+    pump(h2);
+    leave(h2);
+}
+
+static void schedule(sy_h2conn *h2)
+{
+    if (h2->busy) {
+        h2->again = true; /* the running pump goes round once more */
+        return;
+    }
+    if (!h2->dead && !sy_timer_armed(&h2->flush_timer))
+        sy_timer_arm(h2->c->w->loop, &h2->flush_timer, 0);
+}
+
 static void read_frames(sy_h2conn *h2)
 {
     sy_client *c = h2->c;
@@ -820,6 +848,7 @@ void sy_h2_start(sy_client *c, const char *initial, size_t n)
     sy_h2conn *h2 = sy_calloc(1, sizeof *h2);
     h2->c = c;
     h2->idle_since = sy_loop_now(c->w->loop);
+    sy_timer_init(&h2->flush_timer, flush_cb, h2);
     c->h2 = h2;
     c->alpn = c->tls ? "h2" : NULL; /* h2c: no ALPN */
 

@@ -99,14 +99,19 @@ static unsigned char ticket_master[32];
 static pthread_once_t ticket_once = PTHREAD_ONCE_INIT;
 static int ex_reason = -1;     /* SSL ex_data: why the SNI callback refused */
 
+static EVP_CIPHER *ticket_cipher;  /* fetched once: no implicit fetch per ticket */
+
 static void ticket_init(void)
 {
     if (RAND_bytes(ticket_master, sizeof ticket_master) != 1)
         abort();
     ex_reason = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    if (!ticket_cipher)
+        abort();
 }
 
-static void ticket_keys(uint64_t epoch, unsigned char aes[32], unsigned char mac[32])
+static void ticket_derive(uint64_t epoch, unsigned char aes[32], unsigned char mac[32])
 {
     unsigned char in[9];
     unsigned int len = 32;
@@ -119,13 +124,33 @@ static void ticket_keys(uint64_t epoch, unsigned char aes[32], unsigned char mac
     HMAC(EVP_sha256(), ticket_master, sizeof ticket_master, in, sizeof in, mac, &len);
 }
 
+/* The keys of an epoch, derived once per worker thread (two HMACs and two
+ * digest fetches per ticket otherwise).  Two slots: the current epoch and
+ * the previous one, whose tickets are still accepted. */
+static void ticket_keys(uint64_t epoch, const unsigned char **aes, const unsigned char **mac)
+{
+    static __thread struct {
+        uint64_t epoch;
+        bool valid;
+        unsigned char aes[32], mac[32];
+    } cache[2];
+    unsigned i = (unsigned)(epoch & 1);
+    if (!cache[i].valid || cache[i].epoch != epoch) {
+        ticket_derive(epoch, cache[i].aes, cache[i].mac);
+        cache[i].epoch = epoch;
+        cache[i].valid = true;
+    }
+    *aes = cache[i].aes;
+    *mac = cache[i].mac;
+}
+
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                      EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
     const sy_stls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     uint32_t period = t && t->rotate_s ? t->rotate_s : 3600;
     uint64_t now = (uint64_t)time(NULL) / period, epoch;
-    unsigned char aes[32], mac[32];
+    const unsigned char *aes, *mac;
     if (enc) {
         epoch = now;
         memcpy(name, "SYTK", 4);
@@ -143,16 +168,20 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_
         if (epoch != now && epoch + 1 != now)
             return 0; /* too old (or from the future): full handshake */
     }
-    ticket_keys(epoch, aes, mac);
+    ticket_keys(epoch, &aes, &mac);
     OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, sizeof mac);
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)mac, 32);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
     params[2] = OSSL_PARAM_construct_end();
-    int ok = enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)
-                 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv);
+    int ok = enc ? EVP_EncryptInit_ex(cctx, ticket_cipher, NULL, aes, iv)
+                 : EVP_DecryptInit_ex(cctx, ticket_cipher, NULL, aes, iv);
     if (ok != 1 || EVP_MAC_CTX_set_params(hctx, params) != 1)
         return -1;
-    return enc || epoch == now ? 1 : 2; /* 2: valid, but issue a fresh one */
+    /* 2: valid, but issue a fresh ticket.  Always so in TLS 1.3: clients
+     * use a 1.3 ticket once (RFC 8446 C.4; OpenSSL marks the session
+     * non-resumable after it), so without a new one every other
+     * connection would be a full handshake. */
+    return enc || (epoch == now && SSL_version(ssl) < TLS1_3_VERSION) ? 1 : 2;
 }
 
 /* ---- SNI and ALPN ---- */

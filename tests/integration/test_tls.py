@@ -160,6 +160,21 @@ def test_session_resumption_with_tickets(make_gateway, backend, pki, tmp_path):
         assert "Reused" in out, out
 
 
+def test_tls13_resumption_renews_the_ticket(make_gateway, backend, pki, tmp_path):
+    # Clients use a TLS 1.3 ticket once: a resumed connection must get a
+    # fresh one, or the next connection is a full handshake.
+    cfg, port = two_domains(pki, backend)
+    make_gateway(cfg)
+    s1, s2 = str(tmp_path / "s1.pem"), str(tmp_path / "s2.pem")
+    rc, out = s_client(port, "a.test", ["-tls1_3", "-sess_out", s1], linger=0.5)
+    assert rc == 0 and os.path.getsize(s1) > 0, out
+    rc, out = s_client(port, "a.test", ["-tls1_3", "-sess_in", s1, "-sess_out", s2], linger=0.5)
+    assert "Reused" in out, out
+    assert os.path.exists(s2) and os.path.getsize(s2) > 0, "no new ticket on resumption"
+    rc, out = s_client(port, "a.test", ["-tls1_3", "-sess_in", s2])
+    assert "Reused" in out, out
+
+
 def test_tls_version_floor(make_gateway, backend, pki):
     cfg, port = two_domains(pki, backend, gw_extra={"Tls": {"MinVersion": "TLSv1.3"}})
     make_gateway(cfg)
