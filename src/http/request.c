@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "http/target.h"
 #include "net/tls.h"
 #include "net/worker.h"
 #include "router/clientip.h"
@@ -160,73 +161,14 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
-/* Host: reg-name / IPv4 / [IPv6] with an optional port; lower-cased copy
- * without the port for routing. */
+/* Host: the lower-cased host without its port, in the request arena. */
 static int host_parse(sy_client *c, sy_str v, sy_str *out)
 {
-    if (v.len == 0 || v.len > 255)
+    char *h = sy_arena_alloc(&c->arena, v.len + 1);
+    int n = sy_host_normalize(v, h, v.len + 1);
+    if (n < 0)
         return -1;
-    size_t end = v.len;
-    if (v.p[0] == '[') {
-        const char *rb = memchr(v.p, ']', v.len);
-        if (!rb)
-            return -1;
-        end = (size_t)(rb - v.p) + 1;
-        if (end < v.len && v.p[end] != ':')
-            return -1;
-    } else {
-        const char *colon = memchr(v.p, ':', v.len);
-        if (colon)
-            end = (size_t)(colon - v.p);
-    }
-    if (end < v.len) {
-        if (end + 1 == v.len)
-            return -1;
-        for (size_t i = end + 1; i < v.len; i++)
-            if (v.p[i] < '0' || v.p[i] > '9')
-                return -1;
-    }
-    char *h = sy_arena_alloc(&c->arena, end + 1);
-    for (size_t i = 0; i < end; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (v.p[0] != '[' && !(ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
-                                (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-                                (ch >= 'A' && ch <= 'Z')))
-            return -1;
-        h[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    }
-    *out = sy_str_make(h, end);
-    return 0;
-}
-
-/* A path with "." or ".." segments (raw or %2e-encoded) could route to one
- * API and be resolved to another by the backend: refuse it. */
-static int has_dot_segment(sy_str path)
-{
-    size_t i = 0;
-    while (i < path.len) {
-        if (path.p[i] != '/') {
-            i++;
-            continue;
-        }
-        size_t j = i + 1, dots = 0, k = j;
-        while (k < path.len && path.p[k] != '/') {
-            if (path.p[k] == '.') {
-                dots++;
-                k++;
-            } else if (k + 2 < path.len + 0 && path.p[k] == '%' && path.p[k + 1] == '2' &&
-                       (path.p[k + 2] == 'e' || path.p[k + 2] == 'E')) {
-                dots++;
-                k += 3;
-            } else {
-                dots = 99;
-                break;
-            }
-        }
-        if (k > j && (dots == 1 || dots == 2))
-            return 1;
-        i = j;
-    }
+    *out = sy_str_make(h, (size_t)n);
     return 0;
 }
 
@@ -264,7 +206,7 @@ static int parse_target(sy_client *c, sy_request *r)
         return reject(c, 400, "fragment in request-target");
     r->path = q ? sy_str_make(t.p, (size_t)(q - t.p)) : t;
     r->query = q ? sy_str_make(q + 1, t.len - (size_t)(q - t.p) - 1) : SY_STR_NULL;
-    if (has_dot_segment(r->path))
+    if (sy_path_has_dot_segment(r->path))
         return reject(c, 400, "dot segments in the path are not allowed");
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "plugins/routing/policy.h"
 #include "router/clientip.h"
 #include "router/router.h"
+#include "http/target.h"
 
 typedef struct target {
     char host[256];
@@ -26,55 +27,11 @@ typedef struct target {
     const char *bad;          /* a 400 the proxy would give, or NULL */
 } target;
 
-/* Host (or authority) → lower-case host without port.  False if invalid. */
+/* Host (or authority) → lower-case host without port.  False if invalid
+ * or empty (the proxy's rule, plus a host to show). */
 static bool host_norm(sy_str v, char *out, size_t cap)
 {
-    if (v.len == 0 || v.len >= cap)
-        return false;
-    size_t end = v.len;
-    if (v.p[0] == '[') {
-        const char *rb = memchr(v.p, ']', v.len);
-        if (!rb)
-            return false;
-        end = (size_t)(rb - v.p) + 1;
-        if (end < v.len && v.p[end] != ':')
-            return false;
-    } else {
-        const char *colon = memchr(v.p, ':', v.len);
-        if (colon)
-            end = (size_t)(colon - v.p);
-    }
-    if (end < v.len) {
-        if (end + 1 == v.len)
-            return false;
-        for (size_t i = end + 1; i < v.len; i++)
-            if (v.p[i] < '0' || v.p[i] > '9')
-                return false;
-    }
-    for (size_t i = 0; i < end; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (v.p[0] != '[' && !(ch == '-' || ch == '.' || ch == '_' || ch == '~' || isalnum(ch)))
-            return false;
-        out[i] = (char)tolower(ch);
-    }
-    out[end] = '\0';
-    return end > 0;
-}
-
-static bool has_dot_segment(sy_str path)
-{
-    size_t i = 0;
-    while (i < path.len) {
-        size_t j = i;
-        while (j < path.len && path.p[j] != '/')
-            j++;
-        sy_str s = sy_str_make(path.p + i, j - i);
-        if (sy_str_eq_c(s, ".") || sy_str_eq_c(s, "..") || sy_str_ieq_c(s, "%2e") ||
-            sy_str_ieq_c(s, "%2e%2e") || sy_str_ieq_c(s, ".%2e") || sy_str_ieq_c(s, "%2e."))
-            return true;
-        i = j + 1;
-    }
-    return false;
+    return sy_host_normalize(v, out, cap) > 0;
 }
 
 static bool parse_target(const sy_explain_req *in, target *t, char *err, size_t errlen)
@@ -116,7 +73,7 @@ static bool parse_target(const sy_explain_req *in, target *t, char *err, size_t 
         const char *q = memchr(u.p, '?', u.len);
         t->path = q ? sy_str_make(u.p, (size_t)(q - u.p)) : u;
         t->query = q ? sy_str_make(q + 1, u.len - (size_t)(q - u.p) - 1) : SY_STR_NULL;
-        if (!t->bad && has_dot_segment(t->path))
+        if (!t->bad && sy_path_has_dot_segment(t->path))
             t->bad = "dot segments in the path are not allowed";
     }
     if (!authority.p) {

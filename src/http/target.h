@@ -1,0 +1,22 @@
+/* Pure checks on a request's Host and path, shared by the proxy
+ * (http/request.c) and `explain` (router/explain.c) so the two can never
+ * disagree on what is a 400. */
+#ifndef SY_HTTP_TARGET_H
+#define SY_HTTP_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/str.h"
+
+/* Host or authority (reg-name, IPv4 or [IPv6], optional :port) → the
+ * lower-cased host without its port, written to out (NUL-terminated).
+ * Returns its length (0 for an empty reg-name such as ":8080"), or -1 when
+ * the value is invalid or longer than cap-1. */
+int sy_host_normalize(sy_str v, char *out, size_t cap);
+
+/* A "." or ".." segment, raw or %2e-encoded: it could route to one API and
+ * be resolved to another by the backend, so such paths are refused. */
+bool sy_path_has_dot_segment(sy_str path);
+
+#endif
