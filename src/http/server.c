@@ -617,22 +617,17 @@ void sy_client_accept(sy_worker *w, int fd, const struct sockaddr_storage *peer,
     sy_client_accept_ex(w, fd, peer, len, false);
 }
 
-void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len,
-                         bool tls)
+
+/* State every client starts with, socket-backed or an HTTP/2 stream: a
+ * receive buffer sized for the head limits, a request arena, a strict
+ * parser, and the head deadline running from now (a client that connects
+ * and sends nothing is a slowloris too). */
+static sy_client *client_new(sy_worker *w)
 {
-    if (!settings_ready) {
-        sy_request_settings(&req_settings);
-        settings_ready = 1;
-    }
-    sy_client *c = sy_calloc(1, sizeof(*c));
     const sy_gateway_cfg *gw = &w->snap->cfg->gw;
+    sy_client *c = sy_calloc(1, sizeof(*c));
     c->w = w;
-    c->io.fd = fd;
-    c->io.cb = client_io_cb;
     c->io.data = c;
-    c->peer = *peer;
-    c->peer_len = len;
-    sy_addr_ip(peer, c->peer_ip, sizeof(c->peer_ip));
     c->rcap = gw->max_header_bytes + gw->max_request_line + 2048;
     if (c->rcap < 16384)
         c->rcap = 16384;
@@ -642,9 +637,23 @@ void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *pe
     c->parser.data = c;
     sy_timer_init(&c->timer, client_timer_cb, c);
     c->state = SY_CS_HEAD;
-    /* A new connection gets the head deadline from accept: a client that
-     * connects and sends nothing is a slowloris too. */
     c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
+    return c;
+}
+
+void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len,
+                         bool tls)
+{
+    if (!settings_ready) {
+        sy_request_settings(&req_settings);
+        settings_ready = 1;
+    }
+    sy_client *c = client_new(w);
+    c->io.fd = fd;
+    c->io.cb = client_io_cb;
+    c->peer = *peer;
+    c->peer_len = len;
+    sy_addr_ip(peer, c->peer_ip, sizeof(c->peer_ip));
     c->next = w->clients;
     if (w->clients)
         w->clients->prev = c;
@@ -671,11 +680,8 @@ void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *pe
 sy_client *sy_client_new_stream(sy_client *parent, struct sy_h2stream *s)
 {
     sy_worker *w = parent->w;
-    sy_client *c = sy_calloc(1, sizeof(*c));
-    const sy_gateway_cfg *gw = &w->snap->cfg->gw;
-    c->w = w;
+    sy_client *c = client_new(w);
     c->io.fd = -1;
-    c->io.data = c;
     c->peer = parent->peer;
     c->peer_len = parent->peer_len;
     memcpy(c->peer_ip, parent->peer_ip, sizeof(c->peer_ip));
@@ -683,17 +689,7 @@ sy_client *sy_client_new_stream(sy_client *parent, struct sy_h2stream *s)
     c->tls_version = parent->tls_version;
     c->alpn = parent->alpn;
     c->h2s = s;
-    c->rcap = gw->max_header_bytes + gw->max_request_line + 2048;
-    if (c->rcap < 16384)
-        c->rcap = 16384;
-    c->rbuf = sy_malloc(c->rcap);
-    sy_arena_init(&c->arena, 8192);
-    llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
-    c->parser.data = c;
-    sy_timer_init(&c->timer, client_timer_cb, c);
-    c->state = SY_CS_HEAD;
     c->close_after = true; /* one request per stream */
-    c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
     c->writable = true;
     c->readable = true;
     client_arm_timer(c);
