@@ -24,10 +24,8 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MAX_SECONDS=${MAX_SECONDS:-420}
-if [ -z "${SY_BENCH_INNER:-}" ]; then
-    export SY_BENCH_INNER=1
-    exec timeout -s TERM -k 15 "$MAX_SECONDS" "$0" "$@"
-fi
+. "$ROOT/bench/lib.sh"
+bench_bound "$@"
 
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
@@ -48,51 +46,11 @@ P_NGINX=$((BASE + 10)) P_HAPROXY=$((BASE + 20)) P_SY=$((BASE + 30))
 mkdir -p "$GEN" "$LOGS" "$GEN/nginx-backend" "$GEN/nginx-proxy"
 : > "$OUT"
 
-PIDS=""
-cleanup() {
-    trap - EXIT INT TERM
-    local p c
-    for p in $PIDS; do
-        for c in $(pgrep -P "$p" 2>/dev/null); do kill -TERM "$c" 2>/dev/null; done
-        kill -TERM "$p" 2>/dev/null
-    done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        local alive=""
-        for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ -z "$alive" ] && break
-        sleep 0.5
-    done
-    for p in $PIDS; do
-        for c in $(pgrep -P "$p" 2>/dev/null); do kill -KILL "$c" 2>/dev/null; done
-        kill -KILL "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+bench_traps
 
 say() { echo "$*" | tee -a "$OUT"; }
 die() { say "bench: $*"; exit 1; }
 
-on_cpu() {  # on_cpu CPU cmd...   (no pinning when PIN=0)
-    local cpu=$1; shift
-    if [ "$PIN" = 1 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
-}
-
-# spawn CPU LOG cmd... : start cmd in the background as its own PID (the
-# subshell execs taskset, which execs cmd), output to LOG; sets SPAWNED and
-# records the PID for the exit trap.
-spawn() {
-    local cpu=$1 log=$2; shift 2
-    if [ "$PIN" = 1 ]; then
-        (exec taskset -c "$cpu" "$@" > "$log" 2>&1) &
-    else
-        (exec "$@" > "$log" 2>&1) &
-    fi
-    SPAWNED=$!
-    PIDS="$PIDS $SPAWNED"
-}
 
 for t in nginx haproxy wrk curl taskset; do
     command -v "$t" >/dev/null || die "$t missing (make deps)"

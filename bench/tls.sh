@@ -18,10 +18,8 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MAX_SECONDS=${MAX_SECONDS:-400}
-if [ -z "${SY_BENCH_INNER:-}" ]; then
-    export SY_BENCH_INNER=1
-    exec timeout -s TERM -k 15 "$MAX_SECONDS" "$0" "$@"
-fi
+. "$ROOT/bench/lib.sh"
+bench_bound "$@"
 
 DURATION=${DURATION:-8}
 CONNS=${CONNS:-50}
@@ -34,29 +32,12 @@ mkdir -p "$GEN/logs" "$GEN/nginx-backend" "$GEN/nginx-proxy"
 OUT=$GEN/results-$(date -u +%Y%m%dT%H%M%SZ).txt
 : > "$OUT"
 
-PIDS=""
-cleanup() {
-    trap - EXIT INT TERM
-    for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.5
-    for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-}
-trap cleanup EXIT INT TERM
+bench_traps
 
 for t in nginx haproxy wrk h2load openssl curl; do
     command -v $t >/dev/null || { echo "bench/tls.sh: $t is missing (scripts/deps.sh)" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "bench/tls.sh: $BIN not built" >&2; exit 1; }
-
-cpu0() { if [ "$PIN" = 1 ]; then taskset -c 0 "$@"; else "$@"; fi; }
-# Start a server in the background on a core; $! is the server itself
-# (exec in the subshell), so cleanup can stop it by PID.
-start_on() {
-    local core=$1
-    shift
-    if [ "$PIN" = 1 ]; then (exec taskset -c "$core" "$@") & else (exec "$@") & fi
-    PIDS="$PIDS $!"
-}
 
 # ---- certificate ----
 if [ ! -f "$GEN/cert.pem" ]; then
@@ -82,7 +63,7 @@ http {
     server { listen 127.0.0.1:$P_BACK; location / { return 200 "hello from the backend, 32 b..\n"; } }
 }
 EOF
-start_on 0 nginx -c "$GEN/nginx-backend.conf" -g "daemon off;"
+spawn 0 "$GEN/logs/nginx-backend.out" nginx -c "$GEN/nginx-backend.conf" -g "daemon off;"
 
 # ---- proxies ----
 cat > "$GEN/nginx-proxy.conf" <<EOF
@@ -145,9 +126,9 @@ Services:
       - {ApiId: all, Path: /, ServiceConfig: {Url: "http://127.0.0.1:$P_BACK", Path: /}}
 EOF
 
-start_on 1 nginx -c "$GEN/nginx-proxy.conf" -g "daemon off;"
-start_on 1 haproxy -f "$GEN/haproxy.cfg" -db 2> "$GEN/logs/haproxy.log"
-start_on 1 "$BIN" -c "$GEN/switchyard.yaml" 2> "$GEN/logs/switchyard.log"
+spawn 1 "$GEN/logs/nginx-proxy.out" nginx -c "$GEN/nginx-proxy.conf" -g "daemon off;"
+spawn 1 "$GEN/logs/haproxy.log" haproxy -f "$GEN/haproxy.cfg" -db
+spawn 1 "$GEN/logs/switchyard.log" "$BIN" -c "$GEN/switchyard.yaml"
 sleep 1
 for p in $P_NGINX $P_HAPROXY $P_SY; do
     curl -sk -o /dev/null -w "" "https://127.0.0.1:$p/" || { echo "proxy on $p does not answer" >&2; exit 1; }
@@ -161,15 +142,15 @@ row scenario proxy req/s p99 errors
 for name in nginx haproxy switchyard; do
     case $name in nginx) p=$P_NGINX ;; haproxy) p=$P_HAPROXY ;; switchyard) p=$P_SY ;; esac
     url=https://127.0.0.1:$p/
-    cpu0 wrk -t1 -c"$CONNS" -d1s "$url" > /dev/null 2>&1
-    out=$(cpu0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" 2>&1)
+    on_cpu 0 wrk -t1 -c"$CONNS" -d1s "$url" > /dev/null 2>&1
+    out=$(on_cpu 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" 2>&1)
     errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ { s = s $0 " " } END { print (s ? "yes" : "0") }')
     row https-ka "$name" "$(echo "$out" | rps)" "$(echo "$out" | p99)" "$errs"
-    out=$(cpu0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Connection: close" "$url" 2>&1)
+    out=$(on_cpu 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Connection: close" "$url" 2>&1)
     errs=$(echo "$out" | awk '/Non-2xx/ { s = s $0 " " } END { print (s ? "yes" : "0") }')
     row handshake "$name" "$(echo "$out" | rps)" "$(echo "$out" | p99)" "$errs"
     n=$((DURATION * 15000))
-    out=$(cpu0 h2load -n "$n" -c 10 -m 10 "$url" 2>&1)
+    out=$(on_cpu 0 h2load -n "$n" -c 10 -m 10 "$url" 2>&1)
     r=$(echo "$out" | awk '/^finished in/ { gsub(",", "", $4); print int($4) }')
     f=$(echo "$out" | awk '/^requests:/ { print $10 }')
     proto=$(echo "$out" | awk '/Application protocol/ { print $3 }')
