@@ -59,7 +59,7 @@ unit: $(UNIT_BINS)
 	@./scripts/run-unit.sh $(UNIT_BINS)
 
 integration: $(BUILD)/switchyard
-	SWITCHYARD_BIN=$(abspath $(BUILD)/switchyard) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	SWITCHYARD_BIN=$(abspath $(BUILD)/switchyard) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/hostile
 
 test: deps
 	$(MAKE) all
