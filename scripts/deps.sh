@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config node-llhttp libyaml-dev libjansson-dev libpcre2-dev
 libxxhash-dev libssl-dev libnghttp2-dev libcmocka-dev python3 python3-pytest curl dnsmasq-base
-nghttp2-client openssl iproute2 procps
+nghttp2-client openssl iproute2 procps libcurl4-openssl-dev python3-kubernetes
 wrk nginx-light haproxy clang"
 missing=""
 for p in $PKGS; do
