@@ -58,6 +58,7 @@ typedef struct sy_request {
     sy_req_view rv;
     sy_route route;
     char client_ip[64];
+    bool peer_trusted;                 /* the socket peer is a TrustedProxy */
     char request_id[33];
     char *up_head;                     /* serialized upstream head, for retries */
     size_t up_head_len;

@@ -14,10 +14,8 @@
 
 #include "core/log.h"
 #include "http/conn.h"
-#include "http/target.h"
-#include "net/tls.h"
 #include "net/worker.h"
-#include "router/clientip.h"
+#include "router/decide.h"
 
 #define CLIENT(p) ((sy_client *)(p)->data)
 
@@ -161,56 +159,6 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
-/* Host: the lower-cased host without its port, in the request arena. */
-static int host_parse(sy_client *c, sy_str v, sy_str *out)
-{
-    char *h = sy_arena_alloc(&c->arena, v.len + 1);
-    int n = sy_host_normalize(v, h, v.len + 1);
-    if (n < 0)
-        return -1;
-    *out = sy_str_make(h, (size_t)n);
-    return 0;
-}
-
-static int parse_target(sy_client *c, sy_request *r)
-{
-    sy_str t = r->target;
-    if (t.len == 0)
-        return reject(c, 400, "empty request-target");
-    if (t.p[0] != '/') {
-        /* absolute-form: http://authority/path — the authority replaces
-         * Host (RFC 9112 §3.2.2). */
-        if (t.len > 7 && strncasecmp(t.p, "http://", 7) == 0) {
-            const char *a = t.p + 7, *end = t.p + t.len;
-            const char *slash = memchr(a, '/', (size_t)(end - a));
-            const char *q = memchr(a, '?', (size_t)(end - a));
-            if (q && (!slash || q < slash))
-                slash = q;
-            sy_str auth = sy_str_make(a, (size_t)((slash ? slash : end) - a));
-            if (auth.len == 0 || memchr(auth.p, '@', auth.len))
-                return reject(c, 400, "invalid authority in the request-target");
-            r->host_hdr = auth;
-            t = slash ? sy_str_make(slash, (size_t)(end - slash)) : SY_STR_LIT("/");
-            if (t.p[0] == '?') {
-                /* "http://h?x" : path "/" */
-                r->path = SY_STR_LIT("/");
-                r->query = sy_str_make(t.p + 1, t.len - 1);
-                return 0;
-            }
-        } else {
-            return reject(c, 400, "request-target must be origin-form (starting with /)");
-        }
-    }
-    const char *q = memchr(t.p, '?', t.len);
-    if (memchr(t.p, '#', t.len))
-        return reject(c, 400, "fragment in request-target");
-    r->path = q ? sy_str_make(t.p, (size_t)(q - t.p)) : t;
-    r->query = q ? sy_str_make(q + 1, t.len - (size_t)(q - t.p) - 1) : SY_STR_NULL;
-    if (sy_path_has_dot_segment(r->path))
-        return reject(c, 400, "dot segments in the path are not allowed");
-    return 0;
-}
-
 static int on_headers_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
@@ -249,78 +197,49 @@ static int on_headers_complete(llhttp_t *p)
     }
     if (r->has_cl && !r->chunked)
         r->content_length = p->content_length;
-    if (parse_target(c, r) < 0)
-        return -1;
-    sy_str host = SY_STR_NULL;
-    if (r->host_hdr.len || r->n_host) {
-        if (host_parse(c, r->host_hdr, &host) < 0)
-            return reject(c, 400, "invalid Host header");
-    }
     if (r->http_minor == 0 ? !r->keep_alive_10 : r->conn_close)
         c->close_after = true;
     if (c->n_requests + 1 >= gw->max_keepalive_requests)
         c->close_after = true;
 
-    /* The routing view. */
-    sy_req_view *rv = &r->rv;
-    rv->method = r->method;
-    rv->query = r->query;
-    rv->host = host;
-    rv->scheme = c->tls ? SY_STR_LIT("https") : SY_STR_LIT("http");
-    rv->headers = r->headers;
-    rv->n_headers = r->n_headers;
-    rv->scratch = &c->arena;
-    bool trusted;
-    sy_client_ip_resolve(gw, &c->peer, c->peer_ip, r->headers, r->n_headers, r->client_ip,
-                         sizeof(r->client_ip), &rv->client_addr, &trusted);
-    rv->client_ip = sy_str_c(r->client_ip);
-
-    /* Limits that can be decided from the head. */
-    if (gw->max_body_bytes && r->has_cl && !r->chunked && r->content_length > gw->max_body_bytes) {
+    /* Everything from the target to the backend is decided where explain
+     * decides it too (router/decide.c). */
+    bool body = r->chunked || r->content_length;
+    sy_decide_in in = {
+        .method = r->method, .target = r->target, .host = r->n_host ? r->host_hdr : SY_STR_NULL,
+        .headers = r->headers, .n_headers = r->n_headers, .tls = c->tls,
+        .peer = &c->peer, .peer_ip = c->peer_ip, .has_body = body,
+        .length_known = r->has_cl && !r->chunked, .content_length = r->content_length,
+        .scratch = &c->arena,
+    };
+    sy_decision d;
+    sy_decide(r->snap, &in, &r->rv, &d, NULL);
+    r->path = d.path;
+    r->query = d.query;
+    r->route = d.route;
+    r->peer_trusted = d.peer_trusted;
+    memcpy(r->client_ip, d.client_ip, sizeof(r->client_ip));
+    r->rv.client_ip = sy_str_c(r->client_ip);
+    switch (d.kind) {
+    case SY_DECIDE_PROXY:
+        break;
+    case SY_DECIDE_ERROR:
+        if (d.status == 400)
+            return reject(c, 400, d.message); /* framing doubt: answered and closed */
+        /* fall through */
+    case SY_DECIDE_REDIRECT:
+    case SY_DECIDE_MOCK:
+        /* Answered here; a body nobody wants is not read: close after. */
         r->local = true;
-        c->close_after = true;
-        sy_respond_error(c, 413, "payload_too_large", "request body larger than MaxBodyBytes");
-        return 1; /* skip the body: we close after answering */
-    }
-
-    /* Domains[].Protocol and IsForcedHttps. */
-    const sy_domain_cfg *dom = sy_stls_domain(r->snap->tls, host.p, host.len);
-    if (dom && (!c->tls || !(dom->protocol & SY_PROTO_HTTPS))) {
-        bool body = r->chunked || r->content_length;
-        if (!c->tls && dom->forced_https) {
-            r->local = true;
-            if (body)
-                c->close_after = true;
-            sy_respond_redirect(c, 301, host, sy_stls_https_port(r->snap->tls), r->path, r->query);
-            return body ? 1 : 0;
-        }
-        if (!(dom->protocol & (c->tls ? SY_PROTO_HTTPS : SY_PROTO_HTTP))) {
-            r->local = true;
-            if (body)
-                c->close_after = true;
-            sy_respond_error(c, 421, "misdirected_request",
-                             c->tls ? "this domain is not served over HTTPS"
-                                    : "this domain is only served over HTTPS");
-            return body ? 1 : 0;
-        }
-    }
-
-    sy_router_resolve(r->snap->router, rv, r->path, &r->route);
-    if (r->route.status) {
-        r->local = true;
-        if (r->chunked || r->content_length)
-            c->close_after = true; /* don't read a body nobody wants */
-        sy_respond_error(c, r->route.status, r->route.status == 405 ? "method_not_allowed" : "not_found",
-                         r->route.error);
-        return (r->chunked || r->content_length) ? 1 : 0;
-    }
-    sy_router_pick_backend(r->snap->router, rv, &r->route);
-    if (r->route.backend->type == SY_BACKEND_MOCK) {
-        r->local = true;
-        if (r->chunked || r->content_length)
+        if (body || d.status == 413)
             c->close_after = true;
-        sy_respond_mock(c, r->route.backend);
-        return (r->chunked || r->content_length) ? 1 : 0;
+        if (d.kind == SY_DECIDE_REDIRECT)
+            sy_respond_redirect(c, d.status, d.host, d.https_port, r->path, r->query);
+        else if (d.kind == SY_DECIDE_MOCK)
+            sy_respond_mock(c, r->route.backend);
+        else
+            sy_respond_error(c, d.status, d.word, d.message);
+        return body ? 1 : 0;
     }
 
     /* Proxy it.  The body (if any) streams through on_body from here on. */

@@ -145,11 +145,8 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     sy_buf_append(out, "\r\n", 2);
 
     sy_str xff_in = SY_STR_NULL;
-    bool trusted = false;
-    const sy_gateway_cfg *gw = &r->snap->cfg->gw;
-    if (gw->n_trusted) {
-        trusted = sy_cidr_list_contains(gw->trusted, gw->n_trusted, &c->peer);
-    }
+    /* The verdict sy_client_ip_resolve gave when the request was decided. */
+    bool trusted = r->peer_trusted;
     /* Only scan for Connection-named fields when a Connection header
      * exists: the common request has none. */
     const sy_header *conn_hdrs = has_connection_header(r->headers, r->n_headers) ? r->headers : NULL;

@@ -38,7 +38,6 @@ struct sy_stls {
     bool has_default;
     stls_entry *entries;
     size_t n_entries;
-    bool any_rule;             /* some domain restricts Protocol or forces https */
     unsigned char alpn[64];    /* server preference, wire format */
     unsigned alpn_len;
     uint32_t rotate_s;
@@ -359,7 +358,6 @@ sy_stls *sy_stls_build(const sy_config *cfg, sy_errors *errs)
         return NULL;
     pthread_once(&ticket_once, ticket_init);
     sy_stls *t = sy_calloc(1, sizeof *t);
-    t->any_rule = any_rule;
     t->rotate_s = gw->tls_ticket_rotate_ms / 1000;
     t->https_port = gw->n_tls_listen ? gw->tls_listen[0].port : 443;
     for (size_t i = 0; i < gw->n_tls_alpn; i++) {
@@ -420,14 +418,6 @@ void sy_stls_free(sy_stls *t)
         SSL_CTX_free(t->base);
     free(t->entries);
     free(t);
-}
-
-const sy_domain_cfg *sy_stls_domain(const sy_stls *t, const char *host, size_t len)
-{
-    if (!t || !t->any_rule)
-        return NULL;
-    const stls_entry *e = find_entry(t, host, len, false);
-    return e ? e->dom : NULL;
 }
 
 unsigned sy_stls_https_port(const sy_stls *t)

@@ -56,10 +56,6 @@ ssize_t sy_stls_write(struct ssl_st *ssl, const void *buf, size_t len, int *want
 const char *sy_stls_version(struct ssl_st *ssl);
 const char *sy_stls_alpn(struct ssl_st *ssl);
 
-/* The domain rule for a request's host (lower case, no port) under
- * generation `t`: Protocol and IsForcedHttps.  NULL = no rule (both
- * protocols allowed).  Same precedence as certificates. */
-const sy_domain_cfg *sy_stls_domain(const sy_stls *t, const char *host, size_t len);
 /* The port of the first TlsListen (443 when none), for redirects. */
 unsigned sy_stls_https_port(const sy_stls *t);
 

@@ -13,84 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "plugins/routing/policy.h"
 #include "router/clientip.h"
+#include "router/decide.h"
 #include "router/router.h"
-#include "http/target.h"
-
-typedef struct target {
-    char host[256];
-    sy_str path, query;
-    const char *scheme;
-    const char *bad;          /* a 400 the proxy would give, or NULL */
-} target;
-
-/* Host (or authority) → lower-case host without port.  False if invalid
- * or empty (the proxy's rule, plus a host to show). */
-static bool host_norm(sy_str v, char *out, size_t cap)
-{
-    return sy_host_normalize(v, out, cap) > 0;
-}
-
-static bool parse_target(const sy_explain_req *in, target *t, char *err, size_t errlen)
-{
-    sy_str u = sy_str_c(in->url);
-    sy_str authority = SY_STR_NULL;
-    t->scheme = "http";
-    if (u.len && u.p[0] != '/') {
-        size_t skip = 0;
-        if (u.len > 7 && strncasecmp(u.p, "http://", 7) == 0) {
-            skip = 7;
-        } else if (u.len > 8 && strncasecmp(u.p, "https://", 8) == 0) {
-            skip = 8;
-            t->scheme = "https";
-        } else {
-            snprintf(err, errlen, "url must start with / or http:// (got '%s')", in->url);
-            return false;
-        }
-        const char *a = u.p + skip, *end = u.p + u.len;
-        const char *slash = a;
-        while (slash < end && *slash != '/' && *slash != '?' && *slash != '#')
-            slash++;
-        authority = sy_str_make(a, (size_t)(slash - a));
-        if (authority.len == 0 || memchr(authority.p, '@', authority.len))
-            t->bad = "invalid authority in the request-target";
-        u = slash < end ? sy_str_make(slash, (size_t)(end - slash)) : SY_STR_LIT("/");
-        if (u.p[0] == '?') {
-            t->path = SY_STR_LIT("/");
-            t->query = sy_str_make(u.p + 1, u.len - 1);
-            u = SY_STR_NULL;
-        }
-    } else if (u.len == 0) {
-        snprintf(err, errlen, "url is empty");
-        return false;
-    }
-    if (u.p) {
-        if (memchr(u.p, '#', u.len))
-            t->bad = "fragment in request-target";
-        const char *q = memchr(u.p, '?', u.len);
-        t->path = q ? sy_str_make(u.p, (size_t)(q - u.p)) : u;
-        t->query = q ? sy_str_make(q + 1, u.len - (size_t)(q - u.p) - 1) : SY_STR_NULL;
-        if (!t->bad && sy_path_has_dot_segment(t->path))
-            t->bad = "dot segments in the path are not allowed";
-    }
-    if (!authority.p) {
-        for (size_t i = 0; i < in->n_headers; i++)
-            if (sy_str_ieq_c(in->headers[i].name, "Host")) {
-                authority = in->headers[i].value;
-                break;
-            }
-        if (!authority.p)
-            authority = SY_STR_LIT("localhost");
-    }
-    if (!t->bad && !host_norm(sy_str_trim(authority), t->host, sizeof(t->host)))
-        t->bad = "invalid Host header";
-    if (in->scheme)
-        t->scheme = in->scheme;
-    return true;
-}
 
 /* ---- JSON helpers ---- */
 
@@ -198,11 +127,67 @@ static void backend_json(json_t *res, const sy_route *rt, sy_str method)
     }
 }
 
-static void set_status(json_t *res, int status, const char *error)
+static void set_status(json_t *res, const sy_decision *d)
 {
-    json_object_set_new(res, "status", json_integer(status));
-    json_object_set_new(res, "routed", json_boolean(status == 200));
-    json_object_set_new(res, "error", jstr(error));
+    bool routed = d->kind == SY_DECIDE_PROXY || d->kind == SY_DECIDE_MOCK;
+    json_object_set_new(res, "status", json_integer(d->status));
+    json_object_set_new(res, "routed", json_boolean(routed));
+    json_object_set_new(res, "error", routed ? json_null() : jstr(d->message));
+}
+
+/* The explain URL → the request-target the gateway would have received:
+ * "/p", "http://host/p", or "https://host/p" (the scheme then says TLS). */
+static bool explain_target(const sy_explain_req *in, char **target, bool *tls, char *err, size_t errlen)
+{
+    const char *u = in->url;
+    *tls = false;
+    if (!*u) {
+        snprintf(err, errlen, "url is empty");
+        return false;
+    }
+    if (strncasecmp(u, "https://", 8) == 0 && u[8]) {
+        *tls = true;
+        size_t n = strlen(u + 8);
+        *target = malloc(n + 8);
+        memcpy(*target, "http://", 7);
+        memcpy(*target + 7, u + 8, n + 1);
+    } else if (u[0] == '/' || (strncasecmp(u, "http://", 7) == 0 && u[7])) {
+        *target = sy_strdup(u);
+    } else {
+        snprintf(err, errlen, "url must start with / or http:// (got '%s')", u);
+        return false;
+    }
+    if (in->scheme)
+        *tls = strcmp(in->scheme, "https") == 0;
+    return true;
+}
+
+/* What the HTTP parser would have learned of the body from the head. */
+static bool explain_body(const sy_explain_req *in, sy_decide_in *d, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < in->n_headers; i++) {
+        sy_str n = in->headers[i].name, v = sy_str_trim(in->headers[i].value);
+        if (sy_str_ieq_c(n, "Transfer-Encoding")) {
+            d->has_body = true;
+        } else if (sy_str_ieq_c(n, "Content-Length")) {
+            uint64_t cl = 0;
+            if (v.len == 0 || v.len > 19) {
+                snprintf(err, errlen, "Content-Length is not a number");
+                return false;
+            }
+            for (size_t k = 0; k < v.len; k++) {
+                if (v.p[k] < '0' || v.p[k] > '9') {
+                    snprintf(err, errlen, "Content-Length is not a number");
+                    return false;
+                }
+                cl = cl * 10 + (uint64_t)(v.p[k] - '0');
+            }
+            d->length_known = true;
+            d->content_length = cl;
+            d->has_body = d->has_body || cl > 0;
+        }
+    }
+    return true;
 }
 
 json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, size_t errlen)
@@ -226,104 +211,103 @@ json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, si
         snprintf(err, errlen, "url is missing");
         return NULL;
     }
-    target t = {0};
-    if (!parse_target(in, &t, err, errlen))
+    if (in->scheme && strcmp(in->scheme, "http") != 0 && strcmp(in->scheme, "https") != 0) {
+        snprintf(err, errlen, "scheme must be http or https (got '%s')", in->scheme);
         return NULL;
+    }
     const char *peer_ip = in->client_ip ? in->client_ip : "127.0.0.1";
     struct sockaddr_storage peer;
     if (!sy_ip_parse(sy_str_c(peer_ip), &peer)) {
         snprintf(err, errlen, "client_ip '%s' is not an IP address", peer_ip);
         return NULL;
     }
-    if (strcmp(t.scheme, "http") != 0 && strcmp(t.scheme, "https") != 0) {
-        snprintf(err, errlen, "scheme must be http or https (got '%s')", t.scheme);
+    sy_decide_in din = {
+        .method = sy_str_c(method), .headers = in->headers, .n_headers = in->n_headers,
+        .peer = &peer, .peer_ip = peer_ip,
+        .force_random = in->random, .force_hash = in->hash,
+    };
+    if (!explain_body(in, &din, err, errlen))
         return NULL;
-    }
-
-    json_t *res = json_object();
-    json_t *req = json_object();
-    json_object_set_new(req, "method", json_string(method));
-    json_object_set_new(req, "url", json_string(in->url));
-    json_object_set_new(req, "host", json_string(t.host));
-    json_object_set_new(req, "path", jstrn(t.path));
-    json_object_set_new(req, "query", jstrn(t.query));
-    json_object_set_new(req, "scheme", json_string(t.scheme));
-    json_object_set_new(req, "peer", json_string(peer_ip));
-    json_object_set_new(res, "request", req);
-    json_object_set_new(res, "generation", json_integer((json_int_t)s->generation));
-
-    char client_ip[64];
-    sy_req_view rv = {0};
-    bool trusted;
-    sy_client_ip_resolve(&s->cfg->gw, &peer, peer_ip, in->headers, in->n_headers, client_ip,
-                         sizeof(client_ip), &rv.client_addr, &trusted);
-    json_object_set_new(req, "client_ip", json_string(client_ip));
-    json_object_set_new(res, "service", json_null());
-    json_object_set_new(res, "environment", json_null());
-    json_object_set_new(res, "api", json_null());
-    json_object_set_new(res, "plugin", json_null());
-    json_object_set_new(res, "policies", json_array());
-    json_object_set_new(res, "policy", json_null());
-    json_object_set_new(res, "backend", json_null());
-    json_object_set_new(res, "node", json_null());
-    if (t.bad) {
-        set_status(res, 400, t.bad);
-        goto done;
-    }
+    char *target;
+    if (!explain_target(in, &target, &din.tls, err, errlen))
+        return NULL;
+    din.target = sy_str_c(target);
+    for (size_t i = 0; i < in->n_headers && !din.host.p; i++)
+        if (sy_str_ieq_c(in->headers[i].name, "Host"))
+            din.host = in->headers[i].value;
+    if (!din.host.p)
+        din.host = SY_STR_LIT("localhost"); /* explain's default for origin-form URLs */
 
     sy_arena scratch;
     sy_arena_init(&scratch, 4096);
-    rv.method = sy_str_c(method);
-    rv.query = t.query;
-    rv.host = sy_str_c(t.host);
-    rv.scheme = sy_str_c(t.scheme);
-    rv.headers = in->headers;
-    rv.n_headers = in->n_headers;
-    rv.client_ip = sy_str_c(client_ip);
-    rv.scratch = &scratch;
-    rv.force_random = in->random;
-    rv.force_hash = in->hash;
+    din.scratch = &scratch;
+    json_t *res = json_object();
+    json_object_set_new(res, "policies", json_array());
+    sy_decide_narrator narrate = {on_policy, json_object_get(res, "policies")};
+    sy_req_view rv = {0};
+    sy_decision d;
+    sy_decide(s, &din, &rv, &d, &narrate);
 
-    sy_route rt;
-    sy_router_resolve(s->router, &rv, t.path, &rt);
-    if (rt.service) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", jstr(rt.service->id));
-        json_object_set_new(o, "name", jstr(rt.service->name));
+    json_t *req = json_object();
+    json_object_set_new(req, "method", json_string(method));
+    json_object_set_new(req, "url", json_string(in->url));
+    json_object_set_new(req, "host", jstrn(d.host.p ? d.host : SY_STR_LIT("")));
+    json_object_set_new(req, "path", jstrn(d.path));
+    json_object_set_new(req, "query", jstrn(d.query));
+    json_object_set_new(req, "scheme", json_string(din.tls ? "https" : "http"));
+    json_object_set_new(req, "peer", json_string(peer_ip));
+    json_object_set_new(req, "client_ip", json_string(d.client_ip));
+    json_object_set_new(res, "request", req);
+    json_object_set_new(res, "generation", json_integer((json_int_t)s->generation));
+
+    const sy_route *rt = &d.route;
+    json_t *o;
+    if (rt->service) {
+        o = json_object();
+        json_object_set_new(o, "id", jstr(rt->service->id));
+        json_object_set_new(o, "name", jstr(rt->service->name));
         json_object_set_new(res, "service", o);
+    } else {
+        json_object_set_new(res, "service", json_null());
     }
-    if (rt.service && rt.env >= 0)
-        json_object_set_new(res, "environment", json_string(sy_env_name(rt.env)));
-    if (rt.api) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", jstr(rt.api->id));
-        json_object_set_new(o, "name", jstr(rt.api->name));
-        json_object_set_new(o, "path", jstr(rt.api->path));
-        json_object_set_new(o, "method", jstr(rt.api->method));
+    json_object_set_new(res, "environment",
+                        rt->service && rt->env >= 0 ? json_string(sy_env_name(rt->env)) : json_null());
+    if (rt->api) {
+        o = json_object();
+        json_object_set_new(o, "id", jstr(rt->api->id));
+        json_object_set_new(o, "name", jstr(rt->api->name));
+        json_object_set_new(o, "path", jstr(rt->api->path));
+        json_object_set_new(o, "method", jstr(rt->api->method));
         json_object_set_new(res, "api", o);
+    } else {
+        json_object_set_new(res, "api", json_null());
     }
-    if (rt.status) {
-        set_status(res, rt.status, rt.error);
-        sy_arena_free(&scratch);
-        goto done;
-    }
-    if (rt.policies) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", jstr(rt.plugin->id));
-        json_object_set_new(o, "name", jstr(rt.plugin->name));
+    bool routed = d.kind == SY_DECIDE_PROXY || d.kind == SY_DECIDE_MOCK;
+    if (routed && rt->policies) {
+        o = json_object();
+        json_object_set_new(o, "id", jstr(rt->plugin->id));
+        json_object_set_new(o, "name", jstr(rt->plugin->name));
         json_object_set_new(res, "plugin", o);
-        const sy_policy *win = sy_policy_table_explain(rt.policies, &rv, on_policy,
-                                                       json_object_get(res, "policies"));
-        if (win) {
-            rt.policy = win->cfg;
-            rt.backend = &win->cfg->backend;
-            json_object_set_new(res, "policy", jstr(win->cfg->name));
-        }
+    } else {
+        json_object_set_new(res, "plugin", json_null());
     }
-    backend_json(res, &rt, rv.method);
-    set_status(res, 200, NULL);
+    json_object_set_new(res, "policy", rt->policy ? jstr(rt->policy->name) : json_null());
+    json_object_set_new(res, "backend", json_null());
+    json_object_set_new(res, "node", json_null());
+    if (routed)
+        backend_json(res, rt, rv.method);
+    if (d.kind == SY_DECIDE_REDIRECT) {
+        char port[8] = "";
+        if (d.https_port != 443)
+            snprintf(port, sizeof(port), ":%u", d.https_port);
+        char loc[600];
+        snprintf(loc, sizeof(loc), "https://%.*s%s%.*s", (int)d.host.len, d.host.p, port,
+                 (int)d.path.len, d.path.p);
+        json_object_set_new(res, "location", json_string(loc));
+    }
+    set_status(res, &d);
     sy_arena_free(&scratch);
-done:;
+    free(target);
     char *text = sy_explain_text(res);
     json_object_set_new(res, "text", json_string(text));
     free(text);
@@ -445,8 +429,12 @@ char *sy_explain_text(const json_t *r)
         }
     }
     long long st = json_integer_value(json_object_get(r, "status"));
-    if (st == 200)
+    if (json_is_true(json_object_get(r, "routed")) && st == 200)
         put(&b, "result:      routed\n");
+    else if (json_is_true(json_object_get(r, "routed")))
+        put(&b, "result:      %lld, answered by the MOCK backend\n", st);
+    else if (json_is_string(json_object_get(r, "location")))
+        put(&b, "result:      %lld, %s: %s\n", st, gs(r, "error"), gs(r, "location"));
     else
         put(&b, "result:      %lld, %s\n", st, gs(r, "error"));
     if (!b.data)

@@ -1,9 +1,10 @@
 /* Explain one routing decision: the core `switchyard explain`,
  * `switchyard test-routes` and the admin API's POST /v1/explain share.
  *
- * Given a snapshot and a request as a client would send it, run exactly
- * the steps the proxy runs (client address, service, environment, API,
- * Routing policies, backend, backend path) and describe each one.  Nothing
+ * Given a snapshot and a request as a client would send it, run the
+ * proxy's own decision (router/decide.c: target and Host, client address,
+ * body limit, Protocol / IsForcedHttps, service, environment, API, Routing
+ * policies, MOCK) with a narrator, and describe each step.  Nothing
  * the workers own is touched: the node shown is the one a freshly started
  * balancer would pick first, computed here, not taken from a worker. */
 #ifndef SY_ROUTER_EXPLAIN_H
@@ -30,7 +31,9 @@ typedef struct sy_explain_req {
  * json_decref()s it), or NULL with a message in err when the input itself
  * is unusable (bad method, URL or client address).
  *
- * The object: status (200 when routed, else 400/404/405), routed, error,
+ * The object: status (what the gateway answers: 200 when proxied, the
+ * MOCK's status, else 301/400/404/405/413/421), routed (proxied or MOCK),
+ * error, location (301 only),
  * request {method, url, host, path, query, scheme, peer, client_ip},
  * service {id, name}, environment, api {id, name, path, method},
  * plugin {id, name}, policies [{name, weight, order, result:

@@ -314,6 +314,7 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
     }
     const svc_ent *se = d->svc;
     out->service = se->svc;
+    out->domain = d->dom;
 
     sy_str rel = full_path;
     if (d->dom->n_mappings) {

@@ -16,6 +16,7 @@ struct sy_policy_table;
 typedef struct sy_route {
     int status;                    /* 0 when routed, else 404 / 405 */
     const char *error;             /* short reason when status != 0 */
+    const sy_domain_cfg *domain;   /* the domain entry Host matched, or NULL */
     const sy_service_cfg *service;
     int env;                       /* sy_env index, -1 when unknown */
     const sy_api_cfg *api;
