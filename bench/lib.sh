@@ -5,6 +5,7 @@
 #   spawn CPU LOG cmd... start cmd in the background pinned to CPU (no
 #                        pinning when PIN=0), output to LOG; sets SPAWNED
 #   on_cpu CPU cmd...    run cmd in the foreground pinned to CPU
+#   sy_bench_config ...  the common Switchyard config (see below)
 
 bench_bound() {
     if [ -z "${SY_BENCH_INNER:-}" ]; then
@@ -56,4 +57,64 @@ spawn() {
     fi
     SPAWNED=$!
     PIDS="$PIDS $SPAWNED"
+}
+
+# sy_bench_config PORT ADMIN EXTRA-GATEWAY-LINES: the Switchyard config every
+# bench proxies with (one worker, no access log, upstreams blue/green on
+# $P_BLUE/$P_GREEN, one API at / in release); plugins are appended after.
+sy_bench_config() {
+    cat <<EOF2
+Gateway:
+  Listen: ["127.0.0.1:$1"]
+  AdminListen: "$2"
+  Workers: 1
+  AccessLog: "off"
+  LogLevel: warn
+  MaxKeepaliveRequests: 1000000${3:+
+$3}
+Upstreams:
+  - UpstreamId: upstream-blue
+    UpstreamName: blue
+    Scheme: HTTP
+    Algorithm: ROUND-ROBIN
+    Nodes: [{Host: 127.0.0.1, Port: $P_BLUE, Weight: 100}]
+  - UpstreamId: upstream-green
+    UpstreamName: green
+    Scheme: HTTP
+    Algorithm: ROUND-ROBIN
+    Nodes: [{Host: 127.0.0.1, Port: $P_GREEN, Weight: 100}]
+Services:
+  - ServiceId: service-bench
+    ServiceName: bench
+    Environments: [release]
+    Apis:
+      - ApiId: api-root
+        ApiName: root
+        Path: /
+        Method: ANY
+        ServiceType: HTTP
+        ServiceTimeout: 15
+        ServiceConfig: {Product: upstream, UpstreamId: upstream-blue, Path: /, Method: ANY}
+EOF2
+}
+
+# sy_tenant_plugin N: a Routing plugin with N policies
+# `header.X-Tenant = 'tNNNNN'` (odd -> upstream-green, even -> blue),
+# attached to the API of sy_bench_config.
+sy_tenant_plugin() {
+    echo "Plugins:"
+    echo "  - PluginId: plugin-tenants"
+    echo "    PluginName: tenants"
+    echo "    PluginType: Routing"
+    echo "    PluginData:"
+    awk -v n="$1" 'BEGIN {
+        for (i = 1; i <= n; i++) {
+            t = sprintf("t%05d", i)
+            printf "      - strategy_name: %s\n        strategy_weight: 50\n", t
+            printf "        condition: \"header.X-Tenant = '\''%s'\''\"\n", t
+            printf "        backend_type: UPSTREAM\n"
+            printf "        backend_config: {ServiceType: HTTP, ServiceConfig: {Product: upstream, UpstreamId: %s, Path: /, Method: ANY}}\n", (i % 2 ? "upstream-green" : "upstream-blue")
+        }
+    }'
+    echo "    Attachments: [{ServiceId: service-bench, EnvironmentName: release, ApiIds: [api-root]}]"
 }

@@ -171,59 +171,9 @@ EOF
 }
 
 sy_config() {  # sy_config PORT EXTRA-GATEWAY-LINES ADMIN
-    cat <<EOF
-Gateway:
-  Listen: ["127.0.0.1:$1"]
-  AdminListen: "$3"
-  Workers: 1
-  AccessLog: "off"
-  LogLevel: warn
-  MaxKeepaliveRequests: 1000000
-  MaxConnections: 20000
-  IdleTimeout: 75
-$2
-Upstreams:
-  - UpstreamId: upstream-blue
-    UpstreamName: blue
-    Scheme: HTTP
-    Algorithm: ROUND-ROBIN
-    Nodes: [{Host: 127.0.0.1, Port: $P_BLUE, Weight: 100}]
-  - UpstreamId: upstream-green
-    UpstreamName: green
-    Scheme: HTTP
-    Algorithm: ROUND-ROBIN
-    Nodes: [{Host: 127.0.0.1, Port: $P_GREEN, Weight: 100}]
-Services:
-  - ServiceId: service-bench
-    ServiceName: bench
-    Environments: [release]
-    Apis:
-      - ApiId: api-root
-        ApiName: root
-        Path: /
-        Method: ANY
-        ServiceType: HTTP
-        ServiceTimeout: 15
-        ServiceConfig: {Product: upstream, UpstreamId: upstream-blue, Path: /, Method: ANY}
-EOF
-}
-
-sy_tenant_plugin() {
-    echo "Plugins:"
-    echo "  - PluginId: plugin-tenants"
-    echo "    PluginName: tenants"
-    echo "    PluginType: Routing"
-    echo "    PluginData:"
-    awk -v n="$N_POLICIES" 'BEGIN {
-        for (i = 1; i <= n; i++) {
-            t = sprintf("t%05d", i)
-            printf "      - strategy_name: %s\n        strategy_weight: 50\n", t
-            printf "        condition: \"header.X-Tenant = '\''%s'\''\"\n", t
-            printf "        backend_type: UPSTREAM\n"
-            printf "        backend_config: {ServiceType: HTTP, ServiceConfig: {Product: upstream, UpstreamId: %s, Path: /, Method: ANY}}\n", (i % 2 ? "upstream-green" : "upstream-blue")
-        }
-    }'
-    echo "    Attachments: [{ServiceId: service-bench, EnvironmentName: release, ApiIds: [api-root]}]"
+    sy_bench_config "$1" "$3" "  MaxConnections: 20000
+  IdleTimeout: 75${2:+
+$2}"
 }
 
 say "# bench/mem.sh $STAMP"
@@ -312,7 +262,7 @@ fi
 if has policies || has admin; then
     gen_maps
     sy_config $((P_SY + 5)) "" "127.0.0.1:$((P_SY + 6))" > "$GEN/switchyard-tenants.yaml"
-    sy_tenant_plugin >> "$GEN/switchyard-tenants.yaml"
+    sy_tenant_plugin "$N_POLICIES" >> "$GEN/switchyard-tenants.yaml"
 fi
 
 ready_ms() {  # ready_ms T0_NS PORT PID -> ms until the port answers, or -1

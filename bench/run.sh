@@ -187,38 +187,7 @@ EOF
 }
 
 sy_header() {  # sy_header PORT
-    cat <<EOF
-Gateway:
-  Listen: ["127.0.0.1:$1"]
-  AdminListen: "off"
-  Workers: 1
-  AccessLog: "off"
-  LogLevel: warn
-  MaxKeepaliveRequests: 1000000
-Upstreams:
-  - UpstreamId: upstream-blue
-    UpstreamName: blue
-    Scheme: HTTP
-    Algorithm: ROUND-ROBIN
-    Nodes: [{Host: 127.0.0.1, Port: $P_BLUE, Weight: 100}]
-  - UpstreamId: upstream-green
-    UpstreamName: green
-    Scheme: HTTP
-    Algorithm: ROUND-ROBIN
-    Nodes: [{Host: 127.0.0.1, Port: $P_GREEN, Weight: 100}]
-Services:
-  - ServiceId: service-bench
-    ServiceName: bench
-    Environments: [release]
-    Apis:
-      - ApiId: api-root
-        ApiName: root
-        Path: /
-        Method: ANY
-        ServiceType: HTTP
-        ServiceTimeout: 15
-        ServiceConfig: {Product: upstream, UpstreamId: upstream-blue, Path: /, Method: ANY}
-EOF
+    sy_bench_config "$1" off ""
 }
 
 policy() {  # policy NAME CONDITION UPSTREAM
@@ -251,25 +220,7 @@ write_sy_s1() {
 }
 
 write_sy_tenants() {  # write_sy_tenants N PORT
-    local n=$1
-    {
-        sy_header "$2"
-        echo "Plugins:"
-        echo "  - PluginId: plugin-tenants"
-        echo "    PluginName: tenants"
-        echo "    PluginType: Routing"
-        echo "    PluginData:"
-        awk -v n="$n" 'BEGIN {
-            for (i = 1; i <= n; i++) {
-                t = sprintf("t%05d", i)
-                printf "      - strategy_name: %s\n        strategy_weight: 50\n", t
-                printf "        condition: \"header.X-Tenant = '\''%s'\''\"\n", t
-                printf "        backend_type: UPSTREAM\n"
-                printf "        backend_config: {ServiceType: HTTP, ServiceConfig: {Product: upstream, UpstreamId: %s, Path: /, Method: ANY}}\n", (i % 2 ? "upstream-green" : "upstream-blue")
-            }
-        }'
-        attach
-    } > "$GEN/switchyard-tenants-$n.yaml"
+    { sy_header "$2"; sy_tenant_plugin "$1"; } > "$GEN/switchyard-tenants-$1.yaml"
 }
 
 write_lua() {
