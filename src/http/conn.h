@@ -51,6 +51,7 @@ typedef struct sy_request {
     bool head_done, body_done, local;  /* local = answered by the gateway */
     int local_status;
     uint64_t body_bytes;               /* received from the client */
+    size_t trailer_bytes;              /* trailer section so far (not kept) */
     uint64_t body_start_ms;
 
     /* Routing. */
@@ -136,6 +137,7 @@ struct sy_upconn {
     bool hup;                          /* peer's FIN/error already signalled */
     enum sy_span span;
     sy_str cur;
+    size_t trailer_bytes;              /* trailer section so far (not kept) */
     sy_str status_text;
     int status;
     sy_header *headers;

@@ -27,13 +27,30 @@ static int reject(sy_client *c, int status, const char *why)
 }
 
 /* Collect a span that llhttp may deliver in pieces: pieces are adjacent in
- * the receive buffer because it is only appended to during a head. */
-static void span_add(sy_str *cur, const char *at, size_t len)
+ * the receive buffer because it is only appended to during a head.  A
+ * piece that does not continue the span means the buffer moved under it;
+ * a length computed across that would wrap. */
+static int span_add(sy_str *cur, const char *at, size_t len)
 {
     if (!cur->p)
         *cur = sy_str_make(at, len);
+    else if (at == cur->p + cur->len)
+        cur->len += len;
     else
-        cur->len = (size_t)(at + len - cur->p);
+        return -1;
+    return 0;
+}
+
+/* Trailer fields come after the head, in a buffer compacted between body
+ * reads: they are never kept as spans (we do not forward them), only
+ * bounded like a head. */
+static int trailer_piece(sy_client *c, size_t len)
+{
+    sy_request *r = c->req;
+    r->trailer_bytes += len;
+    if (r->trailer_bytes > r->snap->cfg->gw.max_header_bytes)
+        return reject(c, 431, "request trailer section larger than MaxHeaderBytes");
+    return 0;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -50,7 +67,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     sy_client *c = CLIENT(p);
     c->req->span = SY_SPAN_URL;
-    span_add(&c->req->target, at, len);
+    if (span_add(&c->req->target, at, len) < 0)
+        return reject(c, 400, "request-target split across buffers");
     if (c->req->target.len > c->req->snap->cfg->gw.max_request_line)
         return reject(c, 414, "request-target longer than MaxRequestLineBytes");
     return 0;
@@ -77,6 +95,8 @@ static bool is_tchar(unsigned char ch)
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
+    if (CLIENT(p)->req->head_done)
+        return trailer_piece(CLIENT(p), len);
     if (head_too_big(CLIENT(p), at, len))
         return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
     sy_request *r = CLIENT(p)->req;
@@ -84,7 +104,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
         r->span = SY_SPAN_FIELD;
         r->cur = SY_STR_NULL;
     }
-    span_add(&r->cur, at, len);
+    if (span_add(&r->cur, at, len) < 0)
+        return reject(CLIENT(p), 400, "header field split across buffers");
     return 0;
 }
 
@@ -92,6 +113,8 @@ static int on_header_field_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
     sy_request *r = c->req;
+    if (r->head_done)
+        return trailer_piece(c, 0);
     if (r->n_headers >= gw_max_headers(c))
         return reject(c, 431, "too many header fields");
     /* llhttp tolerates whitespace before the colon; RFC 9112 §5.1 says a
@@ -110,10 +133,13 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
+    if (CLIENT(p)->req->head_done)
+        return trailer_piece(CLIENT(p), len);
     if (head_too_big(CLIENT(p), at, len))
         return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
     sy_request *r = CLIENT(p)->req;
-    span_add(&r->cur, at, len);
+    if (span_add(&r->cur, at, len) < 0)
+        return reject(CLIENT(p), 400, "header value split across buffers");
     return 0;
 }
 
@@ -121,6 +147,8 @@ static int on_header_value_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
     sy_request *r = c->req;
+    if (r->head_done)
+        return trailer_piece(c, 0);
     sy_str v = sy_str_trim(r->cur);
     /* obs-fold (a line starting with SP/HTAB) and stray CR/LF/NUL: llhttp
      * folds continuation lines into the value span, so any CR or LF left

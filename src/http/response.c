@@ -9,12 +9,28 @@
 #define UCONN(p) ((sy_upconn *)(p)->data)
 #define MAX_RESP_HEADERS 128
 
-static void span_add(sy_str *cur, const char *at, size_t len)
+/* Collect a span llhttp delivers in pieces.  The pieces of one head are
+ * adjacent because the receive buffer is only appended to until the head
+ * is done; a piece that does not continue the span means the buffer moved
+ * under it, and a length computed across that would wrap. */
+static int span_add(sy_str *cur, const char *at, size_t len)
 {
     if (!cur->p)
         *cur = sy_str_make(at, len);
+    else if (at == cur->p + cur->len)
+        cur->len += len;
     else
-        cur->len = (size_t)(at + len - cur->p);
+        return -1;
+    return 0;
+}
+
+/* Trailer fields arrive after the head, when the receive buffer is reused
+ * between reads: they are never kept as spans (we do not forward them),
+ * only counted against the head's limits. */
+static int trailer_piece(sy_upconn *u, size_t len)
+{
+    u->trailer_bytes += len;
+    return u->trailer_bytes > SY_UP_RBUF ? -1 : 0;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -24,23 +40,27 @@ static int on_message_begin(llhttp_t *p)
     u->has_cl = u->chunked = u->conn_close = false;
     u->span = SY_SPAN_NONE;
     u->cur = SY_STR_NULL;
+    u->trailer_bytes = 0;
     return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     sy_upconn *u = UCONN(p);
+    if (u->head_done)
+        return trailer_piece(u, len);
     if (u->span != SY_SPAN_FIELD) {
         u->span = SY_SPAN_FIELD;
         u->cur = SY_STR_NULL;
     }
-    span_add(&u->cur, at, len);
-    return 0;
+    return span_add(&u->cur, at, len);
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
     sy_upconn *u = UCONN(p);
+    if (u->head_done)
+        return trailer_piece(u, 0);
     if (u->n_headers >= MAX_RESP_HEADERS)
         return -1;
     u->headers[u->n_headers].name = u->cur;
@@ -52,13 +72,17 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-    span_add(&UCONN(p)->cur, at, len);
-    return 0;
+    sy_upconn *u = UCONN(p);
+    if (u->head_done)
+        return trailer_piece(u, len);
+    return span_add(&u->cur, at, len);
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     sy_upconn *u = UCONN(p);
+    if (u->head_done)
+        return trailer_piece(u, 0);
     sy_str v = sy_str_trim(u->cur);
     for (size_t i = 0; i < v.len; i++) {
         unsigned char ch = (unsigned char)v.p[i];
