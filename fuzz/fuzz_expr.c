@@ -11,13 +11,13 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
  *     fuzz/fuzz_expr.c src/router/expr_*.c src/router/reqview.c \
  *     src/core/arena.c src/core/str.c src/config/errors.c \
- *     src/plugins/routing/policy.c -lpcre2-8 -lxxhash -o build/fuzz_expr
+ *     src/router/policy.c -lpcre2-8 -lxxhash -o build/fuzz_expr
  *   build/fuzz_expr fuzz/corpus/expr */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 #include "router/expr.h"
 
 static const sy_header headers[] = {

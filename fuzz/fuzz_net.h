@@ -44,11 +44,11 @@
 #include <unistd.h>
 
 #include "config/load.h"
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "core/log.h"
 #include "http/conn.h"
 #include "net/loop.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 #define FZ_MAX_BACKENDS 8
 #define FZ_MAX_PIECES 4

@@ -4,7 +4,7 @@
  * partial heads, split CRLFs, bodies arriving late), byte 1 chooses how
  * the fake backend answers, the rest is what the client sends.  The bytes
  * go through the real worker: strict llhttp with our callbacks
- * (http/request.c), routing with policies (router/, plugins/routing/),
+ * (http/request.c), routing with policies (router/),
  * the rebuilt upstream head (http/serialize.c), connect (refused for the
  * "dead" routes -> 502, retries across upstream nodes), the response path
  * back, keep-alive and pipelining, then teardown.

@@ -11,15 +11,15 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "cli/cli.h"
 #include "config/load.h"
-#include "config/manager.h"
-#include "config/snapshot.h"
+#include "gen/manager.h"
+#include "gen/snapshot.h"
 #include "config/store.h"
 #include "core/log.h"
-#include "net/worker.h"
-#include "upstream/prober.h"
+#include "http/worker.h"
+#include "gen/prober.h"
 #include "version.h"
 
 static void usage(FILE *f)

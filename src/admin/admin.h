@@ -12,7 +12,7 @@
 #ifndef SY_ADMIN_ADMIN_H
 #define SY_ADMIN_ADMIN_H
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 
 /* Start the listener on s->cfg->gw.admin_listen unless AdminListen is
  * "off" (then a no-op).  Takes its own reference to s.  Returns 0, or -1

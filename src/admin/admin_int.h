@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "core/buf.h"
 
 #define SY_ADMIN_MAX_BODY (1024 * 1024)

@@ -10,7 +10,7 @@
 
 #include "config/dump.h"
 #include "config/load.h"
-#include "config/manager.h"
+#include "gen/manager.h"
 #include "config/yaml_tree.h"
 
 #define ADMIN_NAME "<admin>"

@@ -1,6 +1,6 @@
 /* Admin changes: the running configuration as a JSON document that a
  * handler edits, then validated, compiled, stored and published through
- * the config manager (config/manager.h).
+ * the config manager (gen/manager.h).
  *
  * A change is all or nothing: the document is a copy, the loader and
  * validator are the config file's, and a refused change (400 with every

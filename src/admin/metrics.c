@@ -13,9 +13,9 @@
 #include <stdio.h>
 
 #include "admin/admin_int.h"
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "net/tls.h"
-#include "upstream/report.h"
+#include "admin/upstream_report.h"
 
 static const char *class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 

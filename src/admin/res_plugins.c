@@ -7,7 +7,7 @@
 
 #include "admin/resources_int.h"
 #include "config/fields.h"
-#include "config/manager.h"
+#include "gen/manager.h"
 
 static bool taken_plugin(json_t *doc, const char *id)
 {

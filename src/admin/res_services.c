@@ -11,7 +11,7 @@
 
 #include "admin/resources_int.h"
 #include "config/fields.h"
-#include "config/manager.h"
+#include "gen/manager.h"
 
 #define HISTORY_PER_ENV 10
 

@@ -6,7 +6,7 @@
 
 #include "admin/resources_int.h"
 #include "config/fields.h"
-#include "config/manager.h"
+#include "gen/manager.h"
 
 static bool taken_upstream(json_t *doc, const char *id)
 {

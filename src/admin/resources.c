@@ -28,7 +28,7 @@
 #include "config/dump.h"
 #include "config/fields.h"
 #include "config/load.h"
-#include "config/manager.h"
+#include "gen/manager.h"
 
 /* ---- reads ---- */
 

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "admin/admin_int.h"
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "net/loop.h"
 #include "router/explain.h"
-#include "upstream/report.h"
+#include "admin/upstream_report.h"
 #include "version.h"
 
 #define MAX_EXPLAIN_HEADERS 256
@@ -218,7 +218,7 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
     }
     if (ok && !in.method)
         in.method = "GET";
-    json_t *res = ok ? sy_explain(rq->snap, &in, err, sizeof(err)) : NULL;
+    json_t *res = ok ? sy_explain(&(sy_routing){rq->snap->cfg, rq->snap->router, rq->snap->generation}, &in, err, sizeof(err)) : NULL;
     json_decref(doc);
     if (!res) {
         sy_admin_error(rs, 400, "bad_request", err);
@@ -227,7 +227,7 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
     sy_admin_json(rs, 200, res);
 }
 
-/* GET /v1/upstreams/{id}/health (upstream/report.c). */
+/* GET /v1/upstreams/{id}/health (admin/upstream_report.c). */
 static bool h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     static const char pre[] = "/v1/upstreams/", post[] = "/health";

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "core/log.h"
 #include "net/listen.h"
 #include "net/loop.h"

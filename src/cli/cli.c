@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config/load.h"
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "config/yaml_tree.h"
 #include "core/buf.h"
 #include "router/explain.h"
@@ -130,7 +130,7 @@ int sy_cli_explain(int argc, char **argv)
     if (!s)
         return 2;
     char err[512];
-    json_t *res = sy_explain(s, &in, err, sizeof(err));
+    json_t *res = sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
     if (!res) {
         fprintf(stderr, "switchyard explain: %s\n", err);
         sy_snapshot_unref(s);
@@ -294,7 +294,7 @@ static int run_case(cases_ctx *c, const sy_snapshot *s, const sy_ynode *item, si
         return -1;
 
     char err[512];
-    json_t *res = sy_explain(s, &in, err, sizeof(err));
+    json_t *res = sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
     if (!res) {
         printf("FAIL %s: bad request: %s\n", name, err);
         return 0;

@@ -1,7 +1,7 @@
 /* The configuration model: Tencent API Gateway's objects as C structs.
  *
  * A sy_config is produced by the YAML loader (config/load.c), checked by the
- * validator, then compiled (config/snapshot.c) into the immutable snapshot
+ * validator, then compiled (gen/snapshot.c) into the immutable snapshot
  * workers route with.  Everything hangs off cfg->arena and is freed with it;
  * nothing here is mutated after the snapshot is published.
  *
@@ -298,7 +298,7 @@ typedef struct sy_config {
     sy_plugin_cfg *plugins;
     size_t n_plugins;
     /* Version: the configuration's version, raised by one on every admin
-     * change (config/manager.h); 0 when the file has none. */
+     * change (gen/manager.h); 0 when the file has none. */
     uint64_t version;
 } sy_config;
 

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 static void esc(sy_buf *b, sy_str s)
 {
@@ -43,7 +43,7 @@ static void field(sy_buf *b, const char *name, sy_str v, bool first)
 
 void sy_access_log(sy_client *c)
 {
-    sy_stats_on_request(c->w->id, c->req);
+    sy_stats_on_request(c->w->id, c->req->snap, &c->req->route, c->req->status);
     if (sy_rt.access_fd < 0 || !c->req)
         return;
     sy_request *r = c->req;

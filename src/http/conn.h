@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "core/buf.h"
 #include "net/loop.h"
 #include "router/router.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 #define STREAM_BODY_HIGH (64 * 1024) /* response bytes buffered per stream */
 

@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 #include "router/decide.h"
 
 #define CLIENT(p) ((sy_client *)(p)->data)
@@ -241,7 +241,8 @@ static int on_headers_complete(llhttp_t *p)
         .scratch = &c->arena,
     };
     sy_decision d;
-    sy_decide(r->snap, &in, &r->rv, &d, NULL);
+    sy_routing g = {r->snap->cfg, r->snap->router, r->snap->generation};
+    sy_decide(&g, &in, &r->rv, &d, NULL);
     r->path = d.path;
     r->query = d.query;
     r->route = d.route;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 const char *sy_status_reason(int status)
 {

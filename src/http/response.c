@@ -4,7 +4,7 @@
 #include "http/response.h"
 
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
 #define MAX_RESP_HEADERS 128

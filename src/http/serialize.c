@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 #include "router/clientip.h"
 
 /* Number formatting without printf: it showed up in profiles of the

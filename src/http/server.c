@@ -21,7 +21,7 @@
 #include "http/request.h"
 #include "net/listen.h"
 #include "net/tls.h"
-#include "net/worker.h"
+#include "http/worker.h"
 
 static llhttp_settings_t req_settings;
 static int settings_ready;

@@ -19,7 +19,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
-#include "net/worker.h"
+#include "http/worker.h"
 #include "http/response.h"
 #include "router/expr.h"
 #include "upstream/balancer.h"

@@ -4,8 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/target.h"
-#include "net/tls.h"
+#include "router/target.h"
 #include "router/clientip.h"
 
 static void answer(sy_decision *out, enum sy_decide_kind kind, int status, const char *word,
@@ -55,14 +54,14 @@ static const char *split_target(sy_str t, sy_str *host, sy_decision *out)
 }
 
 /* Domains[].Protocol and IsForcedHttps for the domain that routes host. */
-static bool protocol_refuses(const sy_snapshot *s, const sy_domain_cfg *dom, bool tls,
+static bool protocol_refuses(const sy_gateway_cfg *gw, const sy_domain_cfg *dom, bool tls,
                              sy_decision *out)
 {
     if (!dom || (tls && (dom->protocol & SY_PROTO_HTTPS)))
         return false;
     if (!tls && dom->forced_https) {
         answer(out, SY_DECIDE_REDIRECT, 301, "forced_https", "this domain is forced to HTTPS");
-        out->https_port = sy_stls_https_port(s->tls);
+        out->https_port = gw->n_tls_listen ? gw->tls_listen[0].port : 443;
         return true;
     }
     if (!(dom->protocol & (tls ? SY_PROTO_HTTPS : SY_PROTO_HTTP))) {
@@ -73,10 +72,10 @@ static bool protocol_refuses(const sy_snapshot *s, const sy_domain_cfg *dom, boo
     return false;
 }
 
-void sy_decide(const sy_snapshot *s, const sy_decide_in *in, sy_req_view *rv, sy_decision *out,
+void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_decision *out,
                const sy_decide_narrator *narrate)
 {
-    const sy_gateway_cfg *gw = &s->cfg->gw;
+    const sy_gateway_cfg *gw = &g->cfg->gw;
     memset(out, 0, sizeof(*out));
     memset(&out->route, 0, sizeof(out->route));
     out->route.env = -1;
@@ -115,8 +114,8 @@ void sy_decide(const sy_snapshot *s, const sy_decide_in *in, sy_req_view *rv, sy
     }
 
     sy_route *rt = &out->route;
-    sy_router_resolve(s->router, rv, out->path, rt);
-    if (protocol_refuses(s, rt->domain, in->tls, out))
+    sy_router_resolve(g->router, rv, out->path, rt);
+    if (protocol_refuses(gw, rt->domain, in->tls, out))
         return;
     if (rt->status) {
         answer(out, SY_DECIDE_ERROR, rt->status, rt->status == 405 ? "method_not_allowed" : "not_found",
@@ -130,7 +129,7 @@ void sy_decide(const sy_snapshot *s, const sy_decide_in *in, sy_req_view *rv, sy
             rt->backend = &win->cfg->backend;
         }
     } else {
-        sy_router_pick_backend(s->router, rv, rt);
+        sy_router_pick_backend(g->router, rv, rt);
     }
     if (rt->backend->type == SY_BACKEND_MOCK) {
         answer(out, SY_DECIDE_MOCK, rt->backend->mock_status ? rt->backend->mock_status : 200, NULL, NULL);

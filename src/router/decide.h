@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config/snapshot.h"
-#include "plugins/routing/policy.h"
+#include "config/model.h"
+#include "router/policy.h"
 #include "router/reqview.h"
 #include "router/router.h"
 
@@ -66,10 +66,18 @@ typedef struct sy_decide_narrator {
     void *ud;
 } sy_decide_narrator;
 
-/* Decide what s does with the request `in`.  rv is filled as the routing
+/* What a decision reads: one configuration generation's model and routing
+ * tables (the proxy and explain pass their pinned snapshot's). */
+typedef struct sy_routing {
+    const sy_config *cfg;
+    const sy_router *router;
+    uint64_t generation;
+} sy_routing;
+
+/* Decide what the gateway does with the request `in` under g.  rv is filled as the routing
  * view (its slices point into in's buffers and in->scratch) and stays
  * valid as long as they do. */
-void sy_decide(const sy_snapshot *s, const sy_decide_in *in, sy_req_view *rv, sy_decision *out,
+void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_decision *out,
                const sy_decide_narrator *narrate);
 
 #endif

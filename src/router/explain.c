@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 #include "router/clientip.h"
 #include "router/decide.h"
 #include "router/router.h"
@@ -190,7 +190,7 @@ static bool explain_body(const sy_explain_req *in, sy_decide_in *d, char *err, s
     return true;
 }
 
-json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, size_t errlen)
+json_t *sy_explain(const sy_routing *g, const sy_explain_req *in, char *err, size_t errlen)
 {
     if (!in->method || !*in->method || strlen(in->method) > 32) {
         snprintf(err, errlen, "method is missing or too long");
@@ -246,7 +246,7 @@ json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, si
     sy_decide_narrator narrate = {on_policy, json_object_get(res, "policies")};
     sy_req_view rv = {0};
     sy_decision d;
-    sy_decide(s, &din, &rv, &d, &narrate);
+    sy_decide(g, &din, &rv, &d, &narrate);
 
     json_t *req = json_object();
     json_object_set_new(req, "method", json_string(method));
@@ -258,7 +258,7 @@ json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, si
     json_object_set_new(req, "peer", json_string(peer_ip));
     json_object_set_new(req, "client_ip", json_string(d.client_ip));
     json_object_set_new(res, "request", req);
-    json_object_set_new(res, "generation", json_integer((json_int_t)s->generation));
+    json_object_set_new(res, "generation", json_integer((json_int_t)g->generation));
 
     const sy_route *rt = &d.route;
     json_t *o;

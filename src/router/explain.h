@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "config/snapshot.h"
+#include "router/decide.h"
 #include "router/reqview.h"
 
 typedef struct sy_explain_req {
@@ -41,7 +41,7 @@ typedef struct sy_explain_req {
  * backend {source: policy|api, type: HTTP|MOCK, upstream, url, path,
  * method}, balancing, nodes [{host, port, weight}], node {host, port}, and
  * text (the rendering sy_explain_text produces). */
-json_t *sy_explain(const sy_snapshot *s, const sy_explain_req *in, char *err, size_t errlen);
+json_t *sy_explain(const sy_routing *g, const sy_explain_req *in, char *err, size_t errlen);
 
 /* Human-readable rendering of a sy_explain() result (malloc'ed). */
 char *sy_explain_text(const json_t *result);

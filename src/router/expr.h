@@ -102,7 +102,7 @@ bool sy_expr_parse_number(sy_str s, double *out);
 /* A request value read as a boolean: true/false, any case. */
 bool sy_expr_parse_bool(sy_str s, bool *out);
 
-/* ---- Index support (plugins/routing/policy.c) ----
+/* ---- Index support (router/policy.c) ----
  *
  * An expression is indexable when it is an equality test of one parameter
  * against string or number constants, or an `or` of such tests (possibly

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 
 enum api_kind { API_EXACT, API_PREFIX_NOREGEX, API_PARAM, API_PREFIX, API_KIND_COUNT };
 

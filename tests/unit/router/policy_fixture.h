@@ -2,7 +2,7 @@
 #ifndef SY_TEST_POLICY_FIXTURE_H
 #define SY_TEST_POLICY_FIXTURE_H
 
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 #include "router/expr_fixture.h"
 
 typedef struct pfx {

@@ -7,10 +7,10 @@
  * publish it (the admin thread and every worker hold it when commit
  * returns).  Nothing is published that was not stored first, so what a
  * caller was told succeeded survives a crash. */
-#ifndef SY_CONFIG_MANAGER_H
-#define SY_CONFIG_MANAGER_H
+#ifndef SY_GEN_MANAGER_H
+#define SY_GEN_MANAGER_H
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "config/store.h"
 
 /* Hands a snapshot to the rest of the process (sy_admin_publish then

@@ -1,4 +1,4 @@
-#include "net/worker.h"
+#include "http/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>

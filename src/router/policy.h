@@ -5,8 +5,8 @@
  * newer first) and equality tests are indexed, so that a plugin with
  * 100,000 `header.X-Tenant = 'tNNNNN'` policies matches as fast as one with
  * a single policy.  Matching is read-only and thread-safe. */
-#ifndef SY_PLUGINS_ROUTING_POLICY_H
-#define SY_PLUGINS_ROUTING_POLICY_H
+#ifndef SY_ROUTER_POLICY_H
+#define SY_ROUTER_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>

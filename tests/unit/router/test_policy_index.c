@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "plugins/policy_fixture.h"
+#include "router/policy_fixture.h"
 
 static uint64_t rng = 42;
 

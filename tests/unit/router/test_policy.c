@@ -1,5 +1,5 @@
 /* The policy table: evaluation order, ties, fallback, errors, explain. */
-#include "plugins/policy_fixture.h"
+#include "router/policy_fixture.h"
 
 static sy_policy_table *build(sy_arena *a, pfx *x)
 {

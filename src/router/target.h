@@ -1,8 +1,8 @@
 /* Pure checks on a request's Host and path, shared by the proxy
  * (http/request.c) and `explain` (router/explain.c) so the two can never
  * disagree on what is a 400. */
-#ifndef SY_HTTP_TARGET_H
-#define SY_HTTP_TARGET_H
+#ifndef SY_ROUTER_TARGET_H
+#define SY_ROUTER_TARGET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,8 +9,8 @@
  * reference to the new one; only then does it drop the global reference to
  * the old generation.  Requests pin the snapshot they started with, so the
  * old one is freed when its last in-flight request ends. */
-#ifndef SY_CONFIG_SNAPSHOT_H
-#define SY_CONFIG_SNAPSHOT_H
+#ifndef SY_GEN_SNAPSHOT_H
+#define SY_GEN_SNAPSHOT_H
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
 /* Node state for the admin API and /metrics. */
-#ifndef SY_UPSTREAM_REPORT_H
-#define SY_UPSTREAM_REPORT_H
+#ifndef SY_ADMIN_UPSTREAM_REPORT_H
+#define SY_ADMIN_UPSTREAM_REPORT_H
 
 #include <jansson.h>
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "core/buf.h"
 
 /* GET /v1/upstreams/{id}/health: the upstream's current targets with

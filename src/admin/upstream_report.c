@@ -1,4 +1,4 @@
-#include "upstream/report.h"
+#include "admin/upstream_report.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* See manager.h. */
-#include "config/manager.h"
+#include "gen/manager.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -14,13 +14,14 @@
  * small per-generation table it fills lazily; only filling an entry takes
  * the registry lock.  Two policies sharing a name in one plugin share a
  * counter. */
-#ifndef SY_ADMIN_STATS_H
-#define SY_ADMIN_STATS_H
+#ifndef SY_STATS_STATS_H
+#define SY_STATS_STATS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-struct sy_request;
+#include "gen/snapshot.h"
+#include "router/router.h"
 
 /* Status classes: [0] anything outside 100..599, [1]..[5] 1xx..5xx. */
 #define SY_STATS_CLASSES 6
@@ -31,8 +32,9 @@ void sy_stats_init(int n_workers);
 /* Free everything (only when no worker or scraper runs any more). */
 void sy_stats_shutdown(void);
 
-/* Count one finished request of worker `worker` (its own thread only). */
-void sy_stats_on_request(int worker, const struct sy_request *r);
+/* Count one finished request of worker `worker` (its own thread only):
+ * routed as rt under generation s (NULL = before any), answered status. */
+void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, int status);
 /* Count one SIGHUP reload attempt. */
 void sy_stats_on_reload(bool ok);
 uint64_t sy_stats_reloads(bool ok);

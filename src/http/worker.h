@@ -1,14 +1,14 @@
 /* Worker threads: one event loop each, one SO_REUSEPORT listening socket
  * per Listen address each (the kernel spreads connections), no shared
  * mutable state on the request path. */
-#ifndef SY_NET_WORKER_H
-#define SY_NET_WORKER_H
+#ifndef SY_HTTP_WORKER_H
+#define SY_HTTP_WORKER_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "core/buf.h"
 #include "net/loop.h"
 

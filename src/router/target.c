@@ -1,4 +1,4 @@
-#include "http/target.h"
+#include "router/target.h"
 
 #include <string.h>
 

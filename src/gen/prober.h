@@ -7,10 +7,10 @@
  *   - resolves node names over UDP DNS (dns.h) and publishes new target
  *     sets to the balancers of the current generation.
  * Nothing here runs on a worker loop. */
-#ifndef SY_UPSTREAM_PROBER_H
-#define SY_UPSTREAM_PROBER_H
+#ifndef SY_GEN_PROBER_H
+#define SY_GEN_PROBER_H
 
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 
 /* Start the thread on `s` (takes its own reference).  0 or -1. */
 int sy_prober_start(sy_snapshot *s);

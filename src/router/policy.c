@@ -14,7 +14,7 @@
  * first-match order is exactly the unindexed one.  Number keys are looked
  * up with the value read by sy_expr_parse_number, the same reading the
  * `=` comparison uses, so `header.id = 7` still matches "007" and "7.0". */
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

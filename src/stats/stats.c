@@ -12,7 +12,7 @@
  * that found no API, and (plugin, policy position) for policy winners.
  * Two views are kept (the current generation and the previous one, whose
  * requests may still be finishing after a reload). */
-#include "admin/stats.h"
+#include "stats/stats.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,7 +21,6 @@
 #include <xxhash.h>
 
 #include "core/arena.h"
-#include "http/conn.h"
 
 #define BLOCK 256
 #define MAX_BLOCKS 4096
@@ -258,16 +257,13 @@ static int status_class(int status)
     return status >= 100 && status <= 599 ? status / 100 : 0;
 }
 
-void sy_stats_on_request(int worker, const sy_request *r)
+void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, int status)
 {
-    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !r ||
-        !r->snap)
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !s || !rt)
         return;
     wslot *w = slots[worker];
-    const sy_snapshot *s = r->snap;
     view *v = view_for(w, s);
-    const sy_route *rt = &r->route;
-    int cls = status_class(r->status);
+    int cls = status_class(status);
     uint32_t *idp;
     if (rt->api && rt->service && rt->env >= 0 && rt->api_index < v->n_apis) {
         idp = &v->api_ids[rt->api_index * SY_ENV_COUNT + (size_t)rt->env];

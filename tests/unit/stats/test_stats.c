@@ -13,10 +13,19 @@
 #include <cmocka.h>
 
 #include "admin/admin_int.h"
-#include "admin/stats.h"
+#include "stats/stats.h"
 #include "config/load.h"
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 #include "http/conn.h"
+
+/* The access-log hook's call, from a request record. */
+static void count(int worker, const sy_request *r)
+{
+    if (r)
+        sy_stats_on_request(worker, r->snap, &r->route, r->status);
+    else
+        sy_stats_on_request(worker, NULL, NULL, 0);
+}
 
 static const char *CFG =
     "Services:\n"
@@ -120,21 +129,21 @@ static void test_api_and_policy_counts(void **state)
 {
     sy_snapshot *s = snap_with("first");
     sy_request r;
-    r = req(s, 0, -1, 200); sy_stats_on_request(0, &r);
-    r = req(s, 0, -1, 204); sy_stats_on_request(1, &r);
-    r = req(s, 0, 0, 502);  sy_stats_on_request(2, &r);
-    r = req(s, 0, 0, 200);  sy_stats_on_request(3, &r);
-    r = req(s, 0, 1, 404);  sy_stats_on_request(0, &r);
-    r = req(s, 1, -1, 301); sy_stats_on_request(0, &r);
-    r = req(s, -1, -1, 400); sy_stats_on_request(1, &r);
-    r = req(s, -1, -1, 0);  sy_stats_on_request(1, &r);
+    r = req(s, 0, -1, 200); count(0, &r);
+    r = req(s, 0, -1, 204); count(1, &r);
+    r = req(s, 0, 0, 502);  count(2, &r);
+    r = req(s, 0, 0, 200);  count(3, &r);
+    r = req(s, 0, 1, 404);  count(0, &r);
+    r = req(s, 1, -1, 301); count(0, &r);
+    r = req(s, -1, -1, 400); count(1, &r);
+    r = req(s, -1, -1, 0);  count(1, &r);
     /* Ignored: worker out of range, no request, no snapshot. */
     r = req(s, 0, -1, 200);
-    sy_stats_on_request(4, &r);
-    sy_stats_on_request(-1, &r);
-    sy_stats_on_request(0, NULL);
+    count(4, &r);
+    count(-1, &r);
+    count(0, NULL);
     r.snap = NULL;
-    sy_stats_on_request(0, &r);
+    count(0, &r);
 
     found a = lookup(SY_STATS_API, "shop", "release", "api-a");
     assert_int_equal(a.hits, 1);
@@ -164,10 +173,10 @@ static void test_survives_reload_by_name(void **state)
     uint64_t before = lookup(SY_STATS_POLICY, "plug", "second", "").s.matched;
     uint64_t before_a = lookup(SY_STATS_API, "shop", "release", "api-a").s.by_class[2];
     sy_request r;
-    r = req(s1, 0, 1, 200); sy_stats_on_request(0, &r);
-    r = req(s2, 0, 1, 200); sy_stats_on_request(0, &r);  /* same name "second" */
-    r = req(s1, 0, 1, 200); sy_stats_on_request(0, &r);  /* old generation finishing */
-    r = req(s2, 0, 0, 200); sy_stats_on_request(0, &r);
+    r = req(s1, 0, 1, 200); count(0, &r);
+    r = req(s2, 0, 1, 200); count(0, &r);  /* same name "second" */
+    r = req(s1, 0, 1, 200); count(0, &r);  /* old generation finishing */
+    r = req(s2, 0, 0, 200); count(0, &r);
     found p2 = lookup(SY_STATS_POLICY, "plug", "second", "");
     assert_int_equal(p2.hits, 1);
     assert_int_equal(p2.s.matched, before + 3);
@@ -192,7 +201,7 @@ static void *hammer(void *p)
     targ *t = p;
     sy_request r = req(t->s, 1, 0, 200);
     for (int i = 0; i < PER_THREAD; i++)
-        sy_stats_on_request(t->worker, &r);
+        count(t->worker, &r);
     return NULL;
 }
 
@@ -236,8 +245,8 @@ static void test_metrics_text(void **state)
     /* Names the loader would refuse, to exercise label escaping. */
     s->cfg->plugins[0].policies[0].name = (char *)"we\"ird\\name\n";
     sy_request r = req(s, 0, 0, 200);
-    sy_stats_on_request(0, &r);
-    sy_stats_on_request(1, &r);
+    count(0, &r);
+    count(1, &r);
     sy_buf out = {0};
     sy_admin_metrics(s, &out);
     sy_buf_append(&out, "", 1);

@@ -1,4 +1,4 @@
-#include "config/snapshot.h"
+#include "gen/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

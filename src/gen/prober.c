@@ -1,4 +1,4 @@
-#include "upstream/prober.h"
+#include "gen/prober.h"
 
 #include <errno.h>
 #include <netinet/in.h>
