@@ -47,6 +47,7 @@ typedef struct sy_request {
     sy_str cur;                        /* span being collected */
     size_t n_host;
     bool has_cl, chunked, has_te, expect_continue, upgrade, conn_close, keep_alive_10;
+    bool version_seen;                 /* the version span's first piece was checked */
     uint64_t content_length;
     bool head_done, body_done, local;  /* local = answered by the gateway */
     int local_status;

@@ -5,8 +5,9 @@
  * llhttp runs in strict mode (no lenient flag is ever set): it rejects
  * CL+TE, invalid or repeated Content-Length, bad chunk sizes, bare CR, and
  * invalid token or value characters.  What it leaves to us: Host presence
- * and uniqueness, TE on HTTP/1.0, the request-target form, obs-fold and
- * header count. */
+ * and uniqueness (and of the other singletons routing and auth read), one
+ * SP between the request-line parts, TE on HTTP/1.0, the request-target
+ * form, obs-fold (also after an empty first line) and header count. */
 #include "http/request.h"
 
 #include <stdio.h>
@@ -63,9 +64,36 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
+/* RFC 9112 §3: method SP target SP version, exactly one SP each; llhttp
+ * skips any number.  A head is only appended to while it is parsed, so the
+ * bytes before a span's first piece are still in the buffer: the method
+ * ends right before the target's SP, the target right before the
+ * version's " HTTP/". */
+static bool one_sp_before_target(const char *at)
+{
+    return at[-1] == ' ' && at[-2] != ' ';
+}
+
+static bool one_sp_before_version(const sy_request *r)
+{
+    const char *end = r->target.p + r->target.len;
+    return end[0] == ' ' && end[1] != ' ';
+}
+
+static int on_version(llhttp_t *p, const char *at, size_t len)
+{
+    sy_client *c = CLIENT(p);
+    if (c->req->target.p && !c->req->version_seen && !one_sp_before_version(c->req))
+        return reject(c, 400, "more than one space before the HTTP version");
+    c->req->version_seen = true;
+    return 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     sy_client *c = CLIENT(p);
+    if (!c->req->target.p && !one_sp_before_target(at))
+        return reject(c, 400, "more than one space before the request-target");
     c->req->span = SY_SPAN_URL;
     if (span_add(&c->req->target, at, len) < 0)
         return reject(c, 400, "request-target split across buffers");
@@ -131,6 +159,19 @@ static int on_header_field_complete(llhttp_t *p)
     return 0;
 }
 
+/* obs-fold whose first line is empty ("Transfer-Encoding:\r\n chunked"):
+ * llhttp starts the value span after the fold, so the value itself looks
+ * clean.  The bytes between the name and the value's first piece (still in
+ * the buffer, see one_sp_before_target) must be the colon and OWS only. */
+static bool folded_before_value(const sy_request *r, const char *at)
+{
+    const sy_str name = r->headers[r->n_headers].name;
+    for (const char *q = name.p + name.len; q < at; q++)
+        if (*q == '\r' || *q == '\n')
+            return true;
+    return false;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     if (CLIENT(p)->req->head_done)
@@ -138,6 +179,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     if (head_too_big(CLIENT(p), at, len))
         return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
     sy_request *r = CLIENT(p)->req;
+    if (len == 0)
+        return 0; /* llhttp marks an empty value with a zero-length span at the next line */
+    if (!r->cur.p && folded_before_value(r, at))
+        return reject(CLIENT(p), 400, "obsolete line folding is not allowed");
     if (span_add(&r->cur, at, len) < 0)
         return reject(CLIENT(p), 400, "header value split across buffers");
     return 0;
@@ -187,6 +232,21 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
+/* Fields that routing, auth or the backend read as one value: a second
+ * copy means two readers may each pick a different one (Host is counted
+ * while parsing, it also has a missing-Host rule). */
+static const char *repeated_singleton(const sy_request *r)
+{
+    static const char *const names[] = {"Authorization", "Content-Type"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->n_headers; i++)
+            if (sy_str_ieq_c(r->headers[i].name, names[k]) && ++n > 1)
+                return names[k];
+    }
+    return NULL;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
@@ -207,6 +267,8 @@ static int on_headers_complete(llhttp_t *p)
         return reject(c, 400, "more than one Host header");
     if (r->n_host == 0 && r->http_minor == 1)
         return reject(c, 400, "missing Host header");
+    if (repeated_singleton(r))
+        return reject(c, 400, "a header that must appear once is repeated");
     if (r->has_te) {
         if (r->http_minor == 0)
             return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -354,6 +416,7 @@ void sy_request_settings(llhttp_settings_t *s)
     s->on_message_begin = on_message_begin;
     s->on_url = on_url;
     s->on_url_complete = on_url_complete;
+    s->on_version = on_version;
     s->on_header_field = on_header_field;
     s->on_header_field_complete = on_header_field_complete;
     s->on_header_value = on_header_value;

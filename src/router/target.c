@@ -22,11 +22,18 @@ int sy_host_normalize(sy_str v, char *out, size_t cap)
     if (end >= cap)
         return -1;
     if (end < v.len) {
+        /* A port is 1-5 digits up to 65535; anything larger is no port a
+         * backend or a front proxy would read the same way. */
+        unsigned long port = 0;
         if (end + 1 == v.len)
             return -1;
-        for (size_t i = end + 1; i < v.len; i++)
+        for (size_t i = end + 1; i < v.len; i++) {
             if (v.p[i] < '0' || v.p[i] > '9')
                 return -1;
+            port = port * 10 + (unsigned long)(v.p[i] - '0');
+            if (port > 65535)
+                return -1;
+        }
     }
     for (size_t i = 0; i < end; i++) {
         unsigned char ch = (unsigned char)v.p[i];
