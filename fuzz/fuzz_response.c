@@ -9,7 +9,7 @@
  * strict response parser (http/response.c), the rebuilt response head
  * (http/serialize.c), re-chunking, close-delimited bodies, interim
  * responses, 101 tunnels, keep-alive pooling and stale-connection retry
- * (http/upstream.c).
+ * (http/backend.c).
  *
  * Invariants:
  *   - whatever the backend sends, the client receives a strictly valid

@@ -52,7 +52,7 @@ static json_t *map_list(json_t *src, json_t *(*view)(json_t *))
     return out;
 }
 
-static void read(sy_res_ctx *x)
+static void res_read(sy_res_ctx *x)
 {
     json_t *doc = sy_admin_cfg_json(x->rq->snap->cfg, false);
     const char *top = x->seg[0];
@@ -262,7 +262,7 @@ static json_t *query_body(sy_res_ctx *x)
     return b;
 }
 
-static void write(sy_res_ctx *x)
+static void res_write(sy_res_ctx *x)
 {
     const char *m = x->rq->method;
     json_t *body = NULL;
@@ -338,8 +338,8 @@ bool sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs)
         return true;
     }
     if (strcmp(m, "GET") == 0)
-        read(&x);
+        res_read(&x);
     else
-        write(&x);
+        res_write(&x);
     return true;
 }

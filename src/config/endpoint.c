@@ -185,7 +185,7 @@ bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep,
     return sy_endpoint_set(a, rest, hlen, port, false, ep, why);
 }
 
-bool sy_addr_is_loopback(const sy_endpoint *ep)
+bool sy_endpoint_is_loopback(const sy_endpoint *ep)
 {
     if (ep->addr.ss_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)&ep->addr;

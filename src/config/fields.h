@@ -97,7 +97,7 @@ bool sy_host_valid(const char *h, size_t len);
 bool sy_cidr_parse(const char *text, sy_cidr *out, const char **why);
 bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep,
                   const char **why);
-bool sy_addr_is_loopback(const sy_endpoint *ep);
+bool sy_endpoint_is_loopback(const sy_endpoint *ep);
 bool sy_status_set_parse(const char *text, sy_status_set *set,
                          const char **why);
 

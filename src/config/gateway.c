@@ -166,7 +166,7 @@ static void load_tls(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 static const char *const cert_keys[] = {"CertificateFile", "KeyFile", NULL};
 
 /* CertificateFile + KeyFile in `map` (a domain or DefaultCertificate).
- * The files are read when the snapshot is compiled (net/tls.c). */
+ * The files are read when the snapshot is compiled (net/tls_server.c). */
 void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_cert_cfg *out)
 {
     out->mark = map->mark;
@@ -232,7 +232,7 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     /* The admin API can rewrite routing; exposing it beyond this host
      * without a token would hand the gateway to anyone who can reach it. */
     const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
-    if (!sy_addr_is_loopback(&gw->admin_listen) && !gw->admin_token &&
+    if (!sy_endpoint_is_loopback(&gw->admin_listen) && !gw->admin_token &&
         !(env && *env))
         sy_cfg_err(c, v->mark, SY_PATH_TOP("Gateway.AdminListen"),
                    "a non-loopback admin address needs AdminToken (or "

@@ -17,7 +17,7 @@
 #include "upstream/balancer.h"
 #include "upstream/dns.h"
 #include "upstream/health.h"
-#include "upstream/tls.h"
+#include "upstream/tls_client.h"
 
 #define TICK_MS 20
 #define MAX_DNS_SERVERS 8

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "config/load.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "upstream/balancer.h"
-#include "upstream/tls.h"
+#include "upstream/tls_client.h"
 
 _Atomic(sy_snapshot *) sy_snapshot_current;
 

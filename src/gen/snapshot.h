@@ -27,7 +27,7 @@ typedef struct sy_snapshot {
     sy_router *router;
     struct sy_balancer **balancers; /* one per cfg->upstreams[i] (malloc'd) */
     size_t n_balancers;
-    struct sy_stls *tls;       /* certificates, SNI, domain protocol rules (net/tls.h); NULL = none */
+    struct sy_stls *tls;       /* certificates, SNI, domain protocol rules (net/tls_server.h); NULL = none */
     int n_workers;
     uint64_t generation;
     atomic_uint refs;

@@ -1,5 +1,5 @@
 /* Types shared by the client side (http/server.c) and the upstream side
- * (http/upstream.c) of the proxy.
+ * (http/backend.c) of the proxy.
  *
  * One client connection carries one request at a time; pipelined requests
  * wait in its receive buffer (the parser is paused at each message end).
@@ -108,7 +108,7 @@ struct sy_client {
     sy_upconn *up;
     sy_client *next, *prev;            /* worker's connection list */
 
-    /* TLS and HTTP/2 (net/tls.h, http/h2.h). */
+    /* TLS and HTTP/2 (net/tls_server.h, http/h2.h). */
     struct ssl_st *ssl;                /* TLS session, NULL on plain connections */
     bool tls;                          /* arrived over TLS (h2 streams inherit it) */
     bool handshaking;                  /* TLS handshake not finished yet */
@@ -179,7 +179,7 @@ void sy_respond_mock(sy_client *c, const sy_backend_cfg *b);
 void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path, sy_str query);
 const char *sy_status_reason(int status);
 
-/* ---- upstream side (http/upstream.c) ---- */
+/* ---- upstream side (http/backend.c) ---- */
 /* Begin the exchange for c->req: pick a node, take a pooled connection or
  * connect, queue the serialized head. */
 void sy_upstream_start(sy_client *c);

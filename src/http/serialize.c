@@ -145,7 +145,7 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     sy_buf_append(out, "\r\n", 2);
 
     sy_str xff_in = SY_STR_NULL;
-    /* The verdict sy_client_ip_resolve gave when the request was decided. */
+    /* The verdict sy_clientip_resolve gave when the request was decided. */
     bool trusted = r->peer_trusted;
     /* Only scan for Connection-named fields when a Connection header
      * exists: the common request has none. */

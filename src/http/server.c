@@ -15,12 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 #include "http/conn.h"
 #include "http/h2.h"
 #include "http/request.h"
 #include "net/listen.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "http/worker.h"
 
 static llhttp_settings_t req_settings;

@@ -25,17 +25,3 @@ int sy_listen_socket(const sy_endpoint *ep, int backlog)
     }
     return fd;
 }
-
-void sy_addr_ip(const struct sockaddr_storage *ss, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    if (ss->ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)cap);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-            inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)cap);
-        else
-            inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)cap);
-    }
-}

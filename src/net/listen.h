@@ -8,7 +8,5 @@
  * or -1 with errno set. */
 int sy_listen_socket(const sy_endpoint *ep, int backlog);
 
-/* "ip" text of an address (no port). */
-void sy_addr_ip(const struct sockaddr_storage *ss, char *buf, size_t cap);
 
 #endif

@@ -213,4 +213,5 @@ void sy_loop_run(sy_loop *l, void (*tick)(sy_loop *, void *), void *arg)
         if (tick)
             tick(l, arg);
     }
+    l->stop = 0; /* a stop ends one run (or the next, if asked before it) */
 }

@@ -53,7 +53,8 @@ void sy_timer_arm(sy_loop *loop, sy_timer *t, uint64_t delay_ms);
 void sy_timer_stop(sy_loop *loop, sy_timer *t);
 static inline bool sy_timer_armed(const sy_timer *t) { return t->slot != 0; }
 
-/* Run until sy_loop_stop().  `tick` (may be NULL) runs once per iteration
+/* Run until sy_loop_stop() (a stop asked before the run ends it at once;
+ * either way the loop can be run again afterwards).  `tick` (may be NULL) runs once per iteration
  * after timers, for per-worker housekeeping such as log flushing. */
 void sy_loop_run(sy_loop *loop, void (*tick)(sy_loop *, void *), void *arg);
 void sy_loop_stop(sy_loop *loop);

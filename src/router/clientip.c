@@ -81,7 +81,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
         snprintf(out, cap, "unknown");
 }
 
-void sy_client_ip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
+void sy_clientip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
                           const char *peer_ip, const sy_header *hdrs, size_t n_hdrs,
                           char *out, size_t cap, struct sockaddr_storage *out_addr,
                           bool *peer_trusted)

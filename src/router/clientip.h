@@ -17,7 +17,7 @@ bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const struct sockaddr_
 
 /* Decide the client address.  `peer_trusted` tells the caller whether the
  * incoming X-Forwarded-For chain may be kept (and appended to). */
-void sy_client_ip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
+void sy_clientip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
                           const char *peer_ip, const sy_header *hdrs, size_t n_hdrs,
                           char *out, size_t cap, struct sockaddr_storage *out_addr,
                           bool *peer_trusted);

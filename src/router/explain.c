@@ -1,7 +1,7 @@
 /* The explain core (explain.h): the proxy's routing steps, narrated.
  *
  * The order mirrors http/request.c: parse the target, decide the client
- * address (sy_client_ip_resolve), resolve service/environment/API
+ * address (sy_clientip_resolve), resolve service/environment/API
  * (sy_router_resolve), walk the policies (sy_policy_table_explain, which
  * gives the same winner as the indexed match), then the backend and its
  * path (sy_route_backend_path).  The result is JSON so the CLI, the admin

@@ -6,7 +6,7 @@
 #include <xxhash.h>
 
 #include "upstream/dns.h"
-#include "upstream/tls.h"
+#include "upstream/tls_client.h"
 
 #define SLOT_PAD 8 /* int64 per cache line */
 

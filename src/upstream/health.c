@@ -7,6 +7,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/addr.h"
 #include "core/arena.h"
 #include "core/log.h"
 
@@ -14,25 +15,6 @@
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static sy_node_state *reg[REG_BUCKETS];
-
-void sy_addr_text(const struct sockaddr *sa, char *buf, size_t cap)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-        port = ntohs(s4->sin_port);
-        snprintf(buf, cap, "%s:%u", ip, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-        port = ntohs(s6->sin6_port);
-        snprintf(buf, cap, "[%s]:%u", ip, port);
-    } else {
-        snprintf(buf, cap, "?");
-    }
-}
 
 sy_node_state *sy_node_state_get(const char *id, const struct sockaddr *sa, socklen_t len)
 {

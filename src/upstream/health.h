@@ -72,8 +72,6 @@ static inline bool sy_status_in(const sy_status_set *s, int code)
     return (s->bits[i / 64] >> (i % 64)) & 1;
 }
 
-/* "host:port" text of an address into buf (at least 64 bytes). */
-void sy_addr_text(const struct sockaddr *sa, char *buf, size_t cap);
 
 /* Visit every state (admin, metrics).  Holds the registry lock. */
 void sy_node_state_foreach(void (*fn)(void *ud, sy_node_state *st), void *ud);

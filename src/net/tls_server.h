@@ -1,7 +1,7 @@
 /* TLS termination for client connections (OpenSSL 3), non-blocking, in the
  * worker loops: no thread hop, no file read after the snapshot is built.
  *
- * Prefix sy_stls_ ("server TLS"; upstream/tls.h is the client side).
+ * Prefix sy_stls_ ("server TLS"; upstream/tls_client.h is the client side).
  *
  * Per config generation (built with the snapshot, by whichever thread
  * compiles it): one SSL_CTX per certificate, read from the PEM files named
@@ -17,8 +17,8 @@
  * worker, every certificate and every config generation agree on them
  * without shared mutable state; a ticket is accepted during its epoch and
  * the next one (then renewed). */
-#ifndef SY_NET_TLS_H
-#define SY_NET_TLS_H
+#ifndef SY_NET_TLS_SERVER_H
+#define SY_NET_TLS_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

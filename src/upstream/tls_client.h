@@ -8,8 +8,8 @@
  * Host when it is a name; for an IP node without UpstreamHost the
  * certificate must carry that IP address.  The last session of each node
  * is kept in its sy_node_state for resumption on new connections. */
-#ifndef SY_UPSTREAM_TLS_H
-#define SY_UPSTREAM_TLS_H
+#ifndef SY_UPSTREAM_TLS_CLIENT_H
+#define SY_UPSTREAM_TLS_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Server-side TLS: contexts per certificate, SNI choice, ALPN, rotating
  * session-ticket keys, non-blocking I/O helpers and counters.  See tls.h. */
-#include "net/tls.h"
+#include "net/tls_server.h"
 
 #include <errno.h>
 #include <openssl/core_names.h>

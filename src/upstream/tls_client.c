@@ -1,4 +1,4 @@
-#include "upstream/tls.h"
+#include "upstream/tls_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

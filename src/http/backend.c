@@ -24,7 +24,7 @@
 #include "router/expr.h"
 #include "upstream/balancer.h"
 #include "upstream/health.h"
-#include "upstream/tls.h"
+#include "upstream/tls_client.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
 #define POOL_MAX_PER_WORKER 1024
