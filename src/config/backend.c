@@ -58,8 +58,10 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
         else
             b->path = s;
     }
-    if (sy_cfg_enum(c, sc, path, "Method", SY_OPT, sy_cfg_methods, &idx))
+    if (sy_cfg_enum(c, sc, path, "Method", SY_OPT, sy_cfg_methods, &idx)) {
         b->method = sy_arena_strdup(c->a, sy_cfg_methods[idx]);
+        b->keep_method = strcmp(b->method, "ANY") == 0;
+    }
     if (sy_cfg_enum(c, sc, path, "Product", SY_OPT, products, &idx))
         b->product = sy_arena_strdup(c->a, products[idx]);
     sy_cfg_str(c, sc, path, "UniqVpcId", SY_OPT, &b->vpc_id);
@@ -116,6 +118,7 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     b->type = SY_BACKEND_HTTP;
     b->path = sy_arena_strdup(c->a, "/");
     b->method = sy_arena_strdup(c->a, "ANY");
+    b->keep_method = true;
     b->timeout_ms = 15000;
     b->mock_status = 200;
 

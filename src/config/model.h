@@ -178,6 +178,7 @@ typedef struct sy_backend_cfg {
     sy_endpoint url_ep;   /* parsed Url (when not an upstream) */
     char *path;           /* ServiceConfig.Path, default "/" */
     char *method;         /* ServiceConfig.Method, "ANY" keeps the client's */
+    bool keep_method;     /* method is ANY (decided at load, not per request) */
     char *product;        /* ServiceConfig.Product (upstream, clb, cvm) */
     char *vpc_id;         /* ServiceConfig.UniqVpcId: kept, not used */
     char *upstream_id;    /* ServiceConfig.UpstreamId */

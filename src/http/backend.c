@@ -349,7 +349,7 @@ void sy_upstream_start(sy_client *c)
     if (b->upstream) {
         r->upstream = b->upstream;
         r->tset = sy_balancer_targets(r->snap->balancers[b->upstream->index]);
-        if (strcmp(b->upstream->algorithm, "CONSISTENT-HASH") == 0)
+        if (r->snap->balancers[b->upstream->index]->algo == SY_ALGO_HASH)
             hash_key(r);
         ti = pick(c);
         if (ti < 0) {

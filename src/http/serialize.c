@@ -113,7 +113,7 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     if (sy_route_backend_path(&r->route, path, sizeof(path)) < 0)
         return -1;
     sy_str method = r->method;
-    if (b->method && strcmp(b->method, "ANY") != 0)
+    if (!b->keep_method)
         method = sy_str_c(b->method);
     put(out, method);
     sy_buf_append(out, " ", 1);

@@ -111,7 +111,7 @@ static void backend_json(json_t *res, const sy_route *rt, sy_str method)
     char path[8192];
     int n = sy_route_backend_path(rt, path, sizeof(path));
     json_object_set_new(o, "path", n < 0 ? json_null() : json_stringn(path, (size_t)n));
-    bool keep = !b->method || strcmp(b->method, "ANY") == 0;
+    bool keep = b->keep_method;
     json_object_set_new(o, "method", keep ? jstrn(method) : json_string(b->method));
     json_object_set_new(res, "backend", o);
     if (b->upstream) {

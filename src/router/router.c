@@ -24,6 +24,8 @@ typedef struct api_ent {
     size_t index;           /* dense API index */
     enum api_kind kind;
     sy_str path;            /* without "=" / "^~" */
+    sy_str method;          /* the API's Method; any_method for ANY */
+    bool any_method;
     seg *segs;              /* API_PARAM only */
     size_t n_segs, n_literal;
 } api_ent;
@@ -163,6 +165,8 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
             e->index = api_index++;
             e->kind = kind;
             e->path = sy_str_c(p);
+            e->method = sy_str_c(api->method);
+            e->any_method = strcmp(api->method, "ANY") == 0; /* compiled once, not per request */
             if (kind == API_PARAM)
                 split_segments(a, e);
         }
@@ -262,9 +266,9 @@ static const dom_ent *find_domain(const sy_router *r, sy_str host)
     return r->any;
 }
 
-static int method_ok(const sy_api_cfg *api, sy_str method)
+static int method_ok(const api_ent *e, sy_str method)
 {
-    return strcmp(api->method, "ANY") == 0 || sy_str_eq_c(method, api->method);
+    return e->any_method || sy_str_eq(method, e->method);
 }
 
 static int match_param(const api_ent *e, sy_str path, sy_route *out)
@@ -399,7 +403,7 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
             if (!hit)
                 continue;
             path_hit = 1;
-            if (!method_ok(e->api, rv->method))
+            if (!method_ok(e, rv->method))
                 continue;
             out->api = e->api;
             out->api_index = e->index;
