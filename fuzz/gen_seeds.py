@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of the network targets:
-fuzz/corpus/request/ and fuzz/corpus/response/.
-
-Each seed is two control bytes and a payload (see fuzz_request.c and
-fuzz_response.c).  Re-run after changing a seed here; the files are
+"""Write the seed corpora of the network targets (fuzz/corpus/request/,
+fuzz/corpus/response/: two control bytes and a payload, see fuzz_request.c
+and fuzz_response.c), of the DNS reply parser (fuzz/corpus/dns/: one
+control byte and a message, see fuzz_dns.c) and of the admin bodies
+(fuzz/corpus/admin/: calls separated by two NUL bytes, see fuzz_admin.c).  Re-run after changing a seed here; the files are
 committed so a fuzz run never needs Python."""
+import json
 import os
+import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 H = "Host: gw.test\r\n"
@@ -111,5 +113,175 @@ def write(dirname, seeds):
             f.write(bytes([a, b]) + payload)
 
 
+
+
+def dns_name(name):
+    return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+
+
+def dns_msg(qid=0x1234, flags=0x8180, qd=(("gw.test", 1),), an=(), qdcount=None, ancount=None):
+    """A DNS answer; `an` rows are (owner bytes, type, class, ttl, rdata)."""
+    head = struct.pack(">HHHHHH", qid, flags, len(qd) if qdcount is None else qdcount,
+                       len(an) if ancount is None else ancount, 0, 0)
+    body = b"".join(dns_name(n) + struct.pack(">HH", t, 1) for n, t in qd)
+    body += b"".join(o + struct.pack(">HHIH", t, c, ttl, len(rd)) + rd for o, t, c, ttl, rd in an)
+    return head + body
+
+
+PTR = b"\xc0\x0c"   # compression pointer to the question's name
+V4 = bytes([10, 0, 0, 1])
+V6 = bytes(15) + b"\x01"
+# name: (control byte, message); control: room for (bits 0-5)+1 addresses,
+# bit 6 a mismatched id, bit 7 also encode the message as a query name
+DNS = {
+    "a_one": (0x3f, dns_msg(an=[(PTR, 1, 1, 300, V4)])),
+    "a_many": (0x02, dns_msg(an=[(PTR, 1, 1, 60 + i, bytes([10, 0, 0, i])) for i in range(8)])),
+    "aaaa": (0x3f, dns_msg(qd=(("gw.test", 28),), an=[(PTR, 28, 1, 30, V6)])),
+    "cname_then_a": (0x3f, dns_msg(an=[(PTR, 5, 1, 60, dns_name("real.gw.test")),
+                                       (dns_name("real.gw.test"), 1, 1, 0, V4)])),
+    "a_wrong_length": (0x3f, dns_msg(an=[(PTR, 1, 1, 60, V4 + b"\0"), (PTR, 28, 1, 60, V4)])),
+    "a_class_chaos": (0x3f, dns_msg(an=[(PTR, 1, 3, 60, V4)])),
+    "nxdomain": (0x3f, dns_msg(flags=0x8183)),
+    "servfail": (0x3f, dns_msg(flags=0x8182)),
+    "not_a_response": (0x3f, dns_msg(flags=0x0100)),
+    "wrong_id": (0x7f, dns_msg(an=[(PTR, 1, 1, 300, V4)])),
+    "pointer_loop": (0x3f, dns_msg(an=[(b"\xc0\x1d", 1, 1, 60, V4)])[:29] + b"\xc0\x1d" + bytes(14)),
+    "pointer_past_end": (0x3f, dns_msg(an=[(b"\xc3\xff", 1, 1, 60, V4)])),
+    "label_reserved_bits": (0x3f, dns_msg(an=[(b"\x80abc\0", 1, 1, 60, V4)])),
+    "counts_lie": (0x3f, dns_msg(an=[(PTR, 1, 1, 60, V4)], qdcount=3, ancount=0xffff)),
+    "rdlength_past_end": (0x3f, dns_msg(an=[(PTR, 1, 1, 60, V4)])[:-4] + b"\xff\xff" + V4),
+    "truncated_header": (0x3f, dns_msg()[:11]),
+    "ttl_max": (0x3f, dns_msg(an=[(PTR, 1, 1, 0xffffffff, V4)])),
+    "query_name": (0x80, b"api.internal.example.com"),
+    "query_name_long_label": (0x80, b"a" * 64 + b".example"),
+}
+
+
+def write_dns():
+    d = os.path.join(HERE, "corpus", "dns")
+    os.makedirs(d, exist_ok=True)
+    for name, (ctl, msg) in DNS.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes([ctl]) + msg)
+
+
+
+# The order of calls[] in fuzz_admin.c: the first byte of a call picks one.
+ADMIN_CALLS = [
+    "POST /v1/upstreams", "PUT /v1/upstreams/up-a", "PATCH /v1/upstreams/up-a",
+    "DELETE /v1/upstreams/up-b", "PATCH /v1/upstreams/up-b",
+    "POST /v1/services", "PUT /v1/services/svc-a", "PATCH /v1/services/svc-b",
+    "DELETE /v1/services/svc-b",
+    "POST /v1/services/svc-a/apis", "PUT /v1/services/svc-a/apis/api-a",
+    "PATCH /v1/services/svc-a/apis/api-m", "DELETE /v1/services/svc-a/apis/api-a",
+    "POST /v1/services/svc-a/releases", "PUT /v1/services/svc-a/releases/release",
+    "DELETE /v1/services/svc-a/releases/release",
+    "POST /v1/plugins", "PUT /v1/plugins/plugin-a", "PATCH /v1/plugins/plugin-a",
+    "DELETE /v1/plugins/plugin-a",
+    "POST /v1/plugins/plugin-a/attachments", "DELETE /v1/plugins/plugin-a/attachments",
+    "PUT /v1/config", "POST /v1/explain",
+    "POST /v1/services/svc-b/releases", "PATCH /v1/services/svc-b/apis/api-b",
+]
+NODE = {"Host": "127.0.0.1", "Port": 8080, "Weight": 10}
+API = {"ApiId": "api-n", "ApiName": "n", "Path": "/n", "Method": "GET", "ServiceType": "HTTP",
+       "ServiceTimeout": 5, "ServiceConfig": {"Product": "upstream", "UpstreamId": "up-a",
+                                               "Path": "/n"}}
+POLICY = {"strategy_name": "p1", "strategy_weight": 50, "condition": "header.X-U = 'a'",
+          "backend_type": "UPSTREAM", "backend_config": {"ServiceConfig": {
+              "Product": "upstream", "UpstreamId": "up-a", "Path": "/"}}}
+CONFIG_YAML = """Upstreams:
+  - {UpstreamId: up-a, Nodes: [{Host: 127.0.0.1, Port: 1, Weight: 1}]}
+Services:
+  - ServiceId: svc-a
+    Environments: [release]
+    Apis: [{ApiId: api-a, Path: /a, ServiceType: MOCK, ServiceMockReturnMessage: ok}]
+"""
+ADMIN_BODIES = {
+    "POST /v1/upstreams": {"UpstreamId": "up-n", "UpstreamName": "n", "Algorithm": "ROUND-ROBIN",
+                           "Retries": 2, "Nodes": [NODE, dict(NODE, Host="10.0.0.2", Weight=0)]},
+    "PUT /v1/upstreams/up-a": {"Scheme": "HTTP", "Algorithm": "CONSISTENT-HASH", "Nodes": [NODE]},
+    "PATCH /v1/upstreams/up-a": {"Retries": 1, "UpstreamName": None},
+    "DELETE /v1/upstreams/up-b": {},
+    "PATCH /v1/upstreams/up-b": {"Nodes": [NODE]},
+    "POST /v1/services": {"ServiceId": "svc-n", "ServiceName": "n", "Domains": [
+        {"DomainName": "n.test", "PathMappings": [{"Path": "/", "Environment": "release"}]}]},
+    "PUT /v1/services/svc-a": {"ServiceName": "a", "Domains": [{"DomainName": "a.test"}]},
+    "PATCH /v1/services/svc-b": {"ServiceDesc": "b"},
+    "DELETE /v1/services/svc-b": {},
+    "POST /v1/services/svc-a/apis": API,
+    "PUT /v1/services/svc-a/apis/api-a": {"Path": "/a", "ServiceType": "MOCK",
+                                         "ServiceMockReturnMessage": "{\"down\": true}",
+                                         "ServiceMockStatusCode": 503},
+    "PATCH /v1/services/svc-a/apis/api-m": {"ServiceConfig": {"Path": "/v2"}, "Method": "POST"},
+    "DELETE /v1/services/svc-a/apis/api-a": {},
+    "POST /v1/services/svc-a/releases": {"EnvironmentName": "release", "ReleaseDesc": "v2"},
+    "PUT /v1/services/svc-a/releases/release": {"ReleaseVersion": "v1"},
+    "DELETE /v1/services/svc-a/releases/release": {},
+    "POST /v1/plugins": {"PluginId": "plugin-n", "PluginName": "n", "PluginType": "Routing",
+                         "Description": "d", "PluginData": [POLICY]},
+    "PUT /v1/plugins/plugin-a": {"PluginType": "Routing", "PluginData": json.dumps([POLICY])},
+    "PATCH /v1/plugins/plugin-a": {"Description": "off"},
+    "DELETE /v1/plugins/plugin-a": {},
+    "POST /v1/plugins/plugin-a/attachments": {"ServiceId": "svc-a", "EnvironmentName": "release",
+                                             "ApiIds": ["api-a"]},
+    "DELETE /v1/plugins/plugin-a/attachments": {"ServiceId": "svc-a", "EnvironmentName": "release",
+                                               "ApiId": "api-a"},
+    "PUT /v1/config": CONFIG_YAML,
+    "POST /v1/explain": {"method": "GET", "url": "/release/a", "headers": {"X-Beta": "yes"},
+                         "client_ip": "192.0.2.1"},
+    "POST /v1/services/svc-b/releases": {"EnvironmentName": "test"},
+    "PATCH /v1/services/svc-b/apis/api-b": {"ServiceConfig": {"Url": "http://127.0.0.1:2"}},
+}
+
+
+def admin_call(name, body):
+    if not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    return bytes([ADMIN_CALLS.index(name)]) + body
+
+
+def admin_hostile():
+    """Bodies an attacker sends: each is one of the mutations
+    tests/hostile/test_admin_mutation.py applies at random."""
+    up = "POST /v1/upstreams"
+    return {
+        "deep_nesting": admin_call(up, b'{"Nodes":' + b"[" * 3000 + b"]" * 3000 + b"}"),
+        "deep_patch": admin_call("PATCH /v1/upstreams/up-a", b'{"X":' + b'{"a":' * 1500 + b"1" + b"}" * 1501),
+        "number_overflow": admin_call(up, b'{"Nodes":[{"Host":"h","Port":1e309,"Weight":1}]}'),
+        "negative_weight": admin_call(up, {"Nodes": [dict(NODE, Weight=-1)]}),
+        "huge_port": admin_call(up, {"Nodes": [dict(NODE, Port=2**63 - 1)]}),
+        "duplicate_keys": admin_call(up, b'{"UpstreamId":"a","UpstreamId":"b"}'),
+        "invalid_utf8": admin_call(up, b'{"UpstreamName":"\xff\xfe\xc0\x80"}'),
+        "escaped_nul": admin_call(up, b'{"UpstreamName":"a\\u0000b"}'),
+        "type_swaps": admin_call("PUT /v1/services/svc-a", {"ServiceName": 7, "Domains": "a.test"}),
+        "nulls": admin_call("PUT /v1/services/svc-a/apis/api-a", {"Path": None, "ServiceConfig": None}),
+        "wrong_id": admin_call("PUT /v1/upstreams/up-a", {"UpstreamId": "up-b"}),
+        "bad_ids": admin_call(up, {"UpstreamId": "a/b\r\nX: 1"}) + b"\0\0" +
+                   admin_call("POST /v1/services", {"ServiceId": "", "Domains": []}),
+        "huge_string": admin_call("PATCH /v1/upstreams/up-a", {"UpstreamName": "n" * 70000}),
+        "not_an_object": admin_call(up, b"[1,2,3]"),
+        "config_yaml_alias_bomb": admin_call("PUT /v1/config", b"a: &a [1,1]\nb: &b [*a,*a]\nc: [*b,*b]\n"),
+        "sequence_create_use": admin_call(up, ADMIN_BODIES[up]) + b"\0\0" +
+            admin_call("POST /v1/services/svc-a/apis", dict(API, ServiceConfig=dict(API["ServiceConfig"], UpstreamId="up-n"))) +
+            b"\0\0" + admin_call("POST /v1/services/svc-a/releases", {"EnvironmentName": "release"}) +
+            b"\0\0" + admin_call("DELETE /v1/upstreams/up-b", {}),
+    }
+
+
+def write_admin():
+    d = os.path.join(HERE, "corpus", "admin")
+    os.makedirs(d, exist_ok=True)
+    seeds = {"ok_" + n.split()[0].lower() + n.split()[1][3:].replace("/", "_"): admin_call(n, b)
+             for n, b in ADMIN_BODIES.items()}
+    seeds.update(admin_hostile())
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
 write("request", REQUEST)
 write("response", RESPONSE)
+write_dns()
+write_admin()
