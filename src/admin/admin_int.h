@@ -44,9 +44,9 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs);
 void sy_admin_json(sy_admin_resp *rs, int status, json_t *doc);
 void sy_admin_error(sy_admin_resp *rs, int status, const char *word, const char *msg);
 
-/* resources.c: /v1/upstreams, /v1/services..., /v1/plugins..., /v1/config.
- * False when the path is none of them (rs untouched). */
-bool sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs);
+/* resources.c: /v1/upstreams, /v1/services..., /v1/plugins..., /v1/config,
+ * once the dispatch table (routes.c) has matched the path and method. */
+void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs);
 
 /* metrics.c: Prometheus text exposition of every counter. */
 void sy_admin_metrics(const sy_snapshot *s, sy_buf *out);

@@ -216,40 +216,6 @@ static bool split(sy_res_ctx *x)
     return x->nseg > 0;
 }
 
-/* Which methods a path takes, or NULL when it is no resource. */
-static const char *allowed(sy_res_ctx *x)
-{
-    const char *t = x->seg[0];
-    size_t n = x->nseg;
-    if (strcmp(t, "config") == 0)
-        return n == 1 ? "GET, PUT" : NULL;
-    if (strcmp(t, "upstreams") == 0)
-        return n == 1 ? "GET, POST" : n == 2 ? "GET, PUT, PATCH, DELETE" : NULL;
-    if (strcmp(t, "plugins") == 0) {
-        if (n <= 2)
-            return n == 1 ? "GET, POST" : "GET, PUT, PATCH, DELETE";
-        return n == 3 && strcmp(x->seg[2], "attachments") == 0 ? "GET, POST, DELETE" : NULL;
-    }
-    if (strcmp(t, "services") == 0) {
-        if (n <= 2)
-            return n == 1 ? "GET, POST" : "GET, PUT, PATCH, DELETE";
-        if (strcmp(x->seg[2], "apis") == 0)
-            return n == 3 ? "GET, POST" : n == 4 ? "GET, PUT, PATCH, DELETE" : NULL;
-        if (strcmp(x->seg[2], "releases") == 0)
-            return n == 3 ? "GET, POST" : n == 4 ? "GET, PUT, DELETE" : NULL;
-    }
-    return NULL;
-}
-
-static bool method_in(const char *m, const char *list)
-{
-    size_t n = strlen(m);
-    for (const char *p = list; (p = strstr(p, m)); p += n)
-        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
-            return true;
-    return false;
-}
-
 /* DELETE .../attachments takes its arguments from the query too. */
 static json_t *query_body(sy_res_ctx *x)
 {
@@ -310,36 +276,25 @@ static void res_write(sy_res_ctx *x)
     json_decref(body);
 }
 
-bool sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs)
+/* A collection path the dispatch table (routes.c) matched, with a method
+ * it allows there. */
+void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs)
 {
-    if (!sy_str_starts(rq->path, SY_STR_LIT("/v1/")))
-        return false;
     sy_res_ctx x = {.rq = rq, .rs = rs};
-    if (!split(&x))
-        return false;
-    const char *allow = allowed(&x);
-    if (!allow)
-        return false;
-    const char *m = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
-    if (!method_in(m, allow)) {
-        static char hdr[128];
-        snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
-        rs->extra_headers = hdr;
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s is not allowed here (use %s)", rq->method, allow);
-        sy_admin_error(rs, 405, "method_not_allowed", msg);
-        return true;
+    if (!split(&x)) {
+        sy_admin_error(rs, 404, "not_found", "no such admin endpoint");
+        return;
     }
+    const char *m = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
     if (strcmp(x.seg[0], "config") == 0) {
         if (strcmp(m, "GET") == 0)
             config_get(&x);
         else
             config_put(&x);
-        return true;
+        return;
     }
     if (strcmp(m, "GET") == 0)
         res_read(&x);
     else
         res_write(&x);
-    return true;
 }

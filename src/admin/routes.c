@@ -228,23 +228,15 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
 }
 
 /* GET /v1/upstreams/{id}/health (admin/upstream_report.c). */
-static bool h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
+static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     static const char pre[] = "/v1/upstreams/", post[] = "/health";
     size_t pl = sizeof pre - 1, sl = sizeof post - 1;
-    if (rq->path.len <= pl + sl || memcmp(rq->path.p, pre, pl) != 0 ||
-        memcmp(rq->path.p + rq->path.len - sl, post, sl) != 0)
-        return false;
-    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
-        rs->extra_headers = "Allow: GET, HEAD\r\n";
-        sy_admin_error(rs, 405, "method_not_allowed", "use GET");
-        return true;
-    }
     char id[256];
     size_t il = rq->path.len - pl - sl;
-    if (il >= sizeof id || memchr(rq->path.p + pl, '/', il)) {
+    if (il >= sizeof id) {
         sy_admin_error(rs, 404, "not_found", "no such upstream");
-        return true;
+        return;
     }
     memcpy(id, rq->path.p + pl, il);
     id[il] = '\0';
@@ -253,51 +245,93 @@ static bool h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
         char msg[320];
         snprintf(msg, sizeof msg, "no upstream with UpstreamId '%s'", id);
         sy_admin_error(rs, 404, "not_found", msg);
-        return true;
+        return;
     }
     sy_admin_json(rs, 200, doc);
-    return true;
 }
 
 /* ---- dispatch ---- */
 
 typedef void handler(const sy_admin_req *rq, sy_admin_resp *rs);
 
+/* Every admin endpoint: its path ("*" = one segment), the methods it takes
+ * (HEAD wherever GET is) and its handler.  One table decides 404, 405 with
+ * Allow, and who answers. */
+#define ITEM "GET, HEAD, PUT, PATCH, DELETE"
+#define LIST "GET, HEAD, POST"
 static const struct route {
-    const char *method;
-    const char *path;
-    handler *fn;
+    const char *pattern;
     const char *allow;
+    handler *fn;
 } routes[] = {
-    {"GET", "/metrics", h_metrics, "Allow: GET, HEAD\r\n"},
-    {"GET", "/v1/status", h_status, "Allow: GET, HEAD\r\n"},
-    {"POST", "/v1/explain", h_explain, "Allow: POST\r\n"},
+    {"/metrics", "GET, HEAD", h_metrics},
+    {"/v1/status", "GET, HEAD", h_status},
+    {"/v1/explain", "POST", h_explain},
+    {"/v1/config", "GET, HEAD, PUT", sy_admin_resources},
+    {"/v1/upstreams", LIST, sy_admin_resources},
+    {"/v1/upstreams/*", ITEM, sy_admin_resources},
+    {"/v1/upstreams/*/health", "GET, HEAD", h_upstream_health},
+    {"/v1/services", LIST, sy_admin_resources},
+    {"/v1/services/*", ITEM, sy_admin_resources},
+    {"/v1/services/*/apis", LIST, sy_admin_resources},
+    {"/v1/services/*/apis/*", ITEM, sy_admin_resources},
+    {"/v1/services/*/releases", LIST, sy_admin_resources},
+    {"/v1/services/*/releases/*", "GET, HEAD, PUT, DELETE", sy_admin_resources},
+    {"/v1/plugins", LIST, sy_admin_resources},
+    {"/v1/plugins/*", ITEM, sy_admin_resources},
+    {"/v1/plugins/*/attachments", "GET, HEAD, POST, DELETE", sy_admin_resources},
 };
+#undef ITEM
+#undef LIST
+
+/* Segment-wise match: "*" takes one non-empty segment. */
+static bool path_matches(const char *pat, sy_str path)
+{
+    const char *p = path.p, *end = path.p + path.len;
+    while (*pat) {
+        if (*pat == '*') {
+            const char *seg = p;
+            while (p < end && *p != '/')
+                p++;
+            if (p == seg)
+                return false;
+            pat++;
+        } else {
+            if (p == end || *p != *pat)
+                return false;
+            p++;
+            pat++;
+        }
+    }
+    return p == end;
+}
+
+static bool method_in(const char *m, const char *list)
+{
+    size_t n = strlen(m);
+    for (const char *p = list; (p = strstr(p, m)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
 
 void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     if (!authorized(rq, rs))
         return;
-    if (h_upstream_health(rq, rs))
-        return;
-    const struct route *path_hit = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *r = &routes[i];
-        if (!sy_str_eq_c(rq->path, r->path))
+        if (!path_matches(r->pattern, rq->path))
             continue;
-        path_hit = r;
-        bool head_ok = strcmp(r->method, "GET") == 0 && strcmp(rq->method, "HEAD") == 0;
-        if (strcmp(rq->method, r->method) == 0 || head_ok) {
+        if (method_in(rq->method, r->allow)) {
             r->fn(rq, rs);
             return;
         }
-    }
-    if (!path_hit && sy_admin_resources(rq, rs))
-        return;
-    if (path_hit) {
-        rs->extra_headers = path_hit->allow;
-        char msg[128];
-        snprintf(msg, sizeof(msg), "%s is not allowed here (use %s)", rq->method, path_hit->method);
+        static __thread char hdr[96];
+        snprintf(hdr, sizeof hdr, "Allow: %s\r\n", r->allow);
+        rs->extra_headers = hdr;
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s is not allowed here (use %s)", rq->method, r->allow);
         sy_admin_error(rs, 405, "method_not_allowed", msg);
         return;
     }
