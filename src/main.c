@@ -112,6 +112,15 @@ static int run(const char *file)
 
     /* The -c file is also where admin API changes are stored. */
     sy_store *store = sy_store_file_new(file);
+    char lerr[600];
+    int lrc = sy_store_file_lock(store, lerr, sizeof lerr);
+    if (lrc < 0) {
+        fprintf(stderr, "switchyard: %s\n", lerr);
+        sy_store_free(store);
+        return 1;
+    }
+    if (lrc > 0)
+        fprintf(stderr, "switchyard: warning: %s\n", lerr);
     size_t len;
     char *text = store->ops->load(store, &len, &errs);
     sy_config *probe = text ? sy_config_load_string(text, len, file, &errs) : NULL;

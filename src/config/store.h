@@ -38,6 +38,13 @@ struct sy_store {
  * keeping its permission bits. */
 sy_store *sy_store_file_new(const char *path);
 
+/* Claim the file for this process (flock, kept across saves) so that a
+ * second instance on the same file refuses to start.  0 = locked; -1 =
+ * held by another process or unreadable (err names the holder's pid when
+ * the kernel says it); 1 = the file system cannot lock (err says so; the
+ * caller warns and runs). */
+int sy_store_file_lock(sy_store *st, char *err, size_t errlen);
+
 static inline void sy_store_free(sy_store *st)
 {
     if (st)

@@ -133,11 +133,13 @@ static void tick(sy_loop *loop, void *arg)
     if (atomic_load(&sy_rt.draining) && !w->draining) {
         w->draining = true;
         w->accepting = false;
+        /* The sockets are shared: unregister here, the main thread closes
+         * them once every worker has (sy_workers_drain_and_join). */
         for (size_t i = 0; i < w->n_listeners; i++) {
             sy_loop_del(loop, &w->listeners[i]);
-            close(w->listeners[i].fd);
             w->listeners[i].fd = -1;
         }
+        atomic_fetch_add(&sy_rt.listeners_released, 1);
         sy_client *c = w->clients;
         while (c) {
             sy_client *n = c->next;
@@ -175,6 +177,19 @@ int sy_workers_start(int n, const sy_config *cfg)
 {
     sy_rt.n_workers = n;
     sy_rt.workers = sy_calloc((size_t)n, sizeof(sy_worker));
+    sy_rt.n_listen_fds = cfg->gw.n_listen + cfg->gw.n_tls_listen;
+    sy_rt.listen_fds = sy_calloc(sy_rt.n_listen_fds + 1, sizeof(int));
+    for (size_t j = 0; j < sy_rt.n_listen_fds; j++) {
+        bool tls = j >= cfg->gw.n_listen;
+        const sy_endpoint *ep = tls ? &cfg->gw.tls_listen[j - cfg->gw.n_listen] : &cfg->gw.listen[j];
+        int fd = sy_listen_socket(ep, 4096);
+        if (fd < 0) {
+            sy_error("listen %s:%u: %s%s", ep->host, ep->port, strerror(errno),
+                     errno == EADDRINUSE ? " (another process listens there)" : "");
+            return -1;
+        }
+        sy_rt.listen_fds[j] = fd;
+    }
     for (int i = 0; i < n; i++) {
         sy_worker *w = &sy_rt.workers[i];
         w->id = i;
@@ -189,16 +204,10 @@ int sy_workers_start(int n, const sy_config *cfg)
         w->listeners = sy_calloc(w->n_listeners + 1, sizeof(sy_io));
         for (size_t j = 0; j < w->n_listeners; j++) {
             bool tls = j >= cfg->gw.n_listen;
-            const sy_endpoint *ep = tls ? &cfg->gw.tls_listen[j - cfg->gw.n_listen] : &cfg->gw.listen[j];
-            int fd = sy_listen_socket(ep, 4096);
-            if (fd < 0) {
-                sy_error("listen %s:%u: %s", ep->host, ep->port, strerror(errno));
-                return -1;
-            }
-            w->listeners[j].fd = fd;
+            w->listeners[j].fd = sy_rt.listen_fds[j];
             w->listeners[j].cb = tls ? accept_tls_cb : accept_cb;
             w->listeners[j].data = w;
-            sy_loop_add(w->loop, &w->listeners[j], EPOLLIN);
+            sy_loop_add(w->loop, &w->listeners[j], EPOLLIN | EPOLLEXCLUSIVE);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -242,6 +251,17 @@ void sy_workers_drain_and_join(uint32_t grace_ms)
     atomic_store(&sy_rt.draining, 1);
     for (int i = 0; i < sy_rt.n_workers; i++)
         sy_loop_wake(sy_rt.workers[i].loop);
+    /* Stop listening as soon as no worker has the sockets registered (a
+     * close while one still had would leave its epoll entry pointing at a
+     * number the kernel may hand out again). */
+    for (int tries = 0; tries < 5000 && atomic_load(&sy_rt.listeners_released) < sy_rt.n_workers;
+         tries++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t j = 0; j < sy_rt.n_listen_fds; j++)
+        close(sy_rt.listen_fds[j]);
+    sy_rt.n_listen_fds = 0;
     for (int i = 0; i < sy_rt.n_workers; i++) {
         sy_worker *w = &sy_rt.workers[i];
         pthread_join(w->thread, NULL);
@@ -251,4 +271,6 @@ void sy_workers_drain_and_join(uint32_t grace_ms)
         free(w->listeners);
         sy_buf_free(&w->access_log);
     }
+    free(sy_rt.listen_fds);
+    sy_rt.listen_fds = NULL;
 }

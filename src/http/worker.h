@@ -1,6 +1,8 @@
-/* Worker threads: one event loop each, one SO_REUSEPORT listening socket
- * per Listen address each (the kernel spreads connections), no shared
- * mutable state on the request path. */
+/* Worker threads: one event loop each, no shared mutable state on the
+ * request path.  Each Listen address has one listening socket, bound by
+ * the main thread (no SO_REUSEPORT, so no other process can join it) and
+ * registered in every worker's epoll with EPOLLEXCLUSIVE: a new connection
+ * wakes one idle worker, not all of them (nginx's arrangement). */
 #ifndef SY_HTTP_WORKER_H
 #define SY_HTTP_WORKER_H
 
@@ -47,6 +49,9 @@ typedef struct sy_runtime {
     sy_worker *workers;
     int n_workers;
     int access_fd;                     /* -1 = off */
+    int *listen_fds;                   /* shared by the workers */
+    size_t n_listen_fds;
+    atomic_int listeners_released;     /* workers that unregistered them (drain) */
     atomic_int draining;
 } sy_runtime;
 

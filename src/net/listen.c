@@ -13,8 +13,11 @@ int sy_listen_socket(const sy_endpoint *ep, int backlog)
     if (fd < 0)
         return -1;
     int one = 1;
+    /* SO_REUSEADDR only: rebinding over TIME_WAIT is fine, but without
+     * SO_REUSEPORT a second process cannot join our address (Linux refuses
+     * a bind onto a listening socket) and silently take half of the
+     * connections. */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (ep->addr.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, (const struct sockaddr *)&ep->addr, ep->addrlen) < 0 || listen(fd, backlog) < 0) {
