@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "http/worker.h"
 #include "gen/prober.h"
+#include "net/limits.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -90,6 +91,7 @@ static int open_logs(const sy_config *cfg)
 /* The config manager's publish step (also used by admin changes). */
 static void publish(sy_snapshot *s)
 {
+    sy_limits_check(s->cfg, s->n_workers);
     sy_admin_publish(s); /* before the old generation can go */
     sy_prober_publish(s);
     sy_workers_publish(s);
@@ -109,6 +111,9 @@ static int run(const char *file)
     sigaddset(&set, SIGINT);
     /* Block before the workers exist so only this thread takes signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    /* Before anything derives limits from it (net/limits.h). */
+    sy_limits_init();
 
     /* The -c file is also where admin API changes are stored. */
     sy_store *store = sy_store_file_new(file);
@@ -140,6 +145,7 @@ static int run(const char *file)
     }
     if (open_logs(snap->cfg) < 0)
         return 1;
+    sy_limits_check(snap->cfg, n_workers);
     atomic_store(&sy_snapshot_current, snap);
     malloc_trim(0); /* see publish() */
     sy_cfgmgr_init(store, n_workers, publish);

@@ -26,6 +26,7 @@ const sy_gw_num sy_gw_nums[] = {
     {"MaxHeaders", SY_GWN_U32, GW(max_headers), 100, 1, 10000},
     {"MaxBodyBytes", SY_GWN_U64, GW(max_body_bytes), 104857600, 0, 1099511627776.0},
     {"MaxConnections", SY_GWN_U32, GW(max_connections), 10000, 1, 1000000},
+    {"MaxBackendConnections", SY_GWN_U32, GW(max_backend_connections), 10000, 1, 1000000},
     {"MaxKeepaliveRequests", SY_GWN_U32, GW(max_keepalive_requests), 1000, 1, 1e9},
     {"Http2MaxConcurrentStreams", SY_GWN_U32, GW(h2_max_streams), 100, 1, 10000},
     {"Http2StreamWindow", SY_GWN_U32, GW(h2_stream_window), 65536, 16384, 2147483647},
@@ -73,7 +74,7 @@ static const char *const gw_keys[] = {
     "RequestHeaderTimeout", "RequestBodyTimeout", "RequestBodyMinRate",
     "RequestBodyRateGrace", "IdleTimeout", "SendTimeout", "ConnectTimeout",
     "UpstreamIdleTimeout", "GracePeriod", "MaxRequestLineBytes",
-    "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections",
+    "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections", "MaxBackendConnections",
     "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
     "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2StreamWindow",
     "Http2ConnectionWindow", "Http2MaxResetsPerSecond", NULL};

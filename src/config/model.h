@@ -105,6 +105,7 @@ typedef struct sy_gateway_cfg {
     uint32_t max_headers;            /* 100 -> 431 */
     uint64_t max_body_bytes;         /* 100 MiB -> 413; 0 = unlimited */
     uint32_t max_connections;        /* per worker: 10000 */
+    uint32_t max_backend_connections; /* per worker: 10000 (net/limits.h) */
     uint32_t max_keepalive_requests; /* 1000 per client connection */
 
     /* HTTP/2 limits (doc/tls-http2.md). */

@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "net/limits.h"
 #include "net/loop.h"
 #include "upstream/balancer.h"
 #include "upstream/dns.h"
@@ -75,7 +76,8 @@ static struct {
 
 static void probe_done(probe *p, enum sy_outcome o, int status)
 {
-    sy_node_probe(p->st, &p->u->health, o, status, sy_clock_ms());
+    if (p->st)
+        sy_node_probe(p->st, &p->u->health, o, status, sy_clock_ms());
     sy_timer_stop(P.loop, &p->timer);
     if (p->io.fd >= 0) {
         sy_loop_del(P.loop, &p->io);
@@ -90,6 +92,22 @@ static void probe_done(probe *p, enum sy_outcome o, int status)
         }
     sy_snapshot_unref(p->snap);
     free(p);
+}
+
+/* The probe could not even start for want of a local resource (no
+ * descriptor, no ephemeral port, no memory): that says nothing about the
+ * node, so no outcome is recorded; the next interval tries again. */
+static void probe_abandon(probe *p, int err)
+{
+    static uint64_t warned;
+    uint64_t now = sy_clock_ms();
+    if (now - warned >= 1000) {
+        sy_warn("health probe to %s not sent: %s (not counted against the node)", p->st->addr,
+                strerror(err));
+        warned = now;
+    }
+    p->st = NULL;
+    probe_done(p, SY_OUT_TCP, 0);
 }
 
 static void probe_timeout(sy_loop *loop, sy_timer *t)
@@ -195,16 +213,23 @@ static void probe_start(const sy_upstream_cfg *u, sy_balancer *b, const sy_targe
     p->next = P.probes;
     P.probes = p;
     if (p->io.fd < 0) {
-        probe_done(p, SY_OUT_TCP, 0);
+        if (sy_errno_local(errno))
+            probe_abandon(p, errno);
+        else
+            probe_done(p, SY_OUT_TCP, 0);
         return;
     }
     int one = 1;
     setsockopt(p->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(p->io.fd, (const struct sockaddr *)&t->ep.addr, t->ep.addrlen) < 0 &&
         errno != EINPROGRESS) {
+        int e = errno;
         close(p->io.fd);
         p->io.fd = -1;
-        probe_done(p, SY_OUT_TCP, 0);
+        if (sy_errno_local(e))
+            probe_abandon(p, e);
+        else
+            probe_done(p, SY_OUT_TCP, 0);
         return;
     }
     if (b->ssl_ctx)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/load.h"
+#include "net/limits.h"
 #include "net/tls_server.h"
 #include "upstream/balancer.h"
 #include "upstream/tls_client.h"
@@ -20,6 +21,7 @@ sy_snapshot *sy_snapshot_build(sy_config *cfg, int n_workers, sy_errors *errs)
     size_t before = errs->n;
     s->cfg = cfg;
     s->n_workers = n_workers;
+    sy_limits_caps(cfg, n_workers, &s->max_clients, &s->max_backends);
     s->router = sy_router_build(&s->arena, cfg, errs);
     s->balancers = sy_arena_alloc(&s->arena, (cfg->n_upstreams + 1) * sizeof(*s->balancers));
     for (size_t i = 0; i < cfg->n_upstreams; i++) {

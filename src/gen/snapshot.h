@@ -29,6 +29,8 @@ typedef struct sy_snapshot {
     size_t n_balancers;
     struct sy_stls *tls;       /* certificates, SNI, domain protocol rules (net/tls_server.h); NULL = none */
     int n_workers;
+    uint32_t max_clients;      /* per worker, MaxConnections within the fd budget (net/limits.h) */
+    uint32_t max_backends;     /* per worker, MaxBackendConnections likewise */
     uint64_t generation;
     atomic_uint refs;
 } sy_snapshot;

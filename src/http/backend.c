@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "http/conn.h"
 #include "http/worker.h"
+#include "net/limits.h"
 #include "http/response.h"
 #include "router/expr.h"
 #include "upstream/balancer.h"
@@ -32,7 +33,10 @@
 static llhttp_settings_t resp_settings;
 static int resp_settings_ready;
 
-enum fail_kind { FAIL_CONNECT, FAIL_REUSED_CLOSED, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD_RESPONSE };
+/* FAIL_LOCAL: we could not even open a socket (no descriptor, no
+ * ephemeral port): not the node's fault, so not judged and not retried on
+ * another node; 503. */
+enum fail_kind { FAIL_CONNECT, FAIL_REUSED_CLOSED, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD_RESPONSE, FAIL_LOCAL };
 
 static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev);
 static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why);
@@ -89,6 +93,7 @@ static void up_free(sy_upconn *u)
         sy_loop_del(w->loop, &u->io);
         close(u->io.fd);
         u->io.fd = -1;
+        w->n_upfds--;
     }
     u->free_next = w->dead_ups;
     w->dead_ups = u;
@@ -117,6 +122,22 @@ void sy_pool_close_all(sy_worker *w)
             up_free(u);
         }
     }
+}
+
+/* Close the idle connection that waited longest, to make room for a new
+ * one under the worker's backend budget.  False when none is idle. */
+static bool pool_evict_oldest(sy_worker *w)
+{
+    sy_upconn *old = NULL;
+    for (int i = 0; i < SY_POOL_BUCKETS; i++)
+        for (sy_upconn *u = w->pool[i]; u; u = u->pool_next)
+            if (!old || u->idle_since < old->idle_since)
+                old = u;
+    if (!old)
+        return false;
+    pool_remove(old);
+    up_free(old);
+    return true;
 }
 
 static void up_timer_cb(sy_loop *loop, sy_timer *t)
@@ -207,15 +228,15 @@ static int up_connect(sy_upconn *u)
         return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    u->io.fd = fd;
     int rc = connect(fd, (struct sockaddr *)&u->addr, u->addrlen);
     if (rc < 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
-        u->io.fd = -1;
         errno = e;
         return -1;
     }
+    u->io.fd = fd;
+    u->w->n_upfds++;
     u->state = SY_US_CONNECTING;
     u->writable = false;
     u->readable = false;
@@ -294,6 +315,12 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
     }
     sy_upconn *u = pool_get(w, r->ep, ssl_ctx);
     bool fresh = !u;
+    if (fresh && w->n_upfds >= r->snap->max_backends && !pool_evict_oldest(w)) {
+        sy_client_upstream_failed(c, 503, "service_unavailable",
+                                  "backend connection budget of this worker exhausted "
+                                  "(MaxBackendConnections within the file descriptor limit)");
+        return -1;
+    }
     if (u) {
         u->reused = true;
         u->state = SY_US_ACTIVE;
@@ -323,7 +350,10 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
     if (fresh && up_connect(u) < 0) {
         /* Immediate refusal (rare on non-blocking sockets): same path as
          * an asynchronous connect failure, including retries. */
-        up_fail(u, FAIL_CONNECT, strerror(errno));
+        int e = errno;
+        char why[128];
+        snprintf(why, sizeof why, "cannot open a backend connection: %s", strerror(e));
+        up_fail(u, sy_errno_local(e) ? FAIL_LOCAL : FAIL_CONNECT, why);
         return c->up ? 0 : -1;
     }
     r->up_start_ms = now;
@@ -409,7 +439,7 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
     bool stale = kind == FAIL_REUSED_CLOSED;
     /* A keep-alive connection the backend closed while idle says nothing
      * about the node's health. */
-    if (!stale)
+    if (!stale && kind != FAIL_LOCAL)
         judge(u, timeout ? SY_OUT_TIMEOUT : SY_OUT_TCP, 0);
     bool nothing_sent = kind == FAIL_CONNECT;
     bool replayable = (kind == FAIL_REUSED_CLOSED || kind == FAIL_IO) && !u->got_bytes &&
@@ -452,6 +482,8 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
     up_free(u);
     if (timeout)
         sy_client_upstream_failed(c, 504, "gateway_timeout", why);
+    else if (kind == FAIL_LOCAL)
+        sy_client_upstream_failed(c, 503, "service_unavailable", why);
     else
         sy_client_upstream_failed(c, 502, "bad_gateway", why);
 }

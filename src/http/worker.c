@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "net/limits.h"
 #include "net/listen.h"
 
 sy_runtime sy_rt = {.access_fd = -1};
@@ -43,22 +44,38 @@ void sy_worker_take_snapshot(sy_worker *w)
     sy_snapshot_unref(old);
 }
 
+/* Out of descriptors (EMFILE/ENFILE) or kernel memory: accepting again at
+ * once would fail the same way, and with a level of pending connections
+ * the loop would spin.  Pause this worker's accepting briefly (nginx and
+ * HAProxy do the same); connections wait in the backlog meanwhile. */
+#define ACCEPT_PAUSE_MS 100
+
 static void accept_conns(sy_io *io, bool tls)
 {
     sy_worker *w = io->data;
-    while (w->accepting) {
+    while (w->accepting && !w->accept_paused) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN)
+            if (sy_errno_local(errno)) {
+                uint64_t now = sy_loop_now(w->loop);
+                if (now - w->accept_warned >= 1000) { /* once a second, not per attempt */
+                    sy_warn("accept: %s: pausing accepts for %d ms", strerror(errno), ACCEPT_PAUSE_MS);
+                    w->accept_warned = now;
+                }
+                w->accept_paused = true;
+                sy_timer_arm(w->loop, &w->accept_timer, ACCEPT_PAUSE_MS);
+            } else if (errno != EAGAIN) {
                 sy_warn("accept: %s", strerror(errno));
+            }
             return;
         }
-        if (w->n_clients >= w->snap->cfg->gw.max_connections) {
-            /* Over the cap: refuse fast rather than queue unbounded work. */
+        if (w->n_clients >= w->snap->max_clients) {
+            /* Over the cap (MaxConnections within the fd budget): refuse
+             * fast rather than queue unbounded work. */
             close(fd);
             continue;
         }
@@ -67,7 +84,7 @@ static void accept_conns(sy_io *io, bool tls)
         sy_client_accept_ex(w, fd, &ss, len, tls);
     }
     /* Edge-triggered: we loop until EAGAIN so no pending connection is
-     * left without a future event. */
+     * left without a future event (a pause resumes from its timer). */
 }
 
 static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
@@ -78,6 +95,15 @@ static void accept_cb(sy_loop *loop, sy_io *io, uint32_t events)
 static void accept_tls_cb(sy_loop *loop, sy_io *io, uint32_t events)
 {
     accept_conns(io, true);
+}
+
+static void accept_resume(sy_loop *loop, sy_timer *t)
+{
+    sy_worker *w = t->data;
+    w->accept_paused = false;
+    for (size_t i = 0; i < w->n_listeners && w->accepting; i++)
+        if (w->listeners[i].fd >= 0)
+            accept_conns(&w->listeners[i], w->listeners[i].cb == accept_tls_cb);
 }
 
 static void flush_access_log(sy_worker *w, bool force)
@@ -195,6 +221,7 @@ int sy_workers_start(int n, const sy_config *cfg)
         w->id = i;
         w->loop = sy_loop_new();
         w->accepting = true;
+        sy_timer_init(&w->accept_timer, accept_resume, w);
         if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng)) {
             w->rng[0] = (uint64_t)time(NULL) ^ (uint64_t)i;
             w->rng[1] = 0x9e3779b97f4a7c15ull;

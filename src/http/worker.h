@@ -26,6 +26,9 @@ typedef struct sy_worker {
     sy_io *listeners;
     size_t n_listeners;
     bool accepting;
+    bool accept_paused;                /* out of fds: retry on accept_timer */
+    sy_timer accept_timer;
+    uint64_t accept_warned;
 
     sy_snapshot *snap;                 /* this worker's reference */
     atomic_uint_fast64_t seen_generation;
@@ -36,6 +39,7 @@ typedef struct sy_worker {
     struct sy_upconn *dead_ups;
     struct sy_upconn *pool[SY_POOL_BUCKETS]; /* idle upstream connections */
     size_t n_idle;
+    size_t n_upfds;                    /* backend sockets open (budget: snap->max_backends) */
 
     sy_buf access_log;
     uint64_t access_last_flush;
