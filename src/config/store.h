@@ -1,6 +1,6 @@
 /* Where the configuration is kept between runs: a small interface so the
  * embedded file store can later be joined by an etcd store shared by a
- * fleet (reliability.md §4.3).
+ * fleet (doc/reliability.md §4.3).
  *
  * A store holds one document, the whole configuration as YAML text that
  * sy_config_load_string accepts, and its version (the document's top-level

@@ -5,7 +5,7 @@
  * A connection returns to the pool only after a complete exchange: the
  * whole request was written, a response of known length was read to its
  * end, nothing extra followed it, and the backend did not ask to close
- * (reliability.md §0 rule 4). */
+ * (doc/reliability.md §0 rule 4). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -413,7 +413,7 @@ static bool bodyless(const sy_request *r)
 }
 
 /* Failure before or during the exchange.  Retry only when it is safe
- * (RFC 9110 §9.2.2, reliability.md §3.6) and nothing reached the client:
+ * (RFC 9110 §9.2.2, doc/reliability.md §3.6) and nothing reached the client:
  *   - the connection was never established (connect refused, failed or
  *     timed out, TLS handshake refused): nothing was sent, any method;
  *   - the connection closed or reset before any response byte, and the

@@ -14,13 +14,13 @@
  * output, whose buffer then stops the upstream being read.  Request DATA is
  * acknowledged (WINDOW_UPDATE) only once the stream client has read it.
  *
- * Limits (reliability.md §2, Envoy's edge values by default): concurrent
+ * Limits (doc/reliability.md §2, Envoy's edge values by default): concurrent
  * streams, stream and connection windows, header bytes and count per
  * stream (MaxHeaderBytes, MaxHeaders), HPACK table sizes, CONTINUATION and
  * SETTINGS floods (nghttp2), and a per-second cap on stream resets by the
  * client (rapid reset) answered with GOAWAY ENHANCE_YOUR_CALM.
  *
- * Request smuggling rules for h2 -> h1 (reliability.md §1.3): nghttp2
+ * Request smuggling rules for h2 -> h1 (doc/reliability.md §1.3): nghttp2
  * rejects connection-specific fields, TE other than "trailers", CR/LF/NUL
  * and upper case in fields and a Content-Length that disagrees with DATA;
  * we refuse a Host that disagrees with :authority and drop TE and Expect. */

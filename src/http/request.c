@@ -1,5 +1,5 @@
 /* Request-side llhttp callbacks: collect the head as slices, apply the
- * rules llhttp does not (reliability.md §1.2), route, and hand the body to
+ * rules llhttp does not (doc/reliability.md §1.2), route, and hand the body to
  * the upstream side as it arrives.
  *
  * llhttp runs in strict mode (no lenient flag is ever set): it rejects

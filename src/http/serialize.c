@@ -1,6 +1,6 @@
 /* Re-serialization.  Nothing is forwarded as raw header bytes: the request
  * and response heads are rebuilt from parsed slices, hop-by-hop fields are
- * dropped, and exactly one framing header is written (reliability.md §0
+ * dropped, and exactly one framing header is written (doc/reliability.md §0
  * rules 1 and 2). */
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The one "client address" every routing rule reads (reliability.md §4.1):
+/* The one "client address" every routing rule reads (doc/reliability.md §4.1):
  * the socket peer, unless the peer is in Gateway.TrustedProxies; only then
  * is X-Forwarded-For walked from the right to the first untrusted hop.  A
  * malformed chain fails closed to the last trusted position. */

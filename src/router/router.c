@@ -1,6 +1,6 @@
 /* Host → service, path → environment, path + method → API.
  *
- * Tencent's API path priority (tencent-model.md §3.3): `=/p` exact first,
+ * Tencent's API path priority (doc/tencent-model.md §3.3): `=/p` exact first,
  * then `^~/p` prefixes, then paths with {variables}, then plain prefixes
  * by length (a plain `/user` also matches `/usertest`).  Within that order
  * the first API whose method matches wins; a path that matched only APIs of

@@ -9,7 +9,7 @@ from syharness.client import build, chunked
 from syharness.gateway import api, service
 
 
-# ---- path rewrite (tencent-model.md §1.6) ----
+# ---- path rewrite (doc/tencent-model.md §1.6) ----
 
 @pytest.mark.parametrize("api_path,backend_path,request_path,want", [
     ("/a", "/b", "/a/b", "/b/b"),          # Tencent's documented examples
@@ -110,7 +110,8 @@ def test_forwarded_for_trusted_chain(make_gateway, backend):
     assert r.status == 200
     req = backend.last()
     assert req.header_all("X-Forwarded-For") == ["203.0.113.7, 10.0.0.1, 127.0.0.1"]
-    # reliability.md rule 8: walk from the right, stop at the first untrusted hop.
+    # doc/reliability.md §0 rule 8: walk from the right, stop at the first
+    # untrusted hop.
     assert req.header_all("X-Real-IP") == ["10.0.0.1"]
 
 

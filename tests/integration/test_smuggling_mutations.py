@@ -1,5 +1,5 @@
 """Transfer-Encoding mutations (the classes defparam/smuggler generates, see
-reliability.md §1.1), each sent with a Content-Length and a request hidden
+doc/reliability.md §1.1), each sent with a Content-Length and a request hidden
 in the body.  Whatever the gateway makes of the header, the outcome must be
 one of:
 

@@ -1,6 +1,6 @@
-"""Malformed and ambiguous requests (reliability.md §0-§1.2): rejected with
-the right status, the connection closed after a 400, and not one byte sent
-to the backend."""
+"""Malformed and ambiguous requests (doc/reliability.md §0-§1.2): rejected
+with the right status, the connection closed after a 400, and not one byte
+sent to the backend."""
 import time
 
 import pytest
