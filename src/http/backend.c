@@ -172,10 +172,8 @@ static void reset_response_state(sy_upconn *u)
 {
     u->head_done = u->msg_done = u->interim = false;
     u->got_bytes = false;
-    u->span = SY_SPAN_NONE;
-    u->cur = SY_STR_NULL;
     u->status = 0;
-    u->n_headers = 0;
+    sy_head_begin(&u->head, u->fields, SY_HEAD_MAX_FIELDS, NULL, SY_UP_RBUF);
     u->has_cl = u->chunked = u->conn_close = false;
     u->content_length = 0;
     u->rlen = u->rpos = 0;
@@ -195,7 +193,7 @@ static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
     u->addrlen = ep->addrlen;
     u->rcap = SY_UP_RBUF;
     u->rbuf = sy_malloc(u->rcap);
-    u->headers = sy_malloc(sizeof(sy_header) * 128);
+    u->fields = sy_malloc(sizeof(sy_header) * SY_HEAD_MAX_FIELDS);
     u->io.fd = -1;
     u->io.cb = up_io_cb;
     u->io.data = u;

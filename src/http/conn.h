@@ -15,6 +15,7 @@
 
 #include "gen/snapshot.h"
 #include "core/buf.h"
+#include "http/head.h"
 #include "net/loop.h"
 #include "router/router.h"
 
@@ -34,17 +35,17 @@ enum sy_client_state {
     SY_CS_CLOSING,     /* flushing the last response, then close */
 };
 
-/* Where a span being collected by llhttp callbacks goes. */
-enum sy_span { SY_SPAN_NONE, SY_SPAN_URL, SY_SPAN_FIELD, SY_SPAN_VALUE, SY_SPAN_STATUS };
+/* Whether the request-target is being collected (for 414 vs 431). */
+enum sy_span { SY_SPAN_NONE, SY_SPAN_URL };
 
 typedef struct sy_request {
-    /* Parsed head (slices into the client's receive buffer). */
+    /* Parsed head (slices into the client's receive buffer, which keeps
+     * the head in place until the request is done: http/head.h). */
     sy_str method, target, path, query, host_hdr;
     unsigned http_minor;               /* 0 or 1 */
-    sy_header *headers;                /* capacity = MaxHeaders */
-    size_t n_headers;
+    sy_head head;                      /* header fields, capacity MaxHeaders */
     enum sy_span span;
-    sy_str cur;                        /* span being collected */
+    size_t ext_bytes;                  /* chunk extension bytes of this chunk */
     size_t n_host;
     bool has_cl, chunked, has_te, expect_continue, upgrade, conn_close, keep_alive_10;
     bool version_seen;                 /* the version span's first piece was checked */
@@ -52,7 +53,6 @@ typedef struct sy_request {
     bool head_done, body_done, local;  /* local = answered by the gateway */
     int local_status;
     uint64_t body_bytes;               /* received from the client */
-    size_t trailer_bytes;              /* trailer section so far (not kept) */
     uint64_t body_start_ms;
 
     /* Routing. */
@@ -136,13 +136,10 @@ struct sy_upconn {
     sy_buf out;                        /* to the backend */
     bool readable, writable, reused, got_bytes, head_done, msg_done, tunnel;
     bool hup;                          /* peer's FIN/error already signalled */
-    enum sy_span span;
-    sy_str cur;
-    size_t trailer_bytes;              /* trailer section so far (not kept) */
-    sy_str status_text;
+    sy_head head;                      /* response fields: slices into rbuf,
+                                        * dead once the head is serialized */
+    sy_header *fields;                 /* storage for head (SY_HEAD_MAX_FIELDS) */
     int status;
-    sy_header *headers;
-    size_t n_headers;
     bool has_cl, chunked, conn_close, interim;
     uint64_t content_length;
     unsigned n_uses;

@@ -38,10 +38,8 @@ typedef struct sy_h2stream {
 
     /* Response. */
     llhttp_t rp;
-    sy_buf rhdr;                  /* lower-cased names and values */
-    size_t (*rfields)[4];         /* name off, len, value off, len */
-    size_t n_rfields, cap_rfields;
-    bool in_value;
+    sy_head rhead;                /* fields, copied (names lower-cased) */
+    sy_buf rhdr;                  /* where rhead copies them */
     sy_buf body;
     bool head_req;
 
@@ -98,7 +96,7 @@ static void stream_free(sy_h2stream *s)
     sy_buf_free(&s->in);
     sy_buf_free(&s->rhdr);
     sy_buf_free(&s->body);
-    free(s->rfields);
+    sy_head_free(&s->rhead);
     free(s);
 }
 
@@ -159,52 +157,41 @@ static sy_h2stream *RS(llhttp_t *p)
     return p->data;
 }
 
+/* The stream client's output is our own rebuilt head (a backend's fields
+ * plus ours) or a local answer; it arrives in writes the caller reuses, so
+ * the collector copies it (http/head.h). */
+static void resp_head_begin(sy_h2stream *s)
+{
+    const sy_gateway_cfg *gw = gw_of(s->h2);
+    sy_head_begin_copy(&s->rhead, &s->rhdr, SY_HEAD_MAX_FIELDS + SY_HEAD_OWN_FIELDS,
+                       SY_UP_RBUF + gw->max_request_line + gw->max_header_bytes, true);
+}
+
 static int on_resp_begin(llhttp_t *p)
 {
-    sy_h2stream *s = RS(p);
-    sy_buf_reset(&s->rhdr);
-    s->n_rfields = 0;
-    s->in_value = false;
+    resp_head_begin(RS(p));
     return 0;
 }
 
 static int on_resp_field(llhttp_t *p, const char *at, size_t len)
 {
-    sy_h2stream *s = RS(p);
-    if (s->in_value || s->n_rfields == 0) {
-        if (s->n_rfields == s->cap_rfields) {
-            s->cap_rfields = s->cap_rfields ? s->cap_rfields * 2 : 16;
-            s->rfields = sy_realloc(s->rfields, s->cap_rfields * sizeof *s->rfields);
-        }
-        size_t *f = s->rfields[s->n_rfields++];
-        f[0] = s->rhdr.len;
-        f[1] = f[2] = f[3] = 0;
-        s->in_value = false;
-    }
-    size_t *f = s->rfields[s->n_rfields - 1];
-    for (size_t i = 0; i < len; i++) {
-        char ch = at[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch + 32);
-        sy_buf_append(&s->rhdr, &ch, 1);
-    }
-    f[1] += len;
-    f[2] = s->rhdr.len;
-    return 0;
+    return sy_head_name(&RS(p)->rhead, at, len) ? -1 : 0;
+}
+
+static int on_resp_field_done(llhttp_t *p)
+{
+    return sy_head_name_done(&RS(p)->rhead) ? -1 : 0;
 }
 
 static int on_resp_value(llhttp_t *p, const char *at, size_t len)
 {
-    sy_h2stream *s = RS(p);
-    if (!s->n_rfields)
-        return -1;
-    size_t *f = s->rfields[s->n_rfields - 1];
-    if (!s->in_value)
-        f[2] = s->rhdr.len;
-    s->in_value = true;
-    sy_buf_append(&s->rhdr, at, len);
-    f[3] += len;
-    return 0;
+    return sy_head_value(&RS(p)->rhead, at, len) ? -1 : 0;
+}
+
+static int on_resp_value_done(llhttp_t *p)
+{
+    const sy_header *h;
+    return sy_head_value_done(&RS(p)->rhead, &h) ? -1 : 0;
 }
 
 static ssize_t data_read_cb(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
@@ -246,16 +233,15 @@ static void submit_head(sy_h2stream *s, int status, bool body)
 {
     char st[8];
     snprintf(st, sizeof st, "%d", status);
-    nghttp2_nv *nva = sy_malloc((s->n_rfields + 1) * sizeof *nva);
+    nghttp2_nv *nva = sy_malloc((s->rhead.n + 1) * sizeof *nva);
     size_t n = 0;
     nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
-    for (size_t i = 0; i < s->n_rfields; i++) {
-        size_t *f = s->rfields[i];
-        char *name = s->rhdr.data + f[0];
-        if (!f[1] || hop_by_hop(name, f[1]))
+    for (size_t i = 0; i < s->rhead.n; i++) {
+        const sy_header *f = &s->rhead.fields[i];
+        if (hop_by_hop(f->name.p, f->name.len))
             continue;
-        nva[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)s->rhdr.data + f[2], f[1], f[3],
-                                NGHTTP2_NV_FLAG_NONE};
+        nva[n++] = (nghttp2_nv){(uint8_t *)f->name.p, (uint8_t *)f->value.p, f->name.len,
+                                f->value.len, NGHTTP2_NV_FLAG_NONE};
     }
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = data_read_cb};
     nghttp2_submit_response(s->h2->session, s->id, nva, n, body ? &prd : NULL);
@@ -379,6 +365,15 @@ ssize_t sy_h2_stream_read(sy_client *sc, char *p, size_t n)
     return (ssize_t)k;
 }
 
+static void add_field(sy_h2stream *s, const char *name, const char *value)
+{
+    const sy_header *h;
+    sy_head_name(&s->rhead, name, strlen(name));
+    sy_head_name_done(&s->rhead);
+    sy_head_value(&s->rhead, value, strlen(value));
+    sy_head_value_done(&s->rhead, &h);
+}
+
 /* A response the h2 layer writes itself (request refused before it became
  * an HTTP/1.1 request). */
 static void local_response(sy_h2stream *s, int status, const char *msg)
@@ -388,14 +383,9 @@ static void local_response(sy_h2stream *s, int status, const char *msg)
                      status == 431 ? "header_fields_too_large" : "bad_request", msg, status);
     char cl[16];
     snprintf(cl, sizeof cl, "%d", n);
-    sy_buf_append_str(&s->rhdr, "content-typeapplication/jsoncontent-length");
-    sy_buf_append_str(&s->rhdr, cl);
-    s->cap_rfields = 2;
-    s->rfields = sy_realloc(s->rfields, 2 * sizeof *s->rfields);
-    s->n_rfields = 2;
-    size_t f0[4] = {0, 12, 12, 16}, f1[4] = {28, 14, 42, strlen(cl)};
-    memcpy(s->rfields[0], f0, sizeof f0);
-    memcpy(s->rfields[1], f1, sizeof f1);
+    resp_head_begin(s);
+    add_field(s, "content-type", "application/json");
+    add_field(s, "content-length", cl);
     sy_buf_append(&s->body, body, (size_t)n);
     s->resp_ended = true;
     submit_head(s, status, !s->head_req);
@@ -838,7 +828,9 @@ void sy_h2_start(sy_client *c, const char *initial, size_t n)
         llhttp_settings_init(&resp_settings);
         resp_settings.on_message_begin = on_resp_begin;
         resp_settings.on_header_field = on_resp_field;
+        resp_settings.on_header_field_complete = on_resp_field_done;
         resp_settings.on_header_value = on_resp_value;
+        resp_settings.on_header_value_complete = on_resp_value_done;
         resp_settings.on_headers_complete = on_resp_headers_complete;
         resp_settings.on_body = on_resp_body;
         resp_settings.on_message_complete = on_resp_complete;

@@ -27,31 +27,13 @@ static int reject(sy_client *c, int status, const char *why)
     return -1;
 }
 
-/* Collect a span that llhttp may deliver in pieces: pieces are adjacent in
- * the receive buffer because it is only appended to during a head.  A
- * piece that does not continue the span means the buffer moved under it;
- * a length computed across that would wrap. */
-static int span_add(sy_str *cur, const char *at, size_t len)
+/* A head collector error as the client's answer (431 for the limits). */
+static int head_reject(sy_client *c, int err)
 {
-    if (!cur->p)
-        *cur = sy_str_make(at, len);
-    else if (at == cur->p + cur->len)
-        cur->len += len;
-    else
-        return -1;
-    return 0;
-}
-
-/* Trailer fields come after the head, in a buffer compacted between body
- * reads: they are never kept as spans (we do not forward them), only
- * bounded like a head. */
-static int trailer_piece(sy_client *c, size_t len)
-{
-    sy_request *r = c->req;
-    r->trailer_bytes += len;
-    if (r->trailer_bytes > r->snap->cfg->gw.max_header_bytes)
-        return reject(c, 431, "request trailer section larger than MaxHeaderBytes");
-    return 0;
+    if (err == SY_HEAD_TOO_BIG)
+        return reject(c, 431, c->req->head.done ? "request trailer section larger than MaxHeaderBytes"
+                                                : "request header section larger than MaxHeaderBytes");
+    return reject(c, err == SY_HEAD_TOO_MANY ? 431 : 400, sy_head_why(err, c->req->head.done));
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -95,8 +77,9 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     if (!c->req->target.p && !one_sp_before_target(at))
         return reject(c, 400, "more than one space before the request-target");
     c->req->span = SY_SPAN_URL;
-    if (span_add(&c->req->target, at, len) < 0)
-        return reject(c, 400, "request-target split across buffers");
+    int err = sy_head_span(&c->req->head, &c->req->target, at, len);
+    if (err)
+        return head_reject(c, err);
     if (c->req->target.len > c->req->snap->cfg->gw.max_request_line)
         return reject(c, 414, "request-target longer than MaxRequestLineBytes");
     return 0;
@@ -108,109 +91,38 @@ static int on_url_complete(llhttp_t *p)
     return 0;
 }
 
-/* The head may arrive whole in one read, so limits are checked as the
- * spans grow, not only when the buffer fills. */
-static int head_too_big(sy_client *c, const char *at, size_t len)
-{
-    return (size_t)(at + len - (c->rbuf + c->head_start)) > c->req->snap->cfg->gw.max_header_bytes;
-}
-
-static bool is_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
+/* Header fields go through the collector (http/head.h): limits as the
+ * spans grow (the head may arrive whole in one read), token names, no
+ * obs-fold or control bytes, trailers counted but never kept. */
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-    if (CLIENT(p)->req->head_done)
-        return trailer_piece(CLIENT(p), len);
-    if (head_too_big(CLIENT(p), at, len))
-        return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
-    sy_request *r = CLIENT(p)->req;
-    if (r->span != SY_SPAN_FIELD) {
-        r->span = SY_SPAN_FIELD;
-        r->cur = SY_STR_NULL;
-    }
-    if (span_add(&r->cur, at, len) < 0)
-        return reject(CLIENT(p), 400, "header field split across buffers");
-    return 0;
+    int err = sy_head_name(&CLIENT(p)->req->head, at, len);
+    return err ? head_reject(CLIENT(p), err) : 0;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    sy_client *c = CLIENT(p);
-    sy_request *r = c->req;
-    if (r->head_done)
-        return trailer_piece(c, 0);
-    if (r->n_headers >= gw_max_headers(c))
-        return reject(c, 431, "too many header fields");
-    /* llhttp tolerates whitespace before the colon; RFC 9112 §5.1 says a
-     * server MUST reject it (a classic smuggling vector). */
-    if (r->cur.len == 0)
-        return reject(c, 400, "empty header field name");
-    for (size_t i = 0; i < r->cur.len; i++)
-        if (!is_tchar((unsigned char)r->cur.p[i]))
-            return reject(c, 400, "invalid character in a header field name");
-    r->headers[r->n_headers].name = r->cur;
-    r->headers[r->n_headers].value = SY_STR_NULL;
-    r->span = SY_SPAN_VALUE;
-    r->cur = SY_STR_NULL;
-    return 0;
-}
-
-/* obs-fold whose first line is empty ("Transfer-Encoding:\r\n chunked"):
- * llhttp starts the value span after the fold, so the value itself looks
- * clean.  The bytes between the name and the value's first piece (still in
- * the buffer, see one_sp_before_target) must be the colon and OWS only. */
-static bool folded_before_value(const sy_request *r, const char *at)
-{
-    const sy_str name = r->headers[r->n_headers].name;
-    for (const char *q = name.p + name.len; q < at; q++)
-        if (*q == '\r' || *q == '\n')
-            return true;
-    return false;
+    int err = sy_head_name_done(&CLIENT(p)->req->head);
+    return err ? head_reject(CLIENT(p), err) : 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-    if (CLIENT(p)->req->head_done)
-        return trailer_piece(CLIENT(p), len);
-    if (head_too_big(CLIENT(p), at, len))
-        return reject(CLIENT(p), 431, "request header section larger than MaxHeaderBytes");
-    sy_request *r = CLIENT(p)->req;
-    if (len == 0)
-        return 0; /* llhttp marks an empty value with a zero-length span at the next line */
-    if (!r->cur.p && folded_before_value(r, at))
-        return reject(CLIENT(p), 400, "obsolete line folding is not allowed");
-    if (span_add(&r->cur, at, len) < 0)
-        return reject(CLIENT(p), 400, "header value split across buffers");
-    return 0;
+    int err = sy_head_value(&CLIENT(p)->req->head, at, len);
+    return err ? head_reject(CLIENT(p), err) : 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
     sy_request *r = c->req;
-    if (r->head_done)
-        return trailer_piece(c, 0);
-    sy_str v = sy_str_trim(r->cur);
-    /* obs-fold (a line starting with SP/HTAB) and stray CR/LF/NUL: llhttp
-     * folds continuation lines into the value span, so any CR or LF left
-     * inside a value means the message used obs-fold.  RFC 9112 §5.2
-     * allows rejecting it; we do, as nginx does. */
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch == '\r' || ch == '\n')
-            return reject(c, 400, "obsolete line folding is not allowed");
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return reject(c, 400, "control character in a header value");
-    }
-    sy_header *h = &r->headers[r->n_headers++];
-    h->value = v;
-    r->span = SY_SPAN_NONE;
-    r->cur = SY_STR_NULL;
-    sy_str n = h->name;
+    const sy_header *h;
+    int err = sy_head_value_done(&r->head, &h);
+    if (err)
+        return head_reject(c, err);
+    if (!h)
+        return 0; /* a trailer field */
+    sy_str n = h->name, v = h->value;
     if (sy_str_ieq_c(n, "Host")) {
         r->n_host++;
         r->host_hdr = v;
@@ -240,8 +152,8 @@ static const char *repeated_singleton(const sy_request *r)
     static const char *const names[] = {"Authorization", "Content-Type"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         size_t n = 0;
-        for (size_t i = 0; i < r->n_headers; i++)
-            if (sy_str_ieq_c(r->headers[i].name, names[k]) && ++n > 1)
+        for (size_t i = 0; i < r->head.n; i++)
+            if (sy_str_ieq_c(r->head.fields[i].name, names[k]) && ++n > 1)
                 return names[k];
     }
     return NULL;
@@ -255,6 +167,7 @@ static int on_headers_complete(llhttp_t *p)
     const sy_gateway_cfg *gw = &r->snap->cfg->gw;
 
     r->head_done = true;
+    sy_head_end(&r->head); /* fields after this are trailers */
     r->method = sy_str_c(llhttp_method_name((llhttp_method_t)p->method));
     if (p->http_major != 1)
         return reject(c, 400, "unsupported HTTP version");
@@ -274,11 +187,11 @@ static int on_headers_complete(llhttp_t *p)
             return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
         /* Only exactly "chunked" (llhttp already insists chunked is last). */
         size_t n_te = 0;
-        for (size_t i = 0; i < r->n_headers; i++) {
-            if (!sy_str_ieq_c(r->headers[i].name, "Transfer-Encoding"))
+        for (size_t i = 0; i < r->head.n; i++) {
+            if (!sy_str_ieq_c(r->head.fields[i].name, "Transfer-Encoding"))
                 continue;
             n_te++;
-            if (!sy_str_ieq_c(r->headers[i].value, "chunked"))
+            if (!sy_str_ieq_c(r->head.fields[i].value, "chunked"))
                 return reject(c, 501, "unsupported transfer coding");
         }
         if (n_te != 1)
@@ -297,7 +210,7 @@ static int on_headers_complete(llhttp_t *p)
     bool body = r->chunked || r->content_length;
     sy_decide_in in = {
         .method = r->method, .target = r->target, .host = r->n_host ? r->host_hdr : SY_STR_NULL,
-        .headers = r->headers, .n_headers = r->n_headers, .tls = c->tls,
+        .headers = r->head.fields, .n_headers = r->head.n, .tls = c->tls,
         .peer = &c->peer, .peer_ip = c->peer_ip, .has_body = body,
         .length_known = r->has_cl && !r->chunked, .content_length = r->content_length,
         .scratch = &c->arena,
@@ -398,15 +311,15 @@ static int on_chunk_extension(llhttp_t *p, const char *at, size_t len)
 {
     /* Extensions are dropped when we re-chunk; cap their size anyway. */
     sy_request *r = CLIENT(p)->req;
-    r->cur.len += len;
-    if (r->cur.len > 1024)
+    r->ext_bytes += len;
+    if (r->ext_bytes > 1024)
         return reject(CLIENT(p), 400, "chunk extension too long");
     return 0;
 }
 
 static int on_chunk_header(llhttp_t *p)
 {
-    CLIENT(p)->req->cur = SY_STR_NULL;
+    CLIENT(p)->req->ext_bytes = 0;
     return 0;
 }
 

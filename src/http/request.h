@@ -8,9 +8,4 @@
 /* Fill the llhttp callbacks for client requests (strict mode). */
 void sy_request_settings(llhttp_settings_t *s);
 
-static inline size_t gw_max_headers(sy_client *c)
-{
-    return c->req->snap->cfg->gw.max_headers;
-}
-
 #endif

@@ -1,103 +1,62 @@
 /* Response-side llhttp callbacks: collect the backend's head as slices in
- * the upstream receive buffer, rebuild it for the client, and stream the
- * body (re-chunked when the backend's framing can't be passed through). */
+ * the upstream receive buffer (http/head.h), rebuild it for the client, and
+ * stream the body (re-chunked when the backend's framing can't be passed
+ * through). */
 #include "http/response.h"
 
 #include "http/conn.h"
 #include "http/worker.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
-#define MAX_RESP_HEADERS 128
 
-/* Collect a span llhttp delivers in pieces.  The pieces of one head are
- * adjacent because the receive buffer is only appended to until the head
- * is done; a piece that does not continue the span means the buffer moved
- * under it, and a length computed across that would wrap. */
-static int span_add(sy_str *cur, const char *at, size_t len)
+/* A head collector error: say why in the parser's reason (it is logged as
+ * "invalid response from backend: ..."). */
+static int bad(llhttp_t *p, int err)
 {
-    if (!cur->p)
-        *cur = sy_str_make(at, len);
-    else if (at == cur->p + cur->len)
-        cur->len += len;
-    else
-        return -1;
-    return 0;
-}
-
-/* Trailer fields arrive after the head, when the receive buffer is reused
- * between reads: they are never kept as spans (we do not forward them),
- * only counted against the head's limits. */
-static int trailer_piece(sy_upconn *u, size_t len)
-{
-    u->trailer_bytes += len;
-    return u->trailer_bytes > SY_UP_RBUF ? -1 : 0;
+    if (!err)
+        return 0;
+    llhttp_set_error_reason(p, sy_head_why(err, UCONN(p)->head.done));
+    return -1;
 }
 
 static int on_message_begin(llhttp_t *p)
 {
     sy_upconn *u = UCONN(p);
-    u->n_headers = 0;
+    /* Each message (1xx included) starts a head; its fields are slices in
+     * the receive buffer, which upstream.c reuses only once the head is
+     * done (head.h). */
+    sy_head_begin(&u->head, u->fields, SY_HEAD_MAX_FIELDS, NULL, SY_UP_RBUF);
     u->has_cl = u->chunked = u->conn_close = false;
-    u->span = SY_SPAN_NONE;
-    u->cur = SY_STR_NULL;
-    u->trailer_bytes = 0;
     return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-    sy_upconn *u = UCONN(p);
-    if (u->head_done)
-        return trailer_piece(u, len);
-    if (u->span != SY_SPAN_FIELD) {
-        u->span = SY_SPAN_FIELD;
-        u->cur = SY_STR_NULL;
-    }
-    return span_add(&u->cur, at, len);
+    return bad(p, sy_head_name(&UCONN(p)->head, at, len));
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    sy_upconn *u = UCONN(p);
-    if (u->head_done)
-        return trailer_piece(u, 0);
-    if (u->n_headers >= MAX_RESP_HEADERS)
-        return -1;
-    u->headers[u->n_headers].name = u->cur;
-    u->headers[u->n_headers].value = SY_STR_NULL;
-    u->span = SY_SPAN_VALUE;
-    u->cur = SY_STR_NULL;
-    return 0;
+    return bad(p, sy_head_name_done(&UCONN(p)->head));
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-    sy_upconn *u = UCONN(p);
-    if (u->head_done)
-        return trailer_piece(u, len);
-    return span_add(&u->cur, at, len);
+    return bad(p, sy_head_value(&UCONN(p)->head, at, len));
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     sy_upconn *u = UCONN(p);
-    if (u->head_done)
-        return trailer_piece(u, 0);
-    sy_str v = sy_str_trim(u->cur);
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch == '\r' || ch == '\n' || (ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return -1; /* never pass folded or control bytes to a client */
-    }
-    sy_header *h = &u->headers[u->n_headers++];
-    h->value = v;
-    u->span = SY_SPAN_NONE;
-    u->cur = SY_STR_NULL;
+    const sy_header *h;
+    int err = sy_head_value_done(&u->head, &h);
+    if (err || !h)
+        return bad(p, err); /* folded or control bytes never reach a client */
     if (sy_str_ieq_c(h->name, "Content-Length"))
         u->has_cl = true;
     else if (sy_str_ieq_c(h->name, "Transfer-Encoding"))
         u->chunked = true;
-    else if (sy_str_ieq_c(h->name, "Connection") && sy_str_list_has_token(v, "close"))
+    else if (sy_str_ieq_c(h->name, "Connection") && sy_str_list_has_token(h->value, "close"))
         u->conn_close = true;
     return 0;
 }
@@ -124,12 +83,13 @@ static int on_headers_complete(llhttp_t *p)
         /* RFC 9110 §15.2.2: a 101 names the new protocol in Upgrade; one
          * without it would switch us to a tunnel the client never sees. */
         bool named = false;
-        for (size_t i = 0; i < u->n_headers && !named; i++)
-            named = sy_str_ieq_c(u->headers[i].name, "Upgrade") && u->headers[i].value.len;
+        for (size_t i = 0; i < u->head.n && !named; i++)
+            named = sy_str_ieq_c(u->head.fields[i].name, "Upgrade") && u->head.fields[i].value.len;
         if (!named)
             return -1;
     }
     u->head_done = true;
+    sy_head_end(&u->head); /* fields after this are trailers */
     if (u->chunked && u->has_cl)
         u->has_cl = false; /* TE wins; we re-frame anyway */
     if (u->has_cl)

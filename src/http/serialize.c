@@ -149,9 +149,9 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     bool trusted = r->peer_trusted;
     /* Only scan for Connection-named fields when a Connection header
      * exists: the common request has none. */
-    const sy_header *conn_hdrs = has_connection_header(r->headers, r->n_headers) ? r->headers : NULL;
-    for (size_t i = 0; i < r->n_headers; i++) {
-        sy_str n = r->headers[i].name;
+    const sy_header *conn_hdrs = has_connection_header(r->head.fields, r->head.n) ? r->head.fields : NULL;
+    for (size_t i = 0; i < r->head.n; i++) {
+        sy_str n = r->head.fields[i].name;
         if (sy_str_ieq_c(n, "X-Forwarded-For")) {
             if (trusted) {
                 /* keep the chain (several lines joined) */
@@ -159,16 +159,16 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
                     sy_buf tmp = {0};
                     put(&tmp, xff_in);
                     sy_buf_append(&tmp, ", ", 2);
-                    put(&tmp, r->headers[i].value);
+                    put(&tmp, r->head.fields[i].value);
                     xff_in = sy_arena_str(&c->arena, sy_str_make(tmp.data, tmp.len));
                     sy_buf_free(&tmp);
                 } else {
-                    xff_in = r->headers[i].value;
+                    xff_in = r->head.fields[i].value;
                 }
             }
             continue;
         }
-        if (is_hop_or_ours(n, true) || named_by_connection(conn_hdrs, r->n_headers, n))
+        if (is_hop_or_ours(n, true) || named_by_connection(conn_hdrs, r->head.n, n))
             continue;
         /* X_Forwarded_For and friends: components that map '_' to '-'
          * would see a forged field; drop like nginx does. */
@@ -176,7 +176,7 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
             continue;
         put(out, n);
         sy_buf_append(out, ": ", 2);
-        put(out, r->headers[i].value);
+        put(out, r->head.fields[i].value);
         sy_buf_append(out, "\r\n", 2);
     }
     sy_buf_append_str(out, "X-Forwarded-For: ");
@@ -192,9 +192,9 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     if (r->route.policy)
         put_header(out, "X-Switchyard-Policy", sy_str_c(r->route.policy->name));
     if (r->upgrade) {
-        for (size_t i = 0; i < r->n_headers; i++)
-            if (sy_str_ieq_c(r->headers[i].name, "Upgrade"))
-                put_header(out, "Upgrade", r->headers[i].value);
+        for (size_t i = 0; i < r->head.n; i++)
+            if (sy_str_ieq_c(r->head.fields[i].name, "Upgrade"))
+                put_header(out, "Upgrade", r->head.fields[i].value);
         sy_buf_append_str(out, "Connection: upgrade\r\n");
     }
     if (r->chunked) {
@@ -219,18 +219,18 @@ void sy_serialize_response_head(sy_client *c, sy_upconn *u)
     sy_buf_append(out, " ", 1);
     sy_buf_append_str(out, sy_status_reason(st));
     sy_buf_append(out, "\r\n", 2);
-    const sy_header *conn_hdrs = has_connection_header(u->headers, u->n_headers) ? u->headers : NULL;
-    for (size_t i = 0; i < u->n_headers; i++) {
-        sy_str n = u->headers[i].name;
+    const sy_header *conn_hdrs = has_connection_header(u->head.fields, u->head.n) ? u->head.fields : NULL;
+    for (size_t i = 0; i < u->head.n; i++) {
+        sy_str n = u->head.fields[i].name;
         if (st == 101 && sy_str_ieq_c(n, "Upgrade")) {
-            put_header(out, "Upgrade", u->headers[i].value);
+            put_header(out, "Upgrade", u->head.fields[i].value);
             continue;
         }
-        if (is_hop_or_ours(n, false) || named_by_connection(conn_hdrs, u->n_headers, n))
+        if (is_hop_or_ours(n, false) || named_by_connection(conn_hdrs, u->head.n, n))
             continue;
         put(out, n);
         sy_buf_append(out, ": ", 2);
-        put(out, u->headers[i].value);
+        put(out, u->head.fields[i].value);
         sy_buf_append(out, "\r\n", 2);
     }
     put_header(out, "X-Api-RequestId", sy_str_c(r->request_id));

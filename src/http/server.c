@@ -52,7 +52,9 @@ static void request_begin(sy_client *c)
 {
     sy_request *r = sy_arena_alloc(&c->arena, sizeof(*r));
     const sy_gateway_cfg *gw = gw_of(c);
-    r->headers = sy_arena_alloc(&c->arena, (gw->max_headers + 1) * sizeof(sy_header));
+    /* The head starts at rpos (parse_input makes that head_start). */
+    sy_head_begin(&r->head, sy_arena_alloc(&c->arena, gw->max_headers * sizeof(sy_header)),
+                  gw->max_headers, c->rbuf + c->rpos, gw->max_header_bytes);
     r->snap = c->w->snap;
     sy_snapshot_ref(r->snap);
     r->start_ms = sy_loop_now(c->w->loop);
@@ -470,6 +472,27 @@ static void tunnel_client_bytes(sy_client *c)
     c->rlen = c->rpos = 0;
 }
 
+/* Body phase with a full buffer: everything before rpos is consumed, but
+ * the head stays where it is: its fields are slices that a retry and the
+ * access log still read (http/head.h).  Only the body bytes after it are
+ * reclaimed.  False when no room can be made. */
+static bool compact_body(sy_client *c)
+{
+    size_t keep = 0;
+    if (c->req && c->req->head_done)
+        keep = c->head_start + sy_head_length(&c->req->head, c->rbuf + c->rpos);
+    if (keep + 1024 > c->rcap) {
+        /* A head padded to fill the buffer leaves no room for its body. */
+        c->req->local_status = 431;
+        fail_parse(c, HPE_USER);
+        return false;
+    }
+    memmove(c->rbuf + keep, c->rbuf + c->rpos, c->rlen - c->rpos);
+    c->rlen = keep + (c->rlen - c->rpos);
+    c->rpos = keep;
+    return c->rlen < c->rcap;
+}
+
 static void client_process_loop(sy_client *c);
 
 static void client_process(sy_client *c)
@@ -506,12 +529,7 @@ static void client_process_loop(sy_client *c)
                     return;
                 }
             }
-            /* Body phase: everything before rpos is consumed. */
-            memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-            c->rlen -= c->rpos;
-            c->head_start = 0;
-            c->rpos = 0;
-            if (c->rlen == c->rcap)
+            if (!compact_body(c))
                 return;
         }
         size_t space = c->rcap - c->rlen;

@@ -144,7 +144,7 @@ void sy_worker_free_dead(sy_worker *w)
         sy_upconn *u = w->dead_ups;
         w->dead_ups = u->free_next;
         free(u->rbuf);
-        free(u->headers);
+        free(u->fields);
         sy_buf_free(&u->out);
         free(u);
     }
