@@ -2,9 +2,8 @@
  *
  * A sy_str points into memory owned by someone else (a receive buffer, a
  * config arena).  It is never NUL-terminated by contract, so every function
- * here takes lengths.  Slices into a connection's receive buffer are valid
- * until that buffer is compacted, which the HTTP layer only does between
- * requests. */
+ * here takes lengths.  Slices into a connection's receive buffer follow
+ * the rule http/head.h owns: no slice outlives its buffer. */
 #ifndef SY_CORE_STR_H
 #define SY_CORE_STR_H
 

@@ -3,8 +3,9 @@
  *
  * llhttp parses in place over a fixed-capacity receive buffer.  While a
  * head is being read the buffer is only appended to, so the slices the
- * callbacks collect stay valid; it is compacted only between requests or
- * once the head is done.  The parser is paused at every message end, so a
+ * callbacks collect stay valid; between requests it is compacted, and
+ * while a body streams only the bytes after the head are reused (the head's
+ * slices live as long as the request: http/head.h).  The parser is paused at every message end, so a
  * pipelined request waits in the buffer until the current response is
  * complete and responses go out in order. */
 #include <errno.h>
