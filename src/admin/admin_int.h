@@ -50,5 +50,11 @@ void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs);
 
 /* metrics.c: Prometheus text exposition of every counter. */
 void sy_admin_metrics(const sy_snapshot *s, sy_buf *out);
+/* A Prometheus label value escaped as the text format requires: backslash,
+ * double quote and line feed become \\, \" and \n; nothing else is
+ * escaped (a parser refuses any other escape).  Ids and policy names are
+ * validated to printable ASCII when loaded, so no other control byte
+ * reaches a label from them. */
+void sy_prom_escape(sy_buf *b, const char *s);
 
 #endif

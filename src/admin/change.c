@@ -91,6 +91,28 @@ static int hexval(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
+int sy_admin_seg_decode(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        if (n + 1 >= cap)
+            return -1;
+        out[n] = in[i];
+        if (in[i] != '%')
+            continue;
+        int h = i + 2 < len ? hexval((unsigned char)in[i + 1]) : -1;
+        int l = h >= 0 ? hexval((unsigned char)in[i + 2]) : -1;
+        if (l < 0 || (h == 0 && l == 0))
+            return -1;
+        out[n] = (char)(h * 16 + l);
+        i += 2;
+    }
+    if (n >= cap)
+        return -1;
+    out[n] = '\0';
+    return (int)n;
+}
+
 bool sy_admin_query(const sy_admin_req *rq, const char *name, char *out, size_t cap)
 {
     const char *p = rq->query.p, *end = p ? p + rq->query.len : NULL;

@@ -39,6 +39,11 @@ json_t *sy_admin_page(json_t *items, size_t limit, size_t offset);
 /* Value of a query parameter (decoded into out), or false. */
 bool sy_admin_query(const sy_admin_req *rq, const char *name, char *out, size_t cap);
 
+/* One URL path segment percent-decoded exactly once into out
+ * (NUL-terminated).  Returns the decoded length, or -1 for a '%' not
+ * followed by two hex digits, an encoded NUL, or no room. */
+int sy_admin_seg_decode(const char *in, size_t len, char *out, size_t cap);
+
 /* A request body that must be a JSON object; NULL after a 400. */
 json_t *sy_admin_body(const sy_admin_req *rq, sy_admin_resp *rs);
 

@@ -19,8 +19,7 @@
 
 static const char *class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 
-/* Label value escaping: backslash, double quote and newline. */
-static void esc(sy_buf *b, const char *s)
+void sy_prom_escape(sy_buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\')
@@ -40,7 +39,7 @@ static void label(sy_buf *b, const char *name, const char *val, bool first)
         sy_buf_append(b, ",", 1);
     sy_buf_append_str(b, name);
     sy_buf_append(b, "=\"", 2);
-    esc(b, val);
+    sy_prom_escape(b, val);
     sy_buf_append(b, "\"", 1);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin/resources_int.h"
+#include "config/fields.h"
 #include "config/model.h"
 
 int sy_res_env_of(const char *s)
@@ -89,6 +90,13 @@ bool sy_res_body_id(sy_res_ctx *x, const sy_res_coll *c, json_t *body)
         sy_admin_bad_field(x->rs, key, "must be a string");
         return false;
     }
+    const char *given = pid ? pid : v ? json_string_value(v) : NULL;
+    if (given && !sy_id_valid(given)) {
+        /* Refused before it is stored: such an id could never be read or
+         * deleted again through a URL path. */
+        sy_admin_bad_field(x->rs, key, "%s", SY_ID_RULE);
+        return false;
+    }
     if (pid) {
         if (v && strcmp(json_string_value(v), pid) != 0) {
             sy_admin_bad_field(x->rs, key, "does not match the id in the path (\"%s\")", pid);
@@ -96,10 +104,6 @@ bool sy_res_body_id(sy_res_ctx *x, const sy_res_coll *c, json_t *body)
         }
         snprintf(out, cap, "%s", pid);
     } else if (v) {
-        if (!*json_string_value(v)) {
-            sy_admin_bad_field(x->rs, key, "must not be empty");
-            return false;
-        }
         if (c->taken(x->doc, json_string_value(v))) {
             sy_res_conflict(x, "%s \"%s\" already exists", key, json_string_value(v));
             return false;

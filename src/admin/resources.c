@@ -190,28 +190,33 @@ static void config_put(sy_res_ctx *x)
 
 /* ---- dispatch ---- */
 
-static bool split(sy_res_ctx *x)
+/* Split at the raw '/' and percent-decode each segment once, in place
+ * (decoding only shrinks): "a%2Fb" is the one segment "a/b", "%252e" is
+ * "%2e".  1 = segments, 0 = no resource path, -1 = bad percent-encoding. */
+static int split(sy_res_ctx *x)
 {
     sy_str p = x->rq->path;
     if (p.len >= sizeof x->segbuf)
-        return false;
+        return 0;
     memcpy(x->segbuf, p.p, p.len);
     x->segbuf[p.len] = '\0';
     char *s = x->segbuf + 4; /* after "/v1/" */
     while (*s) {
         if (x->nseg == SY_RES_MAX_SEGS)
-            return false;
+            return 0;
         char *slash = strchr(s, '/');
         if (slash)
             *slash = '\0';
         if (!*s)
-            return false;
+            return 0;
+        if (sy_admin_seg_decode(s, strlen(s), s, strlen(s) + 1) < 0)
+            return -1;
         x->seg[x->nseg++] = s;
         if (!slash)
             break;
         s = slash + 1;
         if (!*s)
-            return false; /* trailing slash */
+            return 0; /* trailing slash */
     }
     return x->nseg > 0;
 }
@@ -281,7 +286,12 @@ static void res_write(sy_res_ctx *x)
 void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     sy_res_ctx x = {.rq = rq, .rs = rs};
-    if (!split(&x)) {
+    int sp = split(&x);
+    if (sp < 0) {
+        sy_admin_error(rs, 400, "bad_request", "invalid percent-encoding in the path");
+        return;
+    }
+    if (sp == 0) {
         sy_admin_error(rs, 404, "not_found", "no such admin endpoint");
         return;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "admin/admin_int.h"
+#include "admin/change.h"
 #include "stats/stats.h"
 #include "net/loop.h"
 #include "router/explain.h"
@@ -234,12 +235,11 @@ static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
     size_t pl = sizeof pre - 1, sl = sizeof post - 1;
     char id[256];
     size_t il = rq->path.len - pl - sl;
-    if (il >= sizeof id) {
+    if (il >= sizeof id || memchr(rq->path.p + pl, '/', il) ||
+        sy_admin_seg_decode(rq->path.p + pl, il, id, sizeof id) < 0) {
         sy_admin_error(rs, 404, "not_found", "no such upstream");
         return;
     }
-    memcpy(id, rq->path.p + pl, il);
-    id[il] = '\0';
     json_t *doc = sy_upstream_health_json(rq->snap, id);
     if (!doc) {
         char msg[320];

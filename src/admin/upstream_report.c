@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin/admin_int.h"
 #include "net/loop.h"
 #include "upstream/balancer.h"
 #include "upstream/health.h"
@@ -93,18 +94,6 @@ json_t *sy_upstream_health_json(const sy_snapshot *s, const char *id)
     return NULL;
 }
 
-static void esc(sy_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            sy_buf_append(b, "\\", 1);
-        if (*s == '\n')
-            sy_buf_append(b, "\\n", 2);
-        else
-            sy_buf_append(b, s, 1);
-    }
-}
-
 enum { F_HEALTHY, F_ACTIVE, F_REQ, F_FAIL, F_EJ, F_PROBE, F_PFAIL, F_N };
 
 void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
@@ -143,9 +132,9 @@ void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
                 }
                 sy_buf_append_str(out, fam[f].name);
                 sy_buf_append_str(out, "{upstream=\"");
-                esc(out, s->cfg->upstreams[i].id);
+                sy_prom_escape(out, s->cfg->upstreams[i].id);
                 sy_buf_append_str(out, "\",node=\"");
-                esc(out, st->addr);
+                sy_prom_escape(out, st->addr);
                 char num[40];
                 n = snprintf(num, sizeof num, "\"} %llu\n", (unsigned long long)v);
                 sy_buf_append(out, num, (size_t)n);

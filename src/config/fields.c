@@ -153,6 +153,30 @@ bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     return v && sy_cfg_node_str(c, v, SY_PATH_KEY(path, key), out);
 }
 
+bool sy_id_valid(const char *s)
+{
+    size_t n = 0, dots = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+        dots += ch == '.';
+    }
+    return n >= 1 && n <= SY_ID_MAX && !(n <= 2 && dots == n); /* "." and ".." are path steps */
+}
+
+bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+               char **out)
+{
+    if (!sy_cfg_str(c, map, path, key, SY_REQ, out))
+        return false;
+    if (sy_id_valid(*out))
+        return true;
+    sy_cfg_err(c, sy_ymap_get(map, key)->mark, SY_PATH_KEY(path, key), "%s", SY_ID_RULE);
+    return false;
+}
+
 /* A plain scalar that reads as a number; quoted "15" is a string. */
 static bool number_text(const sy_ynode *v)
 {

@@ -67,6 +67,16 @@ const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
 
 bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, char **out);
+/* Object ids (UpstreamId, ServiceId, ApiId, PluginId) are admin URL path
+ * segments, store-file keys and /metrics label values, so they are kept
+ * to one safe alphabet: [A-Za-z0-9._-]{1,64}, not "." or "..".  That
+ * covers Tencent's generated ids (upstream-1ca1d6yi). */
+#define SY_ID_MAX 64
+#define SY_ID_RULE "must be 1 to 64 characters from A-Z a-z 0-9 . _ - (and not . or ..)"
+bool sy_id_valid(const char *s);
+/* A required id: a string of that form, else an error at the value. */
+bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+               char **out);
 bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, int64_t min, int64_t max,
                 int64_t *out);

@@ -215,10 +215,10 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     pl->mark = map->mark;
     if (!sy_cfg_map(c, map, path, plugin_keys))
         return;
-    if (sy_cfg_str(c, map, path, "PluginId", SY_REQ, &s)) {
+    if (sy_cfg_id(c, map, path, "PluginId", &s)) {
         const sy_ynode *v = sy_ymap_get(map, "PluginId");
         const sy_config *cfg = c->cfg;
-        bool dup = !*s;
+        bool dup = false;
         for (size_t i = 0; i < cfg->n_plugins && !dup; i++)
             if (cfg->plugins[i].id && strcmp(cfg->plugins[i].id, s) == 0) {
                 sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "PluginId"),
@@ -227,9 +227,7 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
                 dup = true;
                 s = NULL;
             }
-        if (s && !*s)
-            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "PluginId"), "must not be empty");
-        else if (s)
+        if (s)
             pl->id = s;
     }
     sy_cfg_str(c, map, path, "PluginName", SY_OPT, &pl->name);

@@ -71,7 +71,7 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     api->method = sy_arena_strdup(c->a, "ANY");
     if (!sy_cfg_map(c, map, path, api_keys))
         return;
-    if (sy_cfg_str(c, map, path, "ApiId", SY_REQ, &s)) {
+    if (sy_cfg_id(c, map, path, "ApiId", &s)) {
         const sy_ynode *v = sy_ymap_get(map, "ApiId");
         sy_api_cfg *prev = rel ? NULL : sy_cfg_find_api(c->cfg, s);
         for (size_t i = 0; rel && i < rel->n_apis && !prev; i++)
@@ -81,8 +81,6 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ApiId"),
                        "duplicate ApiId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
-        else if (!*s)
-            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ApiId"), "must not be empty");
         else
             api->id = s;
     }
@@ -254,15 +252,13 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     svc->mark = map->mark;
     if (!sy_cfg_map(c, map, path, service_keys))
         return;
-    if (sy_cfg_str(c, map, path, "ServiceId", SY_REQ, &s)) {
+    if (sy_cfg_id(c, map, path, "ServiceId", &s)) {
         const sy_ynode *v = sy_ymap_get(map, "ServiceId");
         sy_service_cfg *prev = sy_cfg_find_service(c->cfg, s);
         if (prev)
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ServiceId"),
                        "duplicate ServiceId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
-        else if (!*s)
-            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ServiceId"), "must not be empty");
         else
             svc->id = s;
     }

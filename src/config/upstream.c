@@ -198,16 +198,13 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     u->tls_verify = true;
     if (!sy_cfg_map(c, map, path, upstream_keys))
         return;
-    if (sy_cfg_str(c, map, path, "UpstreamId", SY_REQ, &s)) {
+    if (sy_cfg_id(c, map, path, "UpstreamId", &s)) {
         const sy_ynode *v = sy_ymap_get(map, "UpstreamId");
         sy_upstream_cfg *prev = sy_cfg_find_upstream(c->cfg, s);
         if (prev)
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "UpstreamId"),
                        "duplicate UpstreamId \"%s\" (first at %d:%d)", s,
                        prev->mark.line, prev->mark.col);
-        else if (!*s)
-            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "UpstreamId"),
-                       "must not be empty");
         else
             u->id = s;
     }

@@ -1,6 +1,8 @@
 /* Every class of configuration error, with its exact
  * "FILE:LINE:COLUMN: path: reason" message. */
 #include "config_test.h"
+#include "config/fields.h"
+
 
 static void test_yaml_syntax_error(void **state)
 {
@@ -170,6 +172,39 @@ static void test_duplicate_ids(void **state)
                  "already claimed by service \"s1\"");
 }
 
+/* Ids are URL path segments, store keys and metrics labels:
+ * [A-Za-z0-9._-]{1,64}, not "." or "..", in every object kind. */
+static void test_id_alphabet(void **state)
+{
+    static const char *const bad[] = {"\"a/b\"", "\"a?b\"", "\"a#b\"", "\"%2e\"", "\"a b\"",
+                                      "\"\xc3\xbc\"", "\"x\\ny\"", "\"a\\r\\nX-Inj: 1\"",
+                                      "\"\"", "\".\"", "\"..\""};
+    char text[512], msg[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "Upstreams:\n  - UpstreamId: %s\n", bad[i]);
+        expect_error(text, "t.yaml:2:17: Upstreams[0].UpstreamId: " SY_ID_RULE);
+        snprintf(text, sizeof text, "Services:\n  - ServiceId: %s\n", bad[i]);
+        expect_error(text, "t.yaml:2:16: Services[0].ServiceId: " SY_ID_RULE);
+        snprintf(text, sizeof text,
+                 "Services:\n  - ServiceId: s\n    Apis:\n      - {ApiId: %s, Path: /, "
+                 "ServiceType: MOCK, ServiceMockReturnMessage: x}\n", bad[i]);
+        snprintf(msg, sizeof msg, "t.yaml:4:17: Services[0].Apis[0].ApiId: %s", SY_ID_RULE);
+        expect_error(text, msg);
+        snprintf(text, sizeof text, "Plugins:\n  - {PluginId: %s, PluginType: Routing}\n", bad[i]);
+        expect_error(text, "t.yaml:2:16: Plugins[0].PluginId: " SY_ID_RULE);
+    }
+    char long_id[70];
+    memset(long_id, 'a', 65);
+    long_id[65] = '\0';
+    snprintf(text, sizeof text, "Upstreams:\n  - UpstreamId: %s\n", long_id);
+    expect_error(text, "t.yaml:2:17: Upstreams[0].UpstreamId: " SY_ID_RULE);
+    long_id[64] = '\0';
+    snprintf(text, sizeof text,
+             "Upstreams:\n  - UpstreamId: upstream-1ca1d6yi\n  - UpstreamId: A.b_c-9\n"
+             "  - UpstreamId: %s\n  - UpstreamId: ...\n", long_id);
+    sy_config_free(expect_ok(text));
+}
+
 static void test_dangling_references(void **state)
 {
     expect_error("Services:\n  - ServiceId: s\n    Apis:\n      - ApiId: a\n        Path: /\n"
@@ -314,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_bad_enums_and_formats),
         cmocka_unit_test(test_duplicate_ids),
+        cmocka_unit_test(test_id_alphabet),
         cmocka_unit_test(test_dangling_references),
         cmocka_unit_test(test_attachment_rules),
         cmocka_unit_test(test_plugin_policy_errors),
