@@ -44,8 +44,8 @@ static json_t *upstream_users(const sy_config *cfg, const char *id)
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         const sy_plugin_cfg *p = &cfg->plugins[i];
         for (size_t j = 0; j < p->n_policies; j++)
-            if (p->policies[j].backend.upstream_id &&
-                strcmp(p->policies[j].backend.upstream_id, id) == 0)
+            if (p->policies[j].backend->upstream_id &&
+                strcmp(p->policies[j].backend->upstream_id, id) == 0)
                 json_array_append_new(users, json_pack("{s:s, s:s, s:s}", "Kind", "policy",
                                                        "PluginId", p->id, "strategy_name",
                                                        p->policies[j].name));

@@ -50,7 +50,7 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
     int idx;
     if (!sy_cfg_map(c, sc, path, service_config_keys))
         return;
-    if (sy_cfg_str(c, sc, path, "Path", SY_OPT, &s)) {
+    if (sy_cfg_str_shared(c, sc, path, "Path", SY_OPT, &s)) {
         if (s[0] != '/' || strpbrk(s, " \r\n\t"))
             sy_cfg_err(c, sy_ymap_get(sc, "Path")->mark,
                        SY_PATH_KEY(path, "Path"),
@@ -59,14 +59,14 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
             b->path = s;
     }
     if (sy_cfg_enum(c, sc, path, "Method", SY_OPT, sy_cfg_methods, &idx)) {
-        b->method = sy_arena_strdup(c->a, sy_cfg_methods[idx]);
+        b->method = sy_cfg_shared(c, sy_cfg_methods[idx]);
         b->keep_method = strcmp(b->method, "ANY") == 0;
     }
     if (sy_cfg_enum(c, sc, path, "Product", SY_OPT, products, &idx))
-        b->product = sy_arena_strdup(c->a, products[idx]);
-    sy_cfg_str(c, sc, path, "UniqVpcId", SY_OPT, &b->vpc_id);
-    sy_cfg_str(c, sc, path, "UpstreamId", SY_OPT, &b->upstream_id);
-    sy_cfg_str(c, sc, path, "Url", SY_OPT, &b->url);
+        b->product = sy_cfg_shared(c, products[idx]);
+    sy_cfg_str_shared(c, sc, path, "UniqVpcId", SY_OPT, &b->vpc_id);
+    sy_cfg_str_shared(c, sc, path, "UpstreamId", SY_OPT, &b->upstream_id);
+    sy_cfg_str_shared(c, sc, path, "Url", SY_OPT, &b->url);
 }
 
 /* HTTP: either an upstream (Product: upstream + UpstreamId; a Url is then
@@ -116,8 +116,8 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     int64_t n;
     b->mark = map->mark;
     b->type = SY_BACKEND_HTTP;
-    b->path = sy_arena_strdup(c->a, "/");
-    b->method = sy_arena_strdup(c->a, "ANY");
+    b->path = sy_cfg_shared(c, "/");
+    b->method = sy_cfg_shared(c, "ANY");
     b->keep_method = true;
     b->timeout_ms = 15000;
     b->mock_status = 200;

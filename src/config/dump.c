@@ -350,7 +350,7 @@ static void plugins(buf *b, const sy_config *cfg)
             kv(b, 8, "condition", pol->condition);
             kv(b, 8, "backend_type", pol->backend_type);
             put(b, "        backend_config:\n");
-            backend(b, 10, &pol->backend);
+            backend(b, 10, pol->backend);
         }
         if (!p->n_attachments)
             continue;

@@ -1,5 +1,6 @@
 /* Typed getters over the YAML tree; see fields.h for the contract. */
 #include "config/fields.h"
+#include "config/intern.h"
 
 #include <errno.h>
 #include <math.h>
@@ -119,11 +120,10 @@ const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
     return v;
 }
 
-bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
-                     char **out)
+/* Any scalar reads as text (Port-like ids written bare are fine); null,
+ * lists and mappings are type errors. */
+static bool node_text_ok(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path)
 {
-    /* Any scalar reads as text (Port-like ids written bare are fine); null,
-     * lists and mappings are type errors. */
     if (n->kind != SY_YN_SCALAR || sy_ynode_is_null(n)) {
         sy_cfg_err(c, n->mark, path, "must be a string, got %s",
                    sy_ynode_what(n));
@@ -133,6 +133,14 @@ bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
         sy_cfg_err(c, n->mark, path, "must not contain NUL characters");
         return false;
     }
+    return true;
+}
+
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
+                     char **out)
+{
+    if (!node_text_ok(c, n, path))
+        return false;
     *out = sy_arena_strndup(c->a, n->str, n->len);
     return true;
 }
@@ -175,6 +183,21 @@ bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const c
         return true;
     sy_cfg_err(c, sy_ymap_get(map, key)->mark, SY_PATH_KEY(path, key), "%s", SY_ID_RULE);
     return false;
+}
+
+bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                       const char *key, int req, char **out)
+{
+    const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
+    if (!v || !node_text_ok(c, v, SY_PATH_KEY(path, key)))
+        return false;
+    *out = sy_intern_str(c->intern, v->str, v->len);
+    return true;
+}
+
+char *sy_cfg_shared(sy_cfg_ctx *c, const char *s)
+{
+    return sy_intern_str(c->intern, s, strlen(s));
 }
 
 /* A plain scalar that reads as a number; quoted "15" is a string. */

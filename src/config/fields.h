@@ -21,6 +21,7 @@ typedef struct sy_cfg_ctx {
     sy_errors *errs;
     const char *file;
     unsigned n_errors_at_start;
+    struct sy_intern *intern; /* equal strings and backends stored once */
 } sy_cfg_ctx;
 
 enum { SY_OPT = 0, SY_REQ = 1 };
@@ -77,6 +78,12 @@ bool sy_id_valid(const char *s);
 /* A required id: a string of that form, else an error at the value. */
 bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
                char **out);
+/* Same, for values that repeat across a config (ids, paths, methods): one
+ * shared copy (config/intern.h), never to be written through. */
+bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                       const char *key, int req, char **out);
+/* The shared copy of a constant string. */
+char *sy_cfg_shared(sy_cfg_ctx *c, const char *s);
 bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 const char *key, int req, int64_t min, int64_t max,
                 int64_t *out);

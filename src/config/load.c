@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "config/fields.h"
+#include "config/intern.h"
 
 static const char *const top_keys[] = {"Version", "Gateway", "Upstreams",
                                        "Services", "Plugins", NULL};
@@ -59,6 +60,7 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
 
     sy_cfg_ctx c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file};
     sy_arena_init(&c.tmp, 16384);
+    c.intern = sy_intern_new(&cfg->arena);
     size_t before = errs->n;
 
     sy_gateway_defaults(&cfg->gw, &cfg->arena);
@@ -71,6 +73,7 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
     free(owned);
     load_root(&c, root);
     sy_arena_free(&c.tmp);
+    sy_intern_free(c.intern);
     if (errs->n > before) {
         sy_config_free(cfg);
         return NULL;

@@ -265,15 +265,18 @@ typedef struct sy_attachment_cfg {
     size_t n_api_ids;
 } sy_attachment_cfg;
 
-/* One routing policy (Tencent "strategy"). */
+/* One routing policy (Tencent "strategy").  56 bytes: a tenant table has
+ * 100,000 of them, so the backend is shared (config/intern.h). */
 typedef struct sy_policy_cfg {
     sy_mark mark;         /* the policy's mapping */
     sy_mark cond_mark;    /* where the condition string starts */
     char *name;           /* strategy_name */
-    int weight;           /* strategy_weight 0..100 */
     char *condition;      /* condition expression, compiled by router/ */
-    char *backend_type;   /* backend_type: HTTP, UPSTREAM, VPC, MOCK */
-    sy_backend_cfg backend;
+    const char *backend_type; /* backend_type: HTTP, UPSTREAM, VPC, MOCK (shared) */
+    /* Shared by every policy with an equal backend; never NULL once
+     * loaded.  Read-only. */
+    sy_backend_cfg *backend;
+    int weight;           /* strategy_weight 0..100 */
     unsigned seq;         /* creation order: later in the list = newer */
 } sy_policy_cfg;
 

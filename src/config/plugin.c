@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include "config/fields.h"
+#include "config/intern.h"
 
 static const char *const plugin_keys[] = {"PluginId", "PluginName", "PluginType",
                                           "Description", "PluginData",
@@ -56,7 +57,9 @@ static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
     }
     if (!sy_cfg_map(c, map, path, backend_keys))
         return;
-    sy_cfg_load_backend(c, map, path, &pol->backend, true, type);
+    sy_backend_cfg b = {0};
+    sy_cfg_load_backend(c, map, path, &b, true, type);
+    pol->backend = sy_intern_backend(c->intern, &b);
 }
 
 static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
@@ -69,6 +72,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
 
     pol->mark = map->mark;
     pol->seq = (unsigned)seq;
+    pol->backend = sy_intern_backend(c->intern, &(sy_backend_cfg){0}); /* until loaded */
     if (!sy_cfg_map(c, map, path, policy_keys))
         return;
     if (sy_cfg_str(c, map, path, "strategy_name", SY_REQ, &s)) {
@@ -99,7 +103,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     }
     if (!sy_cfg_enum(c, map, path, "backend_type", SY_REQ, backend_types, &idx))
         return;
-    pol->backend_type = sy_arena_strdup(c->a, backend_types[idx]);
+    pol->backend_type = backend_types[idx];
     type = idx == 3 ? SY_BACKEND_MOCK : SY_BACKEND_HTTP;
     const sy_ynode *bc = sy_cfg_get(c, map, path, "backend_config", SY_REQ);
     if (bc)

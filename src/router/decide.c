@@ -126,7 +126,7 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
         const sy_policy *win = sy_policy_table_explain(rt->policies, rv, narrate->on_policy, narrate->ud);
         if (win) {
             rt->policy = win->cfg;
-            rt->backend = &win->cfg->backend;
+            rt->backend = win->cfg->backend;
         }
     } else {
         sy_router_pick_backend(g->router, rv, rt);

@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xxhash.h>
 
 /* Beyond this many distinct indexed parameters in one plugin, policies on
@@ -25,15 +26,21 @@
  * lookup per request whether or not its policies could win. */
 #define MAX_INDEXED_PARAMS 32
 
-typedef struct slot {
-    sy_str key;        /* string tables */
-    double num;        /* number tables */
-    uint32_t pos;      /* lowest evaluation position with this key */
+/* String slots point at key texts packed in the table's arena; number
+ * slots hold the value.  16 bytes each: a 100,000-key table is 4 MiB. */
+typedef struct sslot {
+    const char *p;     /* NULL = empty */
+    uint32_t len, pos; /* pos: lowest evaluation position with this key */
+} sslot;
+
+typedef struct nslot {
+    double num;
+    uint32_t pos;
     bool used;
-} slot;
+} nslot;
 
 typedef struct htab {
-    slot *slots;
+    void *slots;       /* sslot or nslot */
     size_t cap, n;     /* cap is a power of two, at most half full */
 } htab;
 
@@ -64,32 +71,46 @@ static uint64_t hash_num(double d)
     return XXH3_64bits(&d, sizeof(d));
 }
 
-static void htab_init(sy_arena *a, htab *h, size_t keys)
+static void htab_init(sy_arena *a, htab *h, size_t keys, size_t slot_size)
 {
     size_t cap = 8;
     while (cap < keys * 2)
         cap *= 2;
-    h->slots = sy_arena_alloc(a, cap * sizeof(*h->slots));
+    h->slots = sy_arena_alloc(a, cap * slot_size);
     h->cap = cap;
 }
 
 /* Insert unless present: positions arrive in ascending order, so the first
- * insertion of a key is its lowest position. */
-static void htab_put(htab *h, bool is_num, const sy_expr_lit *k, uint32_t pos)
+ * insertion of a key is its lowest position.  String keys already live in
+ * the table's arena. */
+static void htab_put_str(htab *h, sy_str k, uint32_t pos)
 {
-    uint64_t hv = is_num ? hash_num(k->num) : hash_str(k->s);
     size_t mask = h->cap - 1;
-    for (size_t i = hv & mask;; i = (i + 1) & mask) {
-        slot *s = &h->slots[i];
-        if (!s->used) {
-            s->used = true;
-            s->key = k->s;
-            s->num = k->num;
-            s->pos = pos;
+    sslot *slots = h->slots;
+    for (size_t i = hash_str(k) & mask;; i = (i + 1) & mask) {
+        sslot *s = &slots[i];
+        if (!s->p) {
+            *s = (sslot){k.p ? k.p : "", (uint32_t)k.len, pos};
             h->n++;
             return;
         }
-        if (is_num ? s->num == k->num : sy_str_eq(s->key, k->s))
+        if (s->len == k.len && (k.len == 0 || memcmp(s->p, k.p, k.len) == 0))
+            return;
+    }
+}
+
+static void htab_put_num(htab *h, double d, uint32_t pos)
+{
+    size_t mask = h->cap - 1;
+    nslot *slots = h->slots;
+    for (size_t i = hash_num(d) & mask;; i = (i + 1) & mask) {
+        nslot *s = &slots[i];
+        if (!s->used) {
+            *s = (nslot){d, pos, true};
+            h->n++;
+            return;
+        }
+        if (s->num == d)
             return;
     }
 }
@@ -97,11 +118,12 @@ static void htab_put(htab *h, bool is_num, const sy_expr_lit *k, uint32_t pos)
 static uint32_t htab_get_str(const htab *h, sy_str v)
 {
     size_t mask = h->cap - 1;
+    const sslot *slots = h->slots;
     for (size_t i = hash_str(v) & mask;; i = (i + 1) & mask) {
-        const slot *s = &h->slots[i];
-        if (!s->used)
+        const sslot *s = &slots[i];
+        if (!s->p)
             return UINT32_MAX;
-        if (sy_str_eq(s->key, v))
+        if (s->len == v.len && (v.len == 0 || memcmp(s->p, v.p, v.len) == 0))
             return s->pos;
     }
 }
@@ -109,8 +131,9 @@ static uint32_t htab_get_str(const htab *h, sy_str v)
 static uint32_t htab_get_num(const htab *h, double d)
 {
     size_t mask = h->cap - 1;
+    const nslot *slots = h->slots;
     for (size_t i = hash_num(d) & mask;; i = (i + 1) & mask) {
-        const slot *s = &h->slots[i];
+        const nslot *s = &slots[i];
         if (!s->used)
             return UINT32_MAX;
         if (s->num == d)
@@ -130,24 +153,36 @@ static int by_order(const void *pa, const void *pb)
     return a->index > b->index ? -1 : a->index < b->index ? 1 : 0;
 }
 
-/* Keys of one policy, gathered before deciding whether it is indexed. */
-typedef struct keybuf {
-    const sy_expr_param **params;
-    const sy_expr_lit **lits;
+/* The (parameter, constant) keys of every indexable policy, gathered while
+ * compiling: the constant texts go to the table's arena (they are the hash
+ * keys), parameter names to a scratch arena freed after the build. */
+typedef struct key {
+    sy_expr_param param;
+    bool is_num;
+    sy_str s;
+    double num;
+} key;
+
+typedef struct keys {
+    sy_arena *a, *names;
+    key *k;
     size_t n, cap;
-} keybuf;
+    uint32_t *first, *count;   /* per PluginData position */
+} keys;
 
 static void collect_key(void *ud, const sy_expr_param *p, const sy_expr_lit *v)
 {
-    keybuf *kb = ud;
-    if (kb->n == kb->cap) {
-        kb->cap = kb->cap ? kb->cap * 2 : 16;
-        kb->params = sy_realloc(kb->params, kb->cap * sizeof(*kb->params));
-        kb->lits = sy_realloc(kb->lits, kb->cap * sizeof(*kb->lits));
+    keys *ks = ud;
+    if (ks->n == ks->cap) {
+        ks->cap = ks->cap ? ks->cap * 2 : 64;
+        ks->k = sy_realloc(ks->k, ks->cap * sizeof(*ks->k));
     }
-    kb->params[kb->n] = p;
-    kb->lits[kb->n] = v;
-    kb->n++;
+    key *k = &ks->k[ks->n++];
+    k->param = *p;
+    k->param.name = sy_arena_str(ks->names, p->name);
+    k->is_num = v->type == SY_LIT_NUM;
+    k->num = v->num;
+    k->s = k->is_num ? (sy_str){0} : sy_arena_str(ks->a, v->s);
 }
 
 static ssize_t find_param(const sy_policy_table *t, const sy_expr_param *p)
@@ -158,73 +193,76 @@ static ssize_t find_param(const sy_policy_table *t, const sy_expr_param *p)
     return -1;
 }
 
-/* Per-key record from the first pass: which parameter, which constant,
- * which position. */
-typedef struct pending {
-    uint32_t param, pos;
-    const sy_expr_lit *lit;
-} pending;
-
-static void build_index(sy_arena *a, sy_policy_table *t)
+/* A policy the index cannot take after all needs its condition. */
+static void compile_kept(sy_arena *a, sy_policy *pol)
 {
-    keybuf kb = {0};
-    pending *pend = NULL;
-    size_t n_pend = 0, cap_pend = 0;
+    char err[256];
+    int col;
+    pol->cond = sy_expr_compile(a, pol->cfg->condition, err, sizeof(err), &col);
+}
+
+static void build_index(sy_arena *a, sy_policy_table *t, const keys *ks)
+{
     t->params = sy_arena_alloc(a, MAX_INDEXED_PARAMS * sizeof(*t->params));
     t->scan = sy_arena_alloc(a, (t->n ? t->n : 1) * sizeof(*t->scan));
 
     for (size_t i = 0; i < t->n; i++) {
         sy_policy *pol = &t->order[i];
-        kb.n = 0;
-        bool ok = sy_expr_index_keys(pol->cond, collect_key, &kb);
+        const key *kp = &ks->k[ks->first[pol->index]];
+        size_t kn = pol->cond ? 0 : ks->count[pol->index];
         /* All of a policy's parameters must fit, or none is indexed. */
         size_t fresh = 0;
-        for (size_t k = 0; ok && k < kb.n; k++) {
-            if (find_param(t, kb.params[k]) >= 0)
+        for (size_t k = 0; k < kn; k++) {
+            if (find_param(t, &kp[k].param) >= 0)
                 continue;
             bool dup = false;
             for (size_t j = 0; j < k && !dup; j++)
-                dup = sy_expr_param_eq(kb.params[j], kb.params[k]);
+                dup = sy_expr_param_eq(&kp[j].param, &kp[k].param);
             if (!dup)
                 fresh++;
         }
-        if (!ok || t->n_params + fresh > MAX_INDEXED_PARAMS) {
+        if (pol->cond || t->n_params + fresh > MAX_INDEXED_PARAMS) {
+            if (!pol->cond)
+                compile_kept(a, pol);
             t->scan[t->n_scan++] = (uint32_t)i;
             continue;
         }
         pol->indexed = true;
-        for (size_t k = 0; k < kb.n; k++) {
-            ssize_t pi = find_param(t, kb.params[k]);
+        for (size_t k = 0; k < kn; k++) {
+            ssize_t pi = find_param(t, &kp[k].param);
             if (pi < 0) {
                 pi = (ssize_t)t->n_params++;
-                t->params[pi].param = *kb.params[k];
+                t->params[pi].param = kp[k].param;
+                t->params[pi].param.name = sy_arena_str(a, kp[k].param.name);
             }
-            if (kb.lits[k]->type == SY_LIT_NUM)
+            if (kp[k].is_num)
                 t->params[pi].n_num++;
             else
                 t->params[pi].n_str++;
-            if (n_pend == cap_pend) {
-                cap_pend = cap_pend ? cap_pend * 2 : 64;
-                pend = sy_realloc(pend, cap_pend * sizeof(*pend));
-            }
-            pend[n_pend++] = (pending){(uint32_t)pi, (uint32_t)i, kb.lits[k]};
         }
     }
     for (size_t i = 0; i < t->n_params; i++) {
         pindex *px = &t->params[i];
         if (px->n_str)
-            htab_init(a, &px->str, px->n_str);
+            htab_init(a, &px->str, px->n_str, sizeof(sslot));
         if (px->n_num)
-            htab_init(a, &px->num, px->n_num);
+            htab_init(a, &px->num, px->n_num, sizeof(nslot));
     }
-    for (size_t k = 0; k < n_pend; k++) {
-        pindex *px = &t->params[pend[k].param];
-        bool is_num = pend[k].lit->type == SY_LIT_NUM;
-        htab_put(is_num ? &px->num : &px->str, is_num, pend[k].lit, pend[k].pos);
+    /* Second pass in evaluation order, so each key keeps its lowest
+     * position. */
+    for (size_t i = 0; i < t->n; i++) {
+        const sy_policy *pol = &t->order[i];
+        if (!pol->indexed)
+            continue;
+        const key *kp = &ks->k[ks->first[pol->index]];
+        for (size_t k = 0; k < ks->count[pol->index]; k++) {
+            pindex *px = &t->params[find_param(t, &kp[k].param)];
+            if (kp[k].is_num)
+                htab_put_num(&px->num, kp[k].num, (uint32_t)i);
+            else
+                htab_put_str(&px->str, kp[k].s, (uint32_t)i);
+        }
     }
-    free(pend);
-    free(kb.params);
-    free(kb.lits);
 }
 
 sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
@@ -236,14 +274,22 @@ sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
     t->order = sy_arena_alloc(a, (t->n ? t->n : 1) * sizeof(*t->order));
     bool failed = false;
     const char *pid = p->id ? p->id : "?";
+    /* Conditions compile into `scratch` first; only those the index
+     * cannot answer are compiled again into the table's arena. */
+    sy_arena scratch, names;
+    sy_arena_init(&scratch, 4096);
+    sy_arena_init(&names, 4096);
+    keys ks = {.a = a, .names = &names};
+    ks.first = sy_malloc((t->n ? t->n : 1) * sizeof(*ks.first));
+    ks.count = sy_calloc(t->n ? t->n : 1, sizeof(*ks.count));
     for (size_t j = 0; j < t->n; j++) {
         const sy_policy_cfg *pc = &p->policies[j];
         sy_policy *pol = &t->order[j];
         pol->cfg = pc;
         pol->index = (uint32_t)j;
-        char cpath[256];
-        snprintf(cpath, sizeof(cpath), "%s.PluginData[%zu].condition", path, j);
         if (!pc->condition) {
+            char cpath[256];
+            snprintf(cpath, sizeof(cpath), "%s.PluginData[%zu].condition", path, j);
             sy_errors_at(errs, file, pc->mark, cpath, "plugin %s, policy '%s': no condition",
                          pid, pc->name ? pc->name : "?");
             failed = true;
@@ -251,23 +297,40 @@ sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
         }
         char err[256];
         int col = 0;
-        pol->cond = sy_expr_compile(a, pc->condition, err, sizeof(err), &col);
-        if (!pol->cond) {
+        sy_expr *e = sy_expr_compile(&scratch, pc->condition, err, sizeof(err), &col);
+        if (!e) {
+            char cpath[256];
+            snprintf(cpath, sizeof(cpath), "%s.PluginData[%zu].condition", path, j);
             sy_mark m = pc->cond_mark;
             m.col += col > 0 ? col - 1 : 0;
             sy_errors_at(errs, file, m, cpath, "plugin %s, policy '%s', condition column %d: %s",
                          pid, pc->name ? pc->name : "?", col, err);
             failed = true;
+            continue;
         }
+        ks.first[j] = (uint32_t)ks.n;
+        if (sy_expr_index_keys(e, collect_key, &ks))
+            ks.count[j] = (uint32_t)(ks.n - ks.first[j]);
+        else
+            compile_kept(a, pol);
+        sy_expr_free(e);
+        sy_arena_reset(&scratch);
     }
+    sy_arena_free(&scratch);
+    if (!failed) {
+        qsort(t->order, t->n, sizeof(*t->order), by_order);
+        for (size_t i = 0; i < t->n; i++)
+            t->order[i].order = (uint32_t)i;
+        build_index(a, t, &ks);
+    }
+    free(ks.k);
+    free(ks.first);
+    free(ks.count);
+    sy_arena_free(&names);
     if (failed) {
         sy_policy_table_free(t);
         return NULL;
     }
-    qsort(t->order, t->n, sizeof(*t->order), by_order);
-    for (size_t i = 0; i < t->n; i++)
-        t->order[i].order = (uint32_t)i;
-    build_index(a, t);
     return t;
 }
 
@@ -348,6 +411,8 @@ const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_
 {
     const sy_policy *win = NULL;
     char detail[4096];
+    sy_arena tmp;
+    sy_arena_init(&tmp, 4096);
     for (size_t i = 0; i < t->n; i++) {
         const sy_policy *pol = &t->order[i];
         if (win) {
@@ -355,10 +420,20 @@ const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_
             continue;
         }
         detail[0] = '\0';
-        bool r = sy_expr_explain(pol->cond, rv, detail, sizeof(detail));
+        sy_expr *e = pol->cond;
+        if (!e) {
+            char err[256];
+            int col;
+            sy_arena_reset(&tmp);
+            e = sy_expr_compile(&tmp, pol->cfg->condition, err, sizeof(err), &col);
+        }
+        bool r = sy_expr_explain(e, rv, detail, sizeof(detail));
+        if (e != pol->cond)
+            sy_expr_free(e);
         if (r)
             win = pol;
         cb(ud, pol, r ? SY_POLICY_MATCHED : SY_POLICY_NO_MATCH, detail);
     }
+    sy_arena_free(&tmp);
     return win;
 }

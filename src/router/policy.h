@@ -19,10 +19,13 @@
 
 typedef struct sy_policy {
     const sy_policy_cfg *cfg;
+    /* The compiled condition, or NULL when the index decides the policy
+     * (an equality test needs no tree at run time: 100,000 tenant policies
+     * would otherwise keep 100,000 of them); explain compiles it then. */
     sy_expr *cond;
     uint32_t index;   /* position in PluginData: a stable id for counters */
-    uint32_t order;   /* position in evaluation order */
-    bool indexed;     /* decided by a hash lookup rather than evaluation */
+    uint32_t order : 31; /* position in evaluation order */
+    uint32_t indexed : 1; /* decided by a hash lookup rather than evaluation */
 } sy_policy;
 
 typedef struct sy_policy_table sy_policy_table;

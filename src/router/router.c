@@ -427,7 +427,7 @@ void sy_router_pick_backend(const sy_router *r, const sy_req_view *rv, sy_route 
     const sy_policy_cfg *p = sy_policy_table_match(out->policies, rv);
     if (p) {
         out->policy = p;
-        out->backend = &p->backend;
+        out->backend = p->backend;
     }
 }
 

@@ -180,7 +180,7 @@ static void same_config(const sy_config *x, const sy_config *y)
             STR_EQ(a1->condition, b1->condition);
             STR_EQ(a1->backend_type, b1->backend_type);
             assert_int_equal(a1->seq, b1->seq);
-            same_backend(&a1->backend, &b1->backend);
+            same_backend(a1->backend, b1->backend);
         }
         assert_int_equal(p->n_attachments, q->n_attachments);
         for (size_t j = 0; j < p->n_attachments; j++) {
