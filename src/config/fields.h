@@ -22,6 +22,10 @@ typedef struct sy_cfg_ctx {
     const char *file;
     unsigned n_errors_at_start;
     struct sy_intern *intern; /* equal strings and backends stored once */
+    /* Policies loaded while the YAML streamed (sy_ytree_parse_stream),
+     * per Plugins index, picked up when their plugin is loaded. */
+    struct sy_cfg_streamed *streamed;
+    size_t n_streamed;
 } sy_cfg_ctx;
 
 enum { SY_OPT = 0, SY_REQ = 1 };
@@ -126,6 +130,11 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *n);
+/* One streamed item of Plugins[plugin].PluginData: loaded now (with the
+ * sections before Plugins already loaded), its problems held back until
+ * the plugin itself is loaded, so messages keep their order. */
+void sy_cfg_stream_policy(sy_cfg_ctx *c, size_t plugin, size_t idx, const sy_ynode *item);
+void sy_cfg_stream_free(sy_cfg_ctx *c);
 /* Backend keys shared by APIs and routing policies (backend.c).  Policies
  * pass the type their backend_type implies (-1 when unknown). */
 void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,

@@ -17,10 +17,62 @@ static const char *const top_keys[] = {"Version", "Gateway", "Upstreams",
 /* A config larger than this is a mistake (or an attack on the admin API). */
 #define SY_CONFIG_MAX_BYTES (64u << 20)
 
-/* The sections of a parsed document, whichever syntax it came in. */
-static void load_root(sy_cfg_ctx *c, const sy_ynode *root)
+/* The sections before Plugins, in dependency order whatever the file's
+ * order (services refer to upstreams, plugins to services and APIs).  Each
+ * is loaded once: a streamed load (below) takes the ones written before
+ * Plugins early, the rest come with the whole tree. */
+enum { SEC_VERSION = 1, SEC_GATEWAY = 2, SEC_UPSTREAMS = 4, SEC_SERVICES = 8 };
+
+typedef struct loader {
+    sy_cfg_ctx c;
+    unsigned loaded;      /* SEC_* bits */
+    bool streamed;        /* PluginData items were loaded as they streamed */
+    size_t top_errs_at;   /* where the top-level key check's messages go */
+    size_t early_errs_end; /* end of the messages of the early sections */
+} loader;
+
+static void load_sections(loader *L, const sy_ynode *root)
 {
-    sy_config *cfg = c->cfg;
+    sy_cfg_ctx *c = &L->c;
+    const sy_ynode *v;
+    int64_t ver;
+    if (!(L->loaded & SEC_VERSION) && sy_ymap_get(root, "Version")) {
+        L->loaded |= SEC_VERSION;
+        if (sy_cfg_int(c, root, NULL, "Version", SY_OPT, 0, INT64_MAX, &ver))
+            c->cfg->version = (uint64_t)ver;
+    }
+    if (!(L->loaded & SEC_GATEWAY) && (v = sy_ymap_get(root, "Gateway"))) {
+        L->loaded |= SEC_GATEWAY;
+        sy_cfg_load_gateway(c, v);
+    }
+    if (!(L->loaded & SEC_UPSTREAMS) && (v = sy_ymap_get(root, "Upstreams"))) {
+        L->loaded |= SEC_UPSTREAMS;
+        sy_cfg_load_upstreams(c, v);
+    }
+    if (!(L->loaded & SEC_SERVICES) && (v = sy_ymap_get(root, "Services"))) {
+        L->loaded |= SEC_SERVICES;
+        sy_cfg_load_services(c, v);
+        sy_cfg_check_domains(c);
+    }
+}
+
+/* Messages added since `from` move to position `to` (< from). */
+static void move_errors(sy_errors *e, size_t to, size_t from)
+{
+    size_t n = e->n - from;
+    if (!n || to == from)
+        return;
+    char **tmp = sy_malloc(n * sizeof *tmp);
+    memcpy(tmp, e->msgs + from, n * sizeof *tmp);
+    memmove(e->msgs + to + n, e->msgs + to, (from - to) * sizeof *tmp);
+    memcpy(e->msgs + to, tmp, n * sizeof *tmp);
+    free(tmp);
+}
+
+/* The sections of a parsed document, whichever syntax it came in. */
+static void load_root(loader *L, const sy_ynode *root)
+{
+    sy_cfg_ctx *c = &L->c;
     if (!root || (root->kind == SY_YN_SCALAR && sy_ynode_is_null(root)))
         return;
     if (root->kind != SY_YN_MAP) {
@@ -30,23 +82,38 @@ static void load_root(sy_cfg_ctx *c, const sy_ynode *root)
                    sy_ynode_what(root));
         return;
     }
+    size_t at = c->errs->n;
     if (!sy_cfg_map(c, root, NULL, top_keys))
         return;
-    /* Fixed order whatever the file's order: services refer to
-     * upstreams, plugins to services and APIs. */
+    if (L->streamed) /* where they would have been without streaming */
+        move_errors(c->errs, L->top_errs_at, at);
+    load_sections(L, root);
+    if (!(L->loaded & SEC_SERVICES))
+        sy_cfg_check_domains(c); /* otherwise done with the services */
     const sy_ynode *v;
-    int64_t ver;
-    if (sy_cfg_int(c, root, NULL, "Version", SY_OPT, 0, INT64_MAX, &ver))
-        cfg->version = (uint64_t)ver;
-    if ((v = sy_ymap_get(root, "Gateway")))
-        sy_cfg_load_gateway(c, v);
-    if ((v = sy_ymap_get(root, "Upstreams")))
-        sy_cfg_load_upstreams(c, v);
-    if ((v = sy_ymap_get(root, "Services")))
-        sy_cfg_load_services(c, v);
-    sy_cfg_check_domains(c);
     if ((v = sy_ymap_get(root, "Plugins")))
         sy_cfg_load_plugins(c, v);
+}
+
+/* Stream PluginData items only when the upstreams they name are known
+ * already (written before Plugins, as every dump and example has them);
+ * otherwise the whole tree is built as before. */
+static bool stream_begin(void *ud, const sy_ynode *partial)
+{
+    loader *L = ud;
+    if (partial->kind != SY_YN_MAP || !sy_ymap_get(partial, "Upstreams"))
+        return false;
+    L->streamed = true;
+    L->top_errs_at = L->c.errs->n;
+    load_sections(L, partial);
+    L->early_errs_end = L->c.errs->n;
+    return true;
+}
+
+static void stream_item(void *ud, size_t plugin, size_t idx, const sy_ynode *node)
+{
+    loader *L = ud;
+    sy_cfg_stream_policy(&L->c, plugin, idx, node);
 }
 
 /* `owned`, when not NULL, is the heap buffer holding `text`: it is freed
@@ -58,22 +125,36 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
     sy_arena_init(&cfg->arena, 16384);
     cfg->file = sy_arena_strdup(&cfg->arena, name ? name : "<config>");
 
-    sy_cfg_ctx c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file};
-    sy_arena_init(&c.tmp, 16384);
-    c.intern = sy_intern_new(&cfg->arena);
+    loader L = {.c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file}};
+    sy_cfg_ctx *c = &L.c;
+    sy_arena_init(&c->tmp, 16384);
+    c->intern = sy_intern_new(&cfg->arena);
     size_t before = errs->n;
 
     sy_gateway_defaults(&cfg->gw, &cfg->arena);
     bool failed;
     sy_ynode *root;
-    if (doc)
-        root = sy_ytree_from_json(&c.tmp, doc, cfg->file, errs);
-    else
-        root = sy_ytree_parse(&c.tmp, text, len, cfg->file, NULL, errs, NULL, &failed);
+    if (doc) {
+        root = sy_ytree_from_json(&c->tmp, doc, cfg->file, errs);
+    } else {
+        sy_ytree_stream st = {stream_begin, stream_item, &L};
+        root = sy_ytree_parse_stream(&c->tmp, text, len, cfg->file, errs, &failed, &st);
+    }
     free(owned);
-    load_root(&c, root);
-    sy_arena_free(&c.tmp);
-    sy_intern_free(c.intern);
+    if (!doc && failed && L.streamed) {
+        /* A syntax error stands alone, as without streaming: drop what
+         * the early sections reported before it was found. */
+        sy_errors *e = errs;
+        for (size_t i = L.top_errs_at; i < L.early_errs_end; i++)
+            free(e->msgs[i]);
+        memmove(e->msgs + L.top_errs_at, e->msgs + L.early_errs_end,
+                (e->n - L.early_errs_end) * sizeof *e->msgs);
+        e->n -= L.early_errs_end - L.top_errs_at;
+    }
+    load_root(&L, root);
+    sy_cfg_stream_free(c);
+    sy_arena_free(&c->tmp);
+    sy_intern_free(c->intern);
     if (errs->n > before) {
         sy_config_free(cfg);
         return NULL;

@@ -63,9 +63,8 @@ static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
 }
 
 static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                        sy_plugin_cfg *pl, size_t seq)
+                        sy_policy_cfg *pol, size_t seq)
 {
-    sy_policy_cfg *pol = &pl->policies[seq];
     char *s;
     int64_t n;
     int idx, type = -1;
@@ -84,7 +83,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
             sy_cfg_err(c, v->mark, np,
                        "may only contain letters, digits and %% ~ _ - . { } ? & = /");
         else
-            pol->name = s; /* uniqueness: load_plugin_data's name set */
+            pol->name = s; /* uniqueness: add_policy's name set */
     }
     if (sy_cfg_int(c, map, path, "strategy_weight", SY_OPT, 0, 100, &n))
         pol->weight = (int)n;
@@ -114,21 +113,116 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
  * plugin with 100,000 policies loads in linear time. */
 typedef struct name_set {
     size_t *slots; /* index + 1; 0 = empty */
-    size_t mask;
+    size_t mask, used;
 } name_set;
+
+static size_t name_slot(const name_set *ns, const sy_policy_cfg *pols, const char *name)
+{
+    size_t h = (size_t)XXH3_64bits(name, strlen(name)) & ns->mask;
+    while (ns->slots[h] && strcmp(pols[ns->slots[h] - 1].name, name) != 0)
+        h = (h + 1) & ns->mask;
+    return h;
+}
 
 static const sy_policy_cfg *name_set_add(name_set *ns, sy_policy_cfg *pols, size_t idx)
 {
-    const char *name = pols[idx].name;
-    size_t h = (size_t)XXH3_64bits(name, strlen(name)) & ns->mask;
-    while (ns->slots[h]) {
-        const sy_policy_cfg *o = &pols[ns->slots[h] - 1];
-        if (strcmp(o->name, name) == 0)
-            return o;
-        h = (h + 1) & ns->mask;
+    if (2 * (ns->used + 1) > ns->mask + 1) {
+        name_set big = {sy_calloc(ns->mask ? 2 * (ns->mask + 1) : 64, sizeof(size_t)),
+                        ns->mask ? 2 * ns->mask + 1 : 63, ns->used};
+        for (size_t i = 0; ns->mask && i <= ns->mask; i++)
+            if (ns->slots[i])
+                big.slots[name_slot(&big, pols, pols[ns->slots[i] - 1].name)] = ns->slots[i];
+        free(ns->slots);
+        *ns = big;
     }
+    size_t h = name_slot(ns, pols, pols[idx].name);
+    if (ns->slots[h])
+        return &pols[ns->slots[h] - 1];
     ns->slots[h] = idx + 1;
+    ns->used++;
     return NULL;
+}
+
+/* Load item i of a PluginData list into pols[i] and check its name. */
+static void add_policy(sy_cfg_ctx *c, const sy_ynode *item, const sy_fpath *ipath,
+                       sy_policy_cfg *pols, size_t i, name_set *ns)
+{
+    load_policy(c, item, ipath, &pols[i], i);
+    sy_policy_cfg *pol = &pols[i];
+    if (!pol->name)
+        return;
+    const sy_policy_cfg *first = name_set_add(ns, pols, i);
+    if (first) {
+        const sy_ynode *nv = sy_ymap_get(item, "strategy_name");
+        sy_cfg_err(c, nv ? nv->mark : pol->mark, SY_PATH_KEY(ipath, "strategy_name"),
+                   "duplicate strategy_name \"%s\" (first at %d:%d)", pol->name,
+                   first->mark.line, first->mark.col);
+        pol->name = NULL;
+    }
+}
+
+/* The policies of one plugin, loaded as the YAML streamed. */
+struct sy_cfg_streamed {
+    sy_policy_cfg *pols;
+    size_t n, cap;
+    sy_errors errs;
+    name_set ns;
+};
+
+void sy_cfg_stream_policy(sy_cfg_ctx *c, size_t plugin, size_t idx, const sy_ynode *item)
+{
+    if (plugin >= c->n_streamed) {
+        c->streamed = sy_realloc(c->streamed, (plugin + 1) * sizeof *c->streamed);
+        memset(c->streamed + c->n_streamed, 0, (plugin + 1 - c->n_streamed) * sizeof *c->streamed);
+        c->n_streamed = plugin + 1;
+    }
+    struct sy_cfg_streamed *st = &c->streamed[plugin];
+    if (idx != st->n || st->n >= MAX_POLICIES)
+        return; /* refused when the plugin is loaded */
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->pols = sy_realloc(st->pols, st->cap * sizeof *st->pols);
+    }
+    memset(&st->pols[st->n], 0, sizeof *st->pols);
+    sy_errors *keep = c->errs;
+    c->errs = &st->errs;
+    const sy_fpath *path = SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Plugins"), plugin), "PluginData");
+    add_policy(c, item, SY_PATH_IDX(path, idx), st->pols, idx, &st->ns);
+    c->errs = keep;
+    st->n++;
+}
+
+void sy_cfg_stream_free(sy_cfg_ctx *c)
+{
+    for (size_t i = 0; i < c->n_streamed; i++) {
+        free(c->streamed[i].pols);
+        free(c->streamed[i].ns.slots);
+        sy_errors_free(&c->streamed[i].errs);
+    }
+    free(c->streamed);
+    c->streamed = NULL;
+    c->n_streamed = 0;
+}
+
+/* A streamed PluginData list: take the policies loaded meanwhile, and
+ * report their problems now. */
+static void adopt_streamed(sy_cfg_ctx *c, const sy_ynode *list, sy_plugin_cfg *pl)
+{
+    size_t i = (size_t)(pl - c->cfg->plugins);
+    struct sy_cfg_streamed *st = i < c->n_streamed ? &c->streamed[i] : NULL;
+    size_t n = st ? st->n : 0;
+    pl->policies = sy_arena_alloc(c->a, (n ? n : 1) * sizeof *pl->policies);
+    pl->n_policies = n;
+    if (n)
+        memcpy(pl->policies, st->pols, n * sizeof *pl->policies);
+    for (size_t k = 0; st && k < st->errs.n; k++)
+        sy_errors_add(c->errs, "%s", st->errs.msgs[k]);
+    if (st) {
+        free(st->pols);
+        free(st->ns.slots);
+        sy_errors_free(&st->errs);
+        memset(st, 0, sizeof *st);
+    }
 }
 
 static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
@@ -155,29 +249,15 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *p
                    MAX_POLICIES);
         return;
     }
+    if (list->quoted) {
+        adopt_streamed(c, list, pl);
+        return;
+    }
     pl->policies = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *pl->policies);
     pl->n_policies = list->n;
-    name_set ns;
-    size_t cap = 16;
-    while (cap < 2 * list->n)
-        cap *= 2;
-    ns.slots = sy_calloc(cap, sizeof(size_t));
-    ns.mask = cap - 1;
-    for (size_t i = 0; i < list->n; i++) {
-        const sy_fpath *ipath = SY_PATH_IDX(path, i);
-        load_policy(c, list->items[i], ipath, pl, i);
-        sy_policy_cfg *pol = &pl->policies[i];
-        if (!pol->name)
-            continue;
-        const sy_policy_cfg *first = name_set_add(&ns, pl->policies, i);
-        if (first) {
-            const sy_ynode *nv = sy_ymap_get(list->items[i], "strategy_name");
-            sy_cfg_err(c, nv ? nv->mark : pol->mark, SY_PATH_KEY(ipath, "strategy_name"),
-                       "duplicate strategy_name \"%s\" (first at %d:%d)", pol->name,
-                       first->mark.line, first->mark.col);
-            pol->name = NULL;
-        }
-    }
+    name_set ns = {0};
+    for (size_t i = 0; i < list->n; i++)
+        add_policy(c, list->items[i], SY_PATH_IDX(path, i), pl->policies, i, &ns);
     free(ns.slots);
 }
 

@@ -109,7 +109,10 @@ static void push_kid(frame *f, sy_ynode *kid)
 static void close_frame(sy_arena *a, frame *f)
 {
     sy_ynode *node = f->node;
-    if (node->kind == SY_YN_SEQ) {
+    if (node->kind == SY_YN_SEQ && node->quoted) {
+        node->n = (uint32_t)f->n; /* streamed: counted, not kept */
+        node->items = NULL;
+    } else if (node->kind == SY_YN_SEQ) {
         node->n = (uint32_t)f->n;
         node->items = sy_arena_alloc(a, (f->n ? f->n : 1) * sizeof(sy_ynode *));
         if (f->n)
@@ -138,9 +141,47 @@ static void errat(sy_errors *errs, const char *file, sy_mark m,
         sy_errors_at(errs, file, m, NULL, "%s%s", msg, detail ? detail : "");
 }
 
-sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
-                         const char *file, const sy_mark *base,
-                         sy_errors *errs, const char *path, bool *failed)
+/* Is the top frame a mapping whose pending key (value not yet seen) is
+ * `key`? */
+static bool pending_key(const frame *f, const char *key)
+{
+    if (f->node->kind != SY_YN_MAP || f->n % 2 == 0)
+        return false;
+    const sy_ynode *k = f->kids[f->n - 1];
+    return strcmp(k->str, key) == 0;
+}
+
+/* Streaming state (sy_ytree_parse_stream).  `sdepth` is the depth at which
+ * the streaming PluginData list is the top frame (0 = not streaming); every
+ * node below it lives in `scratch`, reset after each item. */
+typedef struct streamer {
+    const sy_ytree_stream *st;
+    bool on;                 /* begin() said yes */
+    const sy_ynode *plugins; /* the Plugins list node */
+    size_t sdepth, plugin;
+    sy_arena scratch;
+} streamer;
+
+static bool stream_begin(streamer *sm, frame *root)
+{
+    size_t n = root->n / 2;
+    sy_ynode tmp = {.kind = SY_YN_MAP, .mark = root->node->mark, .n = (uint32_t)n};
+    sy_ynode **kv = sy_malloc((n ? 2 * n : 2) * sizeof *kv);
+    tmp.keys = kv;
+    tmp.vals = kv + (n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        tmp.keys[i] = root->kids[2 * i];
+        tmp.vals[i] = root->kids[2 * i + 1];
+    }
+    bool on = sm->st->begin(sm->st->ud, &tmp);
+    free(kv);
+    return on;
+}
+
+static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
+                       const char *file, const sy_mark *base,
+                       sy_errors *errs, const char *path, bool *failed,
+                       streamer *sm)
 {
     yaml_parser_t p;
     yaml_event_t ev;
@@ -150,6 +191,7 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
     int docs = 0;
     bool done = false;
     strpool pool = {.a = a, .block = 64};
+    sy_arena *const main_arena = a;
 
     *failed = false;
     if (!yaml_parser_initialize(&p)) {
@@ -171,6 +213,10 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
         }
         sy_mark m = mark_of(ev.start_mark, base);
         sy_ynode *node = NULL;
+        /* Inside a streamed item everything goes to the scratch arena. */
+        bool in_item = sm && sm->sdepth && depth >= sm->sdepth;
+        bool closes_item_frame = sm && sm->sdepth && depth > sm->sdepth;
+        a = in_item ? &sm->scratch : main_arena;
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = true;
@@ -192,8 +238,10 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
             node = sy_arena_alloc(a, sizeof *node);
             node->kind = SY_YN_SCALAR;
             node->mark = m;
-            node->str = pool_text(&pool, (const char *)ev.data.scalar.value,
-                                  ev.data.scalar.length, node);
+            node->str = in_item ? sy_arena_strndup(a, (const char *)ev.data.scalar.value,
+                                                   ev.data.scalar.length)
+                                : pool_text(&pool, (const char *)ev.data.scalar.value,
+                                            ev.data.scalar.length, node);
             node->len = (uint32_t)ev.data.scalar.length;
             /* The mark of a flow-quoted scalar is its opening quote;
              * text_mark is its first character, so columns inside the value
@@ -219,13 +267,26 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
             node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? SY_YN_SEQ
                                                               : SY_YN_MAP;
             node->mark = m;
+            if (sm && !sm->plugins && node->kind == SY_YN_SEQ && depth == 1 &&
+                pending_key(&stack[0], "Plugins")) {
+                sm->plugins = node;
+                sm->on = stream_begin(sm, &stack[0]);
+            } else if (sm && sm->on && node->kind == SY_YN_SEQ && depth == 3 &&
+                       stack[1].node == sm->plugins && pending_key(&stack[2], "PluginData")) {
+                node->quoted = true; /* streamed */
+                sm->sdepth = depth + 1;
+                sm->plugin = stack[1].n;
+            }
             stack[depth++] = (frame){node, NULL, 0, 0};
             node = NULL; /* attached to its parent when it closes */
             break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
+            a = closes_item_frame ? &sm->scratch : main_arena;
             close_frame(a, &stack[depth - 1]);
             node = stack[--depth].node;
+            if (sm && sm->sdepth == depth + 1)
+                sm->sdepth = 0; /* the streamed list itself closed */
             break;
         default:
             break;
@@ -240,6 +301,11 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
             continue;
         }
         frame *f = &stack[depth - 1];
+        if (sm && sm->sdepth == depth) {
+            sm->st->item(sm->st->ud, sm->plugin, f->n++, node);
+            sy_arena_reset(&sm->scratch);
+            continue;
+        }
         if (f->node->kind == SY_YN_MAP && f->n % 2 == 0 &&
             node->kind != SY_YN_SCALAR) {
             errat(errs, file, node->mark, path,
@@ -254,6 +320,24 @@ sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
     free(pool.slots);
     yaml_parser_delete(&p);
     return *failed ? NULL : root;
+}
+
+sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
+                         const char *file, const sy_mark *base,
+                         sy_errors *errs, const char *path, bool *failed)
+{
+    return parse(a, text, len, file, base, errs, path, failed, NULL);
+}
+
+sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len,
+                                const char *file, sy_errors *errs, bool *failed,
+                                const sy_ytree_stream *st)
+{
+    streamer sm = {.st = st};
+    sy_arena_init(&sm.scratch, 4096);
+    sy_ynode *root = parse(a, text, len, file, NULL, errs, NULL, failed, st ? &sm : NULL);
+    sy_arena_free(&sm.scratch);
+    return root;
 }
 
 /* ---- JSON ---- */

@@ -25,6 +25,9 @@ struct sy_ynode {
     /* Scalars: `quoted` is set for quoted/block scalars and JSON strings:
      * those are always strings, never numbers, booleans or null. */
     bool quoted;
+    /* Lists: `quoted` set when the items were handed to a stream's item
+     * callback instead (sy_ytree_parse_stream): items is NULL, n counts
+     * them. */
     union {
         uint32_t len;      /* scalars: length of str, excluding its NUL */
         uint32_t n;        /* lists: n items; mappings: n pairs */
@@ -55,6 +58,27 @@ struct sy_ynode {
 sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
                          const char *file, const sy_mark *base,
                          sy_errors *errs, const char *path, bool *failed);
+
+/* Streaming the policies of a large file: a 100,000-policy document's
+ * tree is four times its text, so the items of every
+ * Plugins[i].PluginData list can be handed over one at a time instead of
+ * being kept, each freed as soon as it has been loaded. */
+typedef struct sy_ytree_stream {
+    /* When the Plugins list starts, with the root mapping's pairs so far
+     * (a temporary node; its values are complete and stay valid).  True to
+     * stream the PluginData items that follow. */
+    bool (*begin)(void *ud, const sy_ynode *partial_root);
+    /* One complete item of Plugins[plugin].PluginData, valid only during
+     * the call. */
+    void (*item)(void *ud, size_t plugin, size_t idx, const sy_ynode *node);
+    void *ud;
+} sy_ytree_stream;
+
+/* sy_ytree_parse of a whole document (no base mark, no path), streaming
+ * as `st` asks. */
+sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len,
+                                const char *file, sy_errors *errs, bool *failed,
+                                const sy_ytree_stream *st);
 
 /* Parse JSON text into the same tree; every node gets position `at`.
  * Returns NULL after adding an error. */
