@@ -6,8 +6,7 @@
  * small (a bound on bytes allocated, not on time). */
 #include "config_test.h"
 
-#include "config/snapshot.h"
-#include "plugins/routing/policy.h"
+#include "router/policy.h"
 
 #define UPSTREAMS                                                                          \
     "Upstreams:\n"                                                                         \
