@@ -40,6 +40,7 @@ static json_t *target_json(const sy_target *t, uint64_t now)
                                                 : json_real((double)(until - now) / 1000.0));
     }
     json_object_set_new(o, "active_connections", json_integer(atomic_load(&st->active)));
+    json_object_set_new(o, "queued_requests", json_integer(atomic_load(&st->queued)));
     json_object_set_new(o, "consecutive_failures",
                         json_pack("{s:i, s:i, s:i}", "tcp", atomic_load(&st->tcp_fails), "timeout",
                                   atomic_load(&st->timeouts), "http", atomic_load(&st->http_fails)));
@@ -94,7 +95,7 @@ json_t *sy_upstream_health_json(const sy_snapshot *s, const char *id)
     return NULL;
 }
 
-enum { F_HEALTHY, F_ACTIVE, F_REQ, F_FAIL, F_EJ, F_PROBE, F_PFAIL, F_N };
+enum { F_HEALTHY, F_ACTIVE, F_QUEUED, F_REQ, F_FAIL, F_EJ, F_PROBE, F_PFAIL, F_N };
 
 void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
 {
@@ -103,6 +104,7 @@ void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
     } fam[F_N] = {
         {"switchyard_upstream_node_healthy", "gauge", "1 when the node is in rotation, 0 when ejected or disabled."},
         {"switchyard_upstream_node_active_connections", "gauge", "Upstream connections in use by requests."},
+        {"switchyard_upstream_node_queued_requests", "gauge", "Requests waiting for a connection (MaxConnectionsPerNode)."},
         {"switchyard_upstream_node_requests_total", "counter", "Exchanges with the node (passive outcomes)."},
         {"switchyard_upstream_node_failures_total", "counter", "Exchanges that failed: connection errors, timeouts, UnhealthyHttpStatus."},
         {"switchyard_upstream_node_ejections_total", "counter", "Times the node was taken out of rotation."},
@@ -124,6 +126,7 @@ void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
                 switch (f) {
                 case F_HEALTHY: v = strcmp(state_word(t, now), "healthy") == 0; break;
                 case F_ACTIVE: v = (uint64_t)atomic_load(&st->active); break;
+                case F_QUEUED: v = (uint64_t)atomic_load(&st->queued); break;
                 case F_REQ: v = atomic_load(&st->requests); break;
                 case F_FAIL: v = atomic_load(&st->failures); break;
                 case F_EJ: v = atomic_load(&st->ejections); break;

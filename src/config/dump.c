@@ -227,6 +227,16 @@ static void upstreams(buf *b, const sy_config *cfg)
             put(b, "    TlsVerify: %s\n", u->tls_verify ? "true" : "false");
             kv(b, 4, "CaFile", u->ca_file);
         }
+        if (u->max_conns_per_node != SY_UP_MAX_CONNS_DEFAULT)
+            put(b, "    MaxConnectionsPerNode: %u\n", u->max_conns_per_node);
+        if (u->max_queue_per_node != SY_UP_MAX_QUEUE_DEFAULT)
+            put(b, "    MaxQueuePerNode: %u\n", u->max_queue_per_node);
+        if (u->queue_timeout_ms != SY_UP_QUEUE_TIMEOUT_DEFAULT)
+            secs(b, 4, "QueueTimeout", u->queue_timeout_ms);
+        if (u->max_idle_per_node != SY_UP_MAX_IDLE_DEFAULT)
+            put(b, "    MaxIdleConnectionsPerNode: %u\n", u->max_idle_per_node);
+        if (u->keepalive_ms)
+            secs(b, 4, "KeepaliveTimeout", u->keepalive_ms);
         put(b, "    Nodes:%s\n", u->n_nodes ? "" : " []");
         for (size_t j = 0; j < u->n_nodes; j++) {
             put(b, "      - Host: ");

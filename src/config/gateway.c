@@ -29,6 +29,7 @@ const sy_gw_num sy_gw_nums[] = {
     {"MaxBackendConnections", SY_GWN_U32, GW(max_backend_connections), 10000, 1, 1000000},
     {"MaxKeepaliveRequests", SY_GWN_U32, GW(max_keepalive_requests), 1000, 1, 1e9},
     {"Http2MaxConcurrentStreams", SY_GWN_U32, GW(h2_max_streams), 100, 1, 10000},
+    {"Http2MaxProxiedStreams", SY_GWN_U32, GW(h2_max_proxied), 16, 1, 10000},
     {"Http2StreamWindow", SY_GWN_U32, GW(h2_stream_window), 65536, 16384, 2147483647},
     {"Http2ConnectionWindow", SY_GWN_U32, GW(h2_conn_window), 1048576, 65535, 2147483647},
     {"Http2MaxResetsPerSecond", SY_GWN_U32, GW(h2_max_resets), 200, 1, 1e6},
@@ -76,7 +77,7 @@ static const char *const gw_keys[] = {
     "UpstreamIdleTimeout", "GracePeriod", "MaxRequestLineBytes",
     "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections", "MaxBackendConnections",
     "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
-    "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2StreamWindow",
+    "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2MaxProxiedStreams", "Http2StreamWindow",
     "Http2ConnectionWindow", "Http2MaxResetsPerSecond", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};

@@ -110,6 +110,7 @@ typedef struct sy_gateway_cfg {
 
     /* HTTP/2 limits (doc/tls-http2.md). */
     uint32_t h2_max_streams;         /* Http2MaxConcurrentStreams: 100 */
+    uint32_t h2_max_proxied;         /* Http2MaxProxiedStreams: 16 handled at once per connection */
     uint32_t h2_stream_window;       /* Http2StreamWindow: 64 KiB */
     uint32_t h2_conn_window;         /* Http2ConnectionWindow: 1 MiB */
     uint32_t h2_max_resets;          /* Http2MaxResetsPerSecond: 200 -> GOAWAY */
@@ -147,6 +148,11 @@ typedef struct sy_health_cfg {
 /* What CONSISTENT-HASH hashes (HashKey). */
 enum sy_hash_on { SY_HASH_CLIENT_IP, SY_HASH_HEADER, SY_HASH_COOKIE, SY_HASH_QUERY };
 
+#define SY_UP_MAX_CONNS_DEFAULT 1024      /* Envoy's circuit-breaker default */
+#define SY_UP_MAX_QUEUE_DEFAULT 1024
+#define SY_UP_QUEUE_TIMEOUT_DEFAULT 5000  /* ms */
+#define SY_UP_MAX_IDLE_DEFAULT 1024       /* per node per worker */
+
 typedef struct sy_upstream_cfg {
     sy_mark mark;
     char *id;            /* UpstreamId */
@@ -163,6 +169,12 @@ typedef struct sy_upstream_cfg {
     char *hash_name;     /* header, cookie or query parameter name */
     bool tls_verify;     /* TlsVerify (HTTPS), default true */
     char *ca_file;       /* CaFile (HTTPS), NULL = system CA store */
+    /* Connection limits and pools per node (doc/upstreams.md#connections). */
+    uint32_t max_conns_per_node;  /* MaxConnectionsPerNode: requests in flight, all workers; 0 = no cap */
+    uint32_t max_queue_per_node;  /* MaxQueuePerNode: requests waiting for one; 0 = refuse at once */
+    uint32_t queue_timeout_ms;    /* QueueTimeout: then 503 */
+    uint32_t max_idle_per_node;   /* MaxIdleConnectionsPerNode, per worker; 0 = no keep-alive */
+    uint32_t keepalive_ms;        /* KeepaliveTimeout; 0 = Gateway.UpstreamIdleTimeout */
     size_t index;        /* position in cfg->upstreams */
 } sy_upstream_cfg;
 

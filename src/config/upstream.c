@@ -8,7 +8,8 @@ static const char *const upstream_keys[] = {
     "UpstreamId", "UpstreamName", "UpstreamDescription", "UniqVpcId",
     "UpstreamType", "Scheme", "Algorithm", "Retries", "UpstreamHost", "Nodes",
     "HealthChecker", "K8sService", "Tags", "HashKey", "TlsVerify", "CaFile",
-    NULL};
+    "MaxConnectionsPerNode", "MaxQueuePerNode", "QueueTimeout",
+    "MaxIdleConnectionsPerNode", "KeepaliveTimeout", NULL};
 static const char *const node_keys[] = {"Host", "Port", "Weight",
                                         "VmInstanceId", "Tags", NULL};
 static const char *const health_keys[] = {
@@ -184,6 +185,22 @@ static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
                "must be client_ip, header.NAME, cookie.NAME or query.NAME");
 }
 
+/* Our extension (Tencent has no such fields): HAProxy's server maxconn
+ * and queue, nginx's max_conns and keepalive, per node. */
+static void load_limits(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                        sy_upstream_cfg *u)
+{
+    int64_t n;
+    if (sy_cfg_int(c, map, path, "MaxConnectionsPerNode", SY_OPT, 0, 1000000, &n))
+        u->max_conns_per_node = (uint32_t)n;
+    if (sy_cfg_int(c, map, path, "MaxQueuePerNode", SY_OPT, 0, 1000000, &n))
+        u->max_queue_per_node = (uint32_t)n;
+    sy_cfg_seconds(c, map, path, "QueueTimeout", SY_OPT, 0.001, 3600, &u->queue_timeout_ms);
+    if (sy_cfg_int(c, map, path, "MaxIdleConnectionsPerNode", SY_OPT, 0, 1000000, &n))
+        u->max_idle_per_node = (uint32_t)n;
+    sy_cfg_seconds(c, map, path, "KeepaliveTimeout", SY_OPT, 0.001, 3600, &u->keepalive_ms);
+}
+
 static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                           sy_upstream_cfg *u)
 {
@@ -196,6 +213,10 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     u->algorithm = sy_arena_strdup(c->a, "ROUND-ROBIN");
     u->retries = 3;
     u->tls_verify = true;
+    u->max_conns_per_node = SY_UP_MAX_CONNS_DEFAULT;
+    u->max_queue_per_node = SY_UP_MAX_QUEUE_DEFAULT;
+    u->queue_timeout_ms = SY_UP_QUEUE_TIMEOUT_DEFAULT;
+    u->max_idle_per_node = SY_UP_MAX_IDLE_DEFAULT;
     if (!sy_cfg_map(c, map, path, upstream_keys))
         return;
     if (sy_cfg_id(c, map, path, "UpstreamId", &s)) {
@@ -268,6 +289,7 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     const sy_ynode *hc = sy_ymap_get(map, "HealthChecker");
     if (hc)
         load_health(c, hc, SY_PATH_KEY(path, "HealthChecker"), &u->health);
+    load_limits(c, map, path, u);
 }
 
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *list)

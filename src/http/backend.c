@@ -21,6 +21,7 @@
 #include "http/conn.h"
 #include "http/worker.h"
 #include "net/limits.h"
+#include "http/pool.h"
 #include "http/response.h"
 #include "router/expr.h"
 #include "upstream/balancer.h"
@@ -28,7 +29,6 @@
 #include "upstream/tls_client.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
-#define POOL_MAX_PER_WORKER 1024
 
 static llhttp_settings_t resp_settings;
 static int resp_settings_ready;
@@ -56,12 +56,34 @@ static ssize_t up_send(sy_upconn *u, const void *buf, size_t len)
     return send(u->io.fd, buf, len, MSG_NOSIGNAL);
 }
 
-/* The connection stops counting against its node's active connections. */
+/* Take one of the node's MaxConnectionsPerNode slots (requests in flight
+ * to it, counted across workers).  `limit` 0 = no cap. */
+static bool slot_acquire(sy_node_state *st, uint32_t limit)
+{
+    if (!st)
+        return true;
+    int cur = atomic_load_explicit(&st->active, memory_order_relaxed);
+    do {
+        if (limit && cur >= (int)limit)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&st->active, &cur, cur + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+/* The connection stops counting against its node's active connections.
+ * Requests waiting for the node are started from the workers' ticks: this
+ * worker's runs after the current batch; others are woken when they have
+ * waiters (the count is shared, the queues are per worker). */
 static void unpin(sy_upconn *u)
 {
     if (u->counted) {
         atomic_fetch_sub_explicit(&u->st->active, 1, memory_order_relaxed);
         u->counted = false;
+        if (atomic_load_explicit(&u->st->queued, memory_order_relaxed) > 0)
+            for (int i = 0; i < sy_rt.n_workers; i++)
+                if (&sy_rt.workers[i] != u->w)
+                    sy_loop_wake(sy_rt.workers[i].loop);
     }
 }
 
@@ -75,14 +97,13 @@ static void judge(sy_upconn *u, enum sy_outcome o, int status)
     sy_node_passive(u->st, &c->req->upstream->health, o, status, sy_loop_now(u->w->loop));
 }
 
-static unsigned pool_bucket(const struct sockaddr_storage *a, socklen_t len)
-{
-    return (unsigned)(XXH3_64bits(a, len) % SY_POOL_BUCKETS);
-}
-
 static void up_free(sy_upconn *u)
 {
     sy_worker *w = u->w;
+    if (u->state == SY_US_IDLE)
+        sy_pool_unlink(u);
+    else if (u->state == SY_US_QUEUED)
+        sy_queue_remove(u);
     sy_timer_stop(w->loop, &u->timer);
     unpin(u);
     if (u->ssl) {
@@ -99,45 +120,9 @@ static void up_free(sy_upconn *u)
     w->dead_ups = u;
 }
 
-static void pool_remove(sy_upconn *u)
+void sy_upstream_close_idle(sy_upconn *u)
 {
-    sy_worker *w = u->w;
-    sy_upconn **pp = &w->pool[pool_bucket(&u->addr, u->addrlen)];
-    while (*pp && *pp != u)
-        pp = &(*pp)->pool_next;
-    if (*pp) {
-        *pp = u->pool_next;
-        w->n_idle--;
-    }
-    u->pool_next = NULL;
-}
-
-void sy_pool_close_all(sy_worker *w)
-{
-    for (int i = 0; i < SY_POOL_BUCKETS; i++) {
-        while (w->pool[i]) {
-            sy_upconn *u = w->pool[i];
-            w->pool[i] = u->pool_next;
-            w->n_idle--;
-            up_free(u);
-        }
-    }
-}
-
-/* Close the idle connection that waited longest, to make room for a new
- * one under the worker's backend budget.  False when none is idle. */
-static bool pool_evict_oldest(sy_worker *w)
-{
-    sy_upconn *old = NULL;
-    for (int i = 0; i < SY_POOL_BUCKETS; i++)
-        for (sy_upconn *u = w->pool[i]; u; u = u->pool_next)
-            if (!old || u->idle_since < old->idle_since)
-                old = u;
-    if (!old)
-        return false;
-    pool_remove(old);
-    up_free(old);
-    return true;
+    up_free(u);
 }
 
 static void up_timer_cb(sy_loop *loop, sy_timer *t)
@@ -145,9 +130,23 @@ static void up_timer_cb(sy_loop *loop, sy_timer *t)
     sy_upconn *u = t->data;
     switch (u->state) {
     case SY_US_IDLE:
-        pool_remove(u);
         up_free(u);
         break;
+    case SY_US_QUEUED: {
+        sy_client *c = u->client;
+        const sy_upstream_cfg *up = c->req->upstream;
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "no connection to node %s of upstream %s free within QueueTimeout (%u ms; "
+                 "MaxConnectionsPerNode %u, MaxBackendConnections)",
+                 u->st ? u->st->addr : "-", up ? up->id : "-", up ? up->queue_timeout_ms : 0,
+                 up ? up->max_conns_per_node : 0);
+        c->up = NULL;
+        u->client = NULL;
+        up_free(u);
+        sy_client_upstream_failed(c, 503, "service_unavailable", msg);
+        break;
+    }
     case SY_US_CONNECTING:
         up_fail(u, FAIL_CONNECT, "connect timeout");
         break;
@@ -202,23 +201,6 @@ static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
     return u;
 }
 
-static sy_upconn *pool_get(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
-{
-    sy_upconn **pp = &w->pool[pool_bucket(&ep->addr, ep->addrlen)];
-    for (; *pp; pp = &(*pp)->pool_next) {
-        sy_upconn *u = *pp;
-        if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0 &&
-            u->ssl_ctx == ssl_ctx) {
-            *pp = u->pool_next;
-            u->pool_next = NULL;
-            w->n_idle--;
-            sy_timer_stop(w->loop, &u->timer);
-            return u;
-        }
-    }
-    return NULL;
-}
-
 static int up_connect(sy_upconn *u)
 {
     int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -258,13 +240,31 @@ static void hash_key(sy_request *r)
     r->hash = r->has_hash ? XXH3_64bits(v.p, v.len) : 0;
 }
 
-/* The next target for this request, or -1. */
+/* The next target for this request, or -1.  A node at its
+ * MaxConnectionsPerNode is passed over for one with room (as nginx does
+ * with max_conns); when every candidate is full the first pick is kept
+ * and the request waits in its queue. */
 static int pick(sy_client *c)
 {
     sy_request *r = c->req;
     sy_balancer *bal = r->snap->balancers[r->upstream->index];
-    return sy_balancer_pick(bal, r->tset, c->w->id, r->has_hash, r->hash, r->tried,
-                            sy_loop_now(c->w->loop));
+    uint32_t limit = r->upstream->max_conns_per_node;
+    uint64_t skip = r->tried, now = sy_loop_now(c->w->loop);
+    int first = -1;
+    for (int tries = 0; tries < 8; tries++) {
+        int ti = sy_balancer_pick(bal, r->tset, c->w->id, r->has_hash, r->hash, skip, now);
+        if (ti < 0)
+            break;
+        if (first < 0)
+            first = ti;
+        const sy_node_state *st = r->tset->t[ti].st;
+        if (!limit || !st || atomic_load_explicit(&st->active, memory_order_relaxed) < (int)limit)
+            return ti;
+        if (ti >= 64)
+            break;
+        skip |= 1ull << ti;
+    }
+    return first;
 }
 
 static void no_node(sy_client *c)
@@ -279,6 +279,138 @@ static void no_node(sy_client *c)
 static uint64_t remaining(const sy_request *r, uint64_t now)
 {
     return r->deadline_ms > now ? r->deadline_ms - now : 1;
+}
+
+static void slot_release(sy_node_state *st)
+{
+    if (st)
+        atomic_fetch_sub_explicit(&st->active, 1, memory_order_relaxed);
+}
+
+/* Serialize c's head (and body bytes carried over from a failed attempt)
+ * into u->out.  -1 with the client answered when the head does not fit. */
+static int queue_head(sy_client *c, sy_upconn *u, const char *prev_body, size_t prev_body_len)
+{
+    sy_request *r = c->req;
+    size_t before = sy_buf_pending(&u->out);
+    if (sy_serialize_request_head(c, &u->out) < 0) {
+        c->up = NULL;
+        u->client = NULL;
+        up_free(u);
+        sy_client_upstream_failed(c, 414, "uri_too_long", "backend path too long");
+        return -1;
+    }
+    r->up_head_len = sy_buf_pending(&u->out) - before;
+    sy_buf_append(&u->out, prev_body, prev_body_len);
+    return 0;
+}
+
+/* u (pooled, or fresh when `fresh`) carries c's request: connect if
+ * needed and arm the connect or ServiceTimeout timer. */
+static int launch(sy_client *c, sy_upconn *u, bool fresh, uint64_t now)
+{
+    sy_request *r = c->req;
+    sy_worker *w = c->w;
+    if (fresh && up_connect(u) < 0) {
+        /* Immediate refusal (rare on non-blocking sockets): same path as
+         * an asynchronous connect failure, including retries. */
+        int e = errno;
+        char why[128];
+        snprintf(why, sizeof why, "cannot open a backend connection: %s", strerror(e));
+        up_fail(u, sy_errno_local(e) ? FAIL_LOCAL : FAIL_CONNECT, why);
+        return c->up ? 0 : -1;
+    }
+    r->up_start_ms = now;
+    uint64_t left = remaining(r, now);
+    if (u->state == SY_US_CONNECTING) {
+        uint64_t ct = r->snap->cfg->gw.connect_timeout_ms;
+        sy_timer_arm(w->loop, &u->timer, ct < left ? ct : left);
+    } else {
+        sy_timer_arm(w->loop, &u->timer, left);
+    }
+    return 0;
+}
+
+/* The node is at MaxConnectionsPerNode (or the worker at its backend
+ * budget): wait in the node's queue, up to MaxQueuePerNode requests and
+ * QueueTimeout, in a placeholder that already holds the request bytes. */
+static int enqueue(sy_client *c, sy_upnode *n, sy_node_state *st, void *ssl_ctx, const char *prev_body,
+                   size_t prev_body_len)
+{
+    sy_request *r = c->req;
+    sy_worker *w = c->w;
+    const sy_upstream_cfg *up = r->route.backend->upstream;
+    uint32_t maxq = up ? up->max_queue_per_node : SY_UP_MAX_QUEUE_DEFAULT;
+    int queued = st ? atomic_load_explicit(&st->queued, memory_order_relaxed) : (int)n->n_queued;
+    if ((uint32_t)queued >= maxq) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "node %s of upstream %s is at MaxConnectionsPerNode (%u) and its queue is full "
+                 "(MaxQueuePerNode %u)",
+                 st ? st->addr : r->ep->host, up ? up->id : "-", up ? up->max_conns_per_node : 0, maxq);
+        sy_client_upstream_failed(c, 503, "service_unavailable", msg);
+        return -1;
+    }
+    sy_upconn *q = up_new(w, r->ep, ssl_ctx);
+    q->state = SY_US_QUEUED;
+    q->st = st;
+    q->client = c;
+    c->up = q;
+    if (queue_head(c, q, prev_body, prev_body_len) < 0)
+        return -1;
+    sy_queue_push(w, n, q);
+    sy_timer_arm(w->loop, &q->timer, up ? up->queue_timeout_ms : SY_UP_QUEUE_TIMEOUT_DEFAULT);
+    return 0;
+}
+
+bool sy_upstream_admit(sy_upconn *q)
+{
+    sy_worker *w = q->w;
+    sy_client *c = q->client;
+    sy_request *r = c->req;
+    const sy_upstream_cfg *up = r->route.backend->upstream;
+    sy_node_state *st = q->st;
+    if (!slot_acquire(st, up ? up->max_conns_per_node : 0))
+        return false;
+    sy_upconn *p = sy_pool_take(w, q->node);
+    if (!p && w->n_upfds >= r->snap->max_backends && !sy_pool_evict_oldest(w)) {
+        slot_release(st);
+        return false;
+    }
+    sy_queue_remove(q);
+    sy_timer_stop(w->loop, &q->timer);
+    uint64_t now = sy_loop_now(w->loop);
+    if (r->attempts == 1)
+        r->deadline_ms = now + r->route.backend->timeout_ms; /* the wait is not ServiceTimeout */
+    sy_upconn *u = q;
+    if (p) {
+        /* The pooled connection takes over the request bytes. */
+        sy_buf tmp = p->out;
+        p->out = q->out;
+        q->out = tmp;
+        q->client = NULL;
+        q->st = NULL;
+        up_free(q);
+        u = p;
+        u->reused = true;
+        u->state = SY_US_ACTIVE;
+        u->client = c;
+        c->up = u;
+    } else {
+        u->state = SY_US_CONNECTING;
+    }
+    u->n_uses++;
+    reset_response_state(u);
+    if (st) {
+        u->st = st;
+        u->counted = true;
+    }
+    if (launch(c, u, !p, now) == 0 && c->up == u) {
+        sy_upstream_flush(u);
+        if (c->up == u && !r->body_done)
+            sy_client_pump_body(c);
+    }
+    return true;
 }
 
 /* Start an attempt on target `ti` (upstream backends; -1 for a Url) and
@@ -311,14 +443,22 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
             return -1;
         }
     }
-    sy_upconn *u = pool_get(w, r->ep, ssl_ctx);
-    bool fresh = !u;
-    if (fresh && w->n_upfds >= r->snap->max_backends && !pool_evict_oldest(w)) {
-        sy_client_upstream_failed(c, 503, "service_unavailable",
-                                  "backend connection budget of this worker exhausted "
-                                  "(MaxBackendConnections within the file descriptor limit)");
-        return -1;
+    sy_node_state *st = r->tgt ? r->tgt->st : NULL;
+    sy_upnode *n = sy_upnode_get(w, st, &r->ep->addr, r->ep->addrlen, ssl_ctx);
+    sy_upconn *u = NULL;
+    /* First come, first served: while requests wait for this node here,
+     * a new one queues behind them. */
+    bool wait = n->n_queued > 0 || !slot_acquire(st, b->upstream ? b->upstream->max_conns_per_node : 0);
+    if (!wait) {
+        u = sy_pool_take(w, n);
+        if (!u && w->n_upfds >= r->snap->max_backends && !sy_pool_evict_oldest(w)) {
+            slot_release(st);
+            wait = true;
+        }
     }
+    if (wait)
+        return enqueue(c, n, st, ssl_ctx, prev_body, prev_body_len);
+    bool fresh = !u;
     if (u) {
         u->reused = true;
         u->state = SY_US_ACTIVE;
@@ -330,39 +470,13 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
     c->up = u;
     u->n_uses++;
     reset_response_state(u);
-    if (r->tgt) {
-        u->st = r->tgt->st;
-        atomic_fetch_add_explicit(&u->st->active, 1, memory_order_relaxed);
+    if (st) {
+        u->st = st;
         u->counted = true;
     }
-    size_t before = sy_buf_pending(&u->out);
-    if (sy_serialize_request_head(c, &u->out) < 0) {
-        c->up = NULL;
-        u->client = NULL;
-        up_free(u);
-        sy_client_upstream_failed(c, 414, "uri_too_long", "backend path too long");
+    if (queue_head(c, u, prev_body, prev_body_len) < 0)
         return -1;
-    }
-    r->up_head_len = sy_buf_pending(&u->out) - before;
-    sy_buf_append(&u->out, prev_body, prev_body_len);
-    if (fresh && up_connect(u) < 0) {
-        /* Immediate refusal (rare on non-blocking sockets): same path as
-         * an asynchronous connect failure, including retries. */
-        int e = errno;
-        char why[128];
-        snprintf(why, sizeof why, "cannot open a backend connection: %s", strerror(e));
-        up_fail(u, sy_errno_local(e) ? FAIL_LOCAL : FAIL_CONNECT, why);
-        return c->up ? 0 : -1;
-    }
-    r->up_start_ms = now;
-    uint64_t left = remaining(r, now);
-    if (u->state == SY_US_CONNECTING) {
-        uint64_t ct = r->snap->cfg->gw.connect_timeout_ms;
-        sy_timer_arm(w->loop, &u->timer, ct < left ? ct : left);
-    } else {
-        sy_timer_arm(w->loop, &u->timer, left);
-    }
-    return 0;
+    return launch(c, u, fresh, now);
 }
 
 void sy_upstream_start(sy_client *c)
@@ -424,7 +538,6 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
 {
     sy_client *c = u->client;
     if (u->state == SY_US_IDLE) {
-        pool_remove(u);
         up_free(u);
         return;
     }
@@ -489,14 +602,12 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
 void sy_upstream_abort(sy_upconn *u)
 {
     u->client = NULL;
-    if (u->state == SY_US_IDLE)
-        pool_remove(u);
     up_free(u);
 }
 
 void sy_upstream_flush(sy_upconn *u)
 {
-    if (u->state == SY_US_CONNECTING || u->handshaking)
+    if (u->state == SY_US_CONNECTING || u->state == SY_US_QUEUED || u->handshaking)
         return;
     while (u->writable && sy_buf_pending(&u->out)) {
         ssize_t n = up_send(u, u->out.data + u->out.off, sy_buf_pending(&u->out));
@@ -522,25 +633,25 @@ static void release(sy_upconn *u, bool reusable)
 {
     sy_worker *w = u->w;
     sy_client *c = u->client;
+    const sy_upstream_cfg *up = c && c->req ? c->req->route.backend->upstream : NULL;
     u->client = NULL;
     if (c)
         c->up = NULL;
     unpin(u);
     /* !u->hup: a FIN that came with the last response bytes was already
      * signalled; no new edge would tell the pool the connection is dead. */
-    if (reusable && !u->hup && !w->draining && w->n_idle < POOL_MAX_PER_WORKER &&
-        u->rpos == u->rlen && !sy_buf_pending(&u->out)) {
+    if (reusable && !u->hup && !w->draining && u->rpos == u->rlen && !sy_buf_pending(&u->out)) {
+        sy_upnode *n = sy_upnode_get(w, u->st, &u->addr, u->addrlen, u->ssl_ctx);
         u->state = SY_US_IDLE;
         u->reused = true;
         u->idle_since = sy_loop_now(w->loop);
-        unsigned b = pool_bucket(&u->addr, u->addrlen);
-        u->pool_next = w->pool[b];
-        w->pool[b] = u;
-        w->n_idle++;
-        sy_timer_arm(w->loop, &u->timer, w->snap->cfg->gw.upstream_idle_ms);
-    } else {
-        up_free(u);
+        if (sy_pool_put(w, n, u, up ? up->max_idle_per_node : SY_UP_MAX_IDLE_DEFAULT)) {
+            uint32_t ms = up && up->keepalive_ms ? up->keepalive_ms : w->snap->cfg->gw.upstream_idle_ms;
+            sy_timer_arm(w->loop, &u->timer, ms);
+            return;
+        }
     }
+    up_free(u);
 }
 
 static void finish_exchange(sy_upconn *u)
@@ -736,7 +847,6 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
             if (n < 0 && errno == EAGAIN)
                 return;
         }
-        pool_remove(u);
         up_free(u);
         return;
     }

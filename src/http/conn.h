@@ -118,7 +118,9 @@ struct sy_client {
     struct sy_h2stream *h2s;           /* this client is one h2 stream: no socket */
 };
 
-enum sy_up_state { SY_US_CONNECTING, SY_US_ACTIVE, SY_US_IDLE };
+/* SY_US_QUEUED: a request waiting for a connection (http/pool.h): no
+ * socket yet, the head and first body bytes already in `out`. */
+enum sy_up_state { SY_US_CONNECTING, SY_US_ACTIVE, SY_US_IDLE, SY_US_QUEUED };
 struct sy_node_state;
 struct ssl_st;
 
@@ -150,7 +152,10 @@ struct sy_upconn {
     struct ssl_st *ssl;                /* Scheme HTTPS */
     void *ssl_ctx;                     /* pool key part: whose SSL_CTX */
     bool handshaking;
-    sy_upconn *pool_next;              /* idle list in the worker pool */
+    struct sy_upnode *node;            /* pool/queue entry while IDLE or QUEUED */
+    bool pooled;                       /* on node's idle list or queue now */
+    sy_upconn *link_prev, *link_next;  /* node's idle list or queue */
+    sy_upconn *lru_prev, *lru_next;    /* worker's idle LRU */
     sy_upconn *free_next;
 };
 
@@ -186,6 +191,11 @@ void sy_upstream_abort(sy_upconn *u);
 /* Client drained its buffer below the low-water mark: read again. */
 void sy_upstream_resume_read(sy_upconn *u);
 void sy_pool_close_all(struct sy_worker *w);
+/* Pool callbacks (http/pool.c): close an idle connection already taken
+ * off its pool; start a waiting request if its node and the worker's
+ * budget allow (true when it left the queue). */
+void sy_upstream_close_idle(sy_upconn *u);
+bool sy_upstream_admit(sy_upconn *q);
 
 /* ---- serialization (http/serialize.c) ---- */
 /* Append the upstream request head for c->req to `out`; returns 0 or -1

@@ -54,6 +54,7 @@ typedef struct sy_h2stream {
     bool resp_ended;              /* all response bytes are in `body` */
     bool deferred;                /* data provider deferred */
     bool closed;                  /* nghttp2 closed the stream */
+    bool proxied;                 /* counted in h2->n_proxied */
 } sy_h2stream;
 
 struct sy_h2conn {
@@ -61,6 +62,7 @@ struct sy_h2conn {
     nghttp2_session *session;
     sy_h2stream *streams;
     size_t n_streams;
+    size_t n_proxied;             /* streams with a live stream client */
     int depth;                    /* nested entry points */
     bool busy;                    /* pumping output */
     bool again;
@@ -322,8 +324,18 @@ void sy_h2_stream_closed(sy_client *sc)
         return;
     s->sc = NULL;
     sy_h2conn *h2 = s->h2;
-    if (h2->dead || s->closed)
+    bool freed = s->proxied;
+    if (freed) {
+        s->proxied = false;
+        h2->n_proxied--; /* a waiting stream may start now */
+    }
+    if (h2->dead)
         return;
+    if (s->closed) {
+        if (freed)
+            schedule(h2);
+        return;
+    }
     enter(h2);
     if (!s->resp_ended && s->submitted && llhttp_finish(&s->rp) == HPE_OK && !s->resp_ended)
         s->resp_ended = true; /* close-delimited body */
@@ -610,12 +622,19 @@ static void process_streams(sy_h2conn *h2)
         if (s->closed)
             continue;
         if (s->ready && !s->started) {
+            /* Http2MaxProxiedStreams: beyond it a stream waits here (its
+             * DATA held by flow control) instead of taking a backend
+             * connection; it starts when another stream's client ends. */
+            if (!s->local_status && h2->n_proxied >= gw_of(h2)->h2_max_proxied)
+                continue;
             s->started = true;
             if (s->local_status) {
                 local_response(s, s->local_status, s->local_msg);
                 continue;
             }
             s->has_input = false;
+            s->proxied = true;
+            h2->n_proxied++;
             s->sc = sy_client_new_stream(h2->c, s);
             sy_client_kick(s->sc);
             continue;

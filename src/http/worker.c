@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "http/pool.h"
 #include "net/limits.h"
 #include "net/listen.h"
 
@@ -155,6 +156,7 @@ static void tick(sy_loop *loop, void *arg)
     sy_worker *w = arg;
     sy_worker_free_dead(w);
     sy_worker_take_snapshot(w);
+    sy_pool_service(w);
     flush_access_log(w, false);
     if (atomic_load(&sy_rt.draining) && !w->draining) {
         w->draining = true;
@@ -221,6 +223,7 @@ int sy_workers_start(int n, const sy_config *cfg)
         w->id = i;
         w->loop = sy_loop_new();
         w->accepting = true;
+        w->upnodes = sy_calloc(SY_UPNODE_BUCKETS, sizeof *w->upnodes);
         sy_timer_init(&w->accept_timer, accept_resume, w);
         if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng)) {
             w->rng[0] = (uint64_t)time(NULL) ^ (uint64_t)i;
@@ -297,6 +300,13 @@ void sy_workers_drain_and_join(uint32_t grace_ms)
         sy_loop_free(w->loop);
         free(w->listeners);
         sy_buf_free(&w->access_log);
+        for (unsigned b = 0; b < SY_UPNODE_BUCKETS; b++)
+            while (w->upnodes[b]) {
+                sy_upnode *n = w->upnodes[b];
+                w->upnodes[b] = n->hnext;
+                free(n);
+            }
+        free(w->upnodes);
     }
     free(sy_rt.listen_fds);
     sy_rt.listen_fds = NULL;

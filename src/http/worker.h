@@ -16,8 +16,8 @@
 
 struct sy_client;
 struct sy_upconn;
+struct sy_upnode;
 
-#define SY_POOL_BUCKETS 64
 
 typedef struct sy_worker {
     int id;
@@ -37,8 +37,11 @@ typedef struct sy_worker {
     size_t n_clients;
     struct sy_client *dead_clients;    /* freed after the I/O batch */
     struct sy_upconn *dead_ups;
-    struct sy_upconn *pool[SY_POOL_BUCKETS]; /* idle upstream connections */
+    struct sy_upnode **upnodes;        /* SY_UPNODE_BUCKETS: pools and queues (http/pool.h) */
+    struct sy_upconn *lru_head, *lru_tail; /* every idle connection, newest first */
     size_t n_idle;
+    struct sy_upnode *waiting;         /* nodes with waiting requests */
+    uint64_t pool_swept_ms;
     size_t n_upfds;                    /* backend sockets open (budget: snap->max_backends) */
 
     sy_buf access_log;

@@ -45,6 +45,7 @@ typedef struct sy_node_state {
     atomic_int tcp_fails, timeouts, http_fails;       /* passive, consecutive */
     atomic_int p_tcp_fails, p_timeouts, p_http_fails; /* probes, consecutive */
     atomic_int active;                /* connections in use by requests */
+    atomic_int queued;                /* requests waiting for one (all workers) */
     atomic_int last_probe_status;     /* 0 none, -1 failed to connect/timed out */
     atomic_uint_fast64_t requests, failures, ejections, probes, probe_failures;
     _Atomic(void *) tls_session;      /* SSL_SESSION * kept for resumption */

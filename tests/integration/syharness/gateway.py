@@ -116,11 +116,14 @@ class Gateway:
         os.rename(tmp, self.config_path)
 
     # ---- process ----
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, preexec_fn=None):
+        """preexec_fn runs in the child before exec (e.g. a lower
+        RLIMIT_NOFILE for fd-exhaustion tests)."""
         self._out = open(self.stdout_path, "ab")
         self._err = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen([BIN, "-c", self.config_path], stdout=self._out,
-                                     stderr=self._err, stdin=subprocess.DEVNULL)
+                                     stderr=self._err, stdin=subprocess.DEVNULL,
+                                     preexec_fn=preexec_fn)
         self.pid = self.proc.pid
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -22,6 +22,11 @@ static const char *rich =
     "    Algorithm: LEAST-CONN\n"
     "    Retries: 1\n"
     "    UpstreamHost: a.internal\n"
+    "    MaxConnectionsPerNode: 7\n"
+    "    MaxQueuePerNode: 0\n"
+    "    QueueTimeout: 0.25\n"
+    "    MaxIdleConnectionsPerNode: 3\n"
+    "    KeepaliveTimeout: 4\n"
     "    Nodes:\n"
     "      - {Host: 10.0.0.1, Port: 80, Weight: 0}\n"
     "      - {Host: node.example.com, Port: 81, Weight: 100}\n"
@@ -115,6 +120,11 @@ static void same_config(const sy_config *x, const sy_config *y)
         STR_EQ(u->scheme, v->scheme);
         STR_EQ(u->algorithm, v->algorithm);
         assert_int_equal(u->retries, v->retries);
+        assert_int_equal(u->max_conns_per_node, v->max_conns_per_node);
+        assert_int_equal(u->max_queue_per_node, v->max_queue_per_node);
+        assert_int_equal(u->queue_timeout_ms, v->queue_timeout_ms);
+        assert_int_equal(u->max_idle_per_node, v->max_idle_per_node);
+        assert_int_equal(u->keepalive_ms, v->keepalive_ms);
         STR_EQ(u->upstream_host, v->upstream_host);
         assert_int_equal(u->n_nodes, v->n_nodes);
         for (size_t j = 0; j < u->n_nodes; j++) {
@@ -224,6 +234,8 @@ static void test_round_trip_rich(void **state)
     assert_int_equal(c->gw.idle_timeout_ms, 2250);
     assert_string_equal(c->services[0].name, "weird \t name");
     assert_string_equal(c->upstreams[0].health.active_headers[0], "X-A: b: c");
+    assert_int_equal(c->upstreams[0].max_conns_per_node, 7);
+    assert_int_equal(c->upstreams[0].queue_timeout_ms, 250);
     sy_config_free(c);
 }
 
