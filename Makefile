@@ -26,7 +26,7 @@ LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean asan fuzz bench check-config
+.PHONY: all deps test unit integration run clean asan fuzz bench stress check-config
 
 all: $(BUILD)/switchyard
 
@@ -81,6 +81,13 @@ fuzz:
 bench: deps
 	$(MAKE) all
 	./bench/run.sh
+
+# Attacks and load on loopback (slowloris, slow readers, fd flood, reload
+# storm, kill -9 during admin writes, soak): a report in bench/STRESS.md,
+# not a pass/fail test; about 5 minutes, bounded by `timeout`.
+stress: deps
+	$(MAKE) all
+	timeout -k 15 900 /usr/bin/python3 bench/stress.py
 
 check-config: all
 	$(BUILD)/switchyard -t -c examples/quickstart.yaml
