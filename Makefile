@@ -14,7 +14,7 @@ LLHTTP_INC ?= /usr/share/include/llhttp
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
             -Wformat=2 -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
             -Isrc -I$(LLHTTP_INC) $(EXTRA_CFLAGS)
-LDLIBS   := -lyaml -ljansson -lpcre2-8 -lxxhash -lnghttp2 -lssl -lcrypto -lpthread -lm
+LDLIBS   := -lyaml -ljansson -lpcre2-8 -lxxhash -lnghttp2 -lcurl -lssl -lcrypto -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined

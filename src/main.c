@@ -21,6 +21,7 @@
 #include "http/worker.h"
 #include "gen/prober.h"
 #include "net/limits.h"
+#include "store/fleet.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -31,6 +32,7 @@ static void usage(FILE *f)
             "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] [--scheme S]\n"
             "                          [--random X] [--hash X] [--json] METHOD URL\n"
             "       switchyard test-routes -c FILE CASES.yaml\n"
+            "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
             "       switchyard --version | --help\n"
             "\n"
             "Signals: SIGHUP reloads FILE atomically (a bad file is refused and the\n"
@@ -51,16 +53,41 @@ static int n_workers_for(const sy_config *cfg)
     return n > 0 ? (int)n : 1;
 }
 
-/* Load + compile.  NULL (with every problem in errs) when anything fails. */
-static sy_snapshot *load_snapshot(const char *file, int n_workers, sy_errors *errs)
+/* With Gateway.ConfigStore etcd the -c file is this gateway's own part:
+ * the objects are in etcd, and a file listing some would be shadowed. */
+static bool local_only(const sy_config *cfg, const char *file, sy_errors *errs)
 {
-    sy_config *cfg = sy_config_load_file(file, errs);
-    if (!cfg)
-        return NULL;
-    sy_snapshot *s = sy_snapshot_build(cfg, n_workers, errs);
+    if (cfg->n_upstreams || cfg->n_services || cfg->n_plugins)
+        sy_errors_add(errs, "%s: Upstreams, Services and Plugins live in etcd with "
+                            "Gateway.ConfigStore.Type etcd: remove them from this file "
+                            "(`switchyard store import` puts a file's objects into etcd)", file);
+    return errs->n == 0;
+}
+
+/* Compile the loaded file `cfg` (consumed), or with Gateway.ConfigStore
+ * etcd open the store (*fleet) and compile what etcd holds.  NULL (with
+ * every problem in errs) when anything fails. */
+static sy_snapshot *compile(sy_config *cfg, const char *file, int n_workers, bool allow_cache,
+                            sy_store **fleet, sy_errors *errs)
+{
+    sy_snapshot *s = NULL;
+    if (cfg->gw.store.type == SY_STORE_ETCD) {
+        if (local_only(cfg, file, errs))
+            *fleet = sy_fleet_open(cfg, n_workers, allow_cache, &s, errs);
+        sy_config_free(cfg);
+        return *fleet ? s : NULL;
+    }
+    s = sy_snapshot_build(cfg, n_workers, errs);
     if (!s)
         sy_config_free(cfg);
     return s;
+}
+
+/* -t: load + compile.  NULL (with every problem in errs) on failure. */
+static sy_snapshot *load_snapshot(const char *file, sy_store **fleet, sy_errors *errs)
+{
+    sy_config *cfg = sy_config_load_file(file, errs);
+    return cfg ? compile(cfg, file, 1, false, fleet, errs) : NULL;
 }
 
 static int open_logs(const sy_config *cfg)
@@ -136,13 +163,19 @@ static int run(const char *file)
         return 1;
     }
     int n_workers = n_workers_for(probe);
-    sy_snapshot *snap = sy_snapshot_build(probe, n_workers, &errs);
+    /* With an etcd store the file keeps its lock (one instance per file)
+     * but changes go to etcd. */
+    sy_store *file_store = store, *fleet_store = NULL;
+    sy_snapshot *snap = compile(probe, file, n_workers, true, &fleet_store, &errs);
     if (!snap) {
         print_errors(&errs);
         sy_errors_free(&errs);
-        sy_config_free(probe);
+        sy_store_free(file_store);
         return 1;
     }
+    bool fleet = fleet_store != NULL;
+    if (fleet)
+        store = fleet_store;
     if (open_logs(snap->cfg) < 0)
         return 1;
     sy_limits_check(snap->cfg, n_workers);
@@ -151,7 +184,7 @@ static int run(const char *file)
     sy_cfgmgr_init(store, n_workers, publish);
     sy_stats_init(n_workers);
     if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0 ||
-        sy_prober_start(snap) < 0)
+        sy_prober_start(snap) < 0 || (fleet && sy_fleet_start(store) < 0))
         return 1;
     for (size_t i = 0; i < snap->cfg->gw.n_listen; i++)
         sy_info("listening on %s:%u (%d workers)", snap->cfg->gw.listen[i].host,
@@ -166,6 +199,11 @@ static int run(const char *file)
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
+        if (sig == SIGHUP && fleet) {
+            sy_info("SIGHUP: listing etcd again");
+            sy_fleet_relist(store);
+            continue;
+        }
         if (sig == SIGHUP) {
             sy_errors e = {0};
             sy_cfgmgr_lock();
@@ -188,6 +226,10 @@ static int run(const char *file)
         sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
         sy_admin_stop(); /* joins the admin thread: no change is in progress after */
+        if (fleet) {
+            sy_store_free(store); /* joins the watch threads: nothing publishes after */
+            store = file_store;
+        }
         sy_prober_stop();
         sy_snapshot *cur = atomic_load(&sy_snapshot_current);
         sy_workers_drain_and_join(cur->cfg->gw.grace_ms);
@@ -205,6 +247,8 @@ int main(int argc, char **argv)
         return sy_cli_explain(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "test-routes") == 0)
         return sy_cli_test_routes(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "store") == 0)
+        return sy_fleet_cli(argc - 1, argv + 1);
 
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -230,7 +274,9 @@ int main(int argc, char **argv)
     }
     if (test_only) {
         sy_errors errs = {0};
-        sy_snapshot *s = load_snapshot(file, 1, &errs);
+        sy_store *fleet = NULL;
+        sy_snapshot *s = load_snapshot(file, &fleet, &errs);
+        sy_store_free(fleet);
         if (!s) {
             print_errors(&errs);
             fprintf(stderr, "%s: %zu problem%s found\n", file, errs.n, errs.n == 1 ? "" : "s");

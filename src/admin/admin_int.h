@@ -17,6 +17,7 @@ typedef struct sy_admin_req {
     sy_str path;               /* without the query */
     sy_str query;
     const char *authorization; /* header value or NULL */
+    const char *if_match;      /* If-Match value or NULL ("" when sent twice) */
     const char *body;
     size_t body_len;
     sy_snapshot *snap;         /* pinned for the request */

@@ -2,6 +2,7 @@
 #include "admin/change.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +18,7 @@
 
 json_t *sy_admin_cfg_json(const sy_config *cfg, bool secrets)
 {
-    char *text = sy_config_dump_yaml_ex(cfg, secrets ? SY_DUMP_SECRETS : 0);
-    sy_arena a;
-    sy_arena_init(&a, 16384);
-    sy_errors errs = {0};
-    bool failed = false;
-    sy_ynode *root = sy_ytree_parse(&a, text, strlen(text), "<dump>", NULL, &errs, NULL, &failed);
-    json_t *doc = root ? sy_ytree_to_json(root) : json_object();
-    sy_arena_free(&a);
-    sy_errors_free(&errs);
-    free(text);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        doc = json_object();
-    }
-    static const char *const lists[] = {"Upstreams", "Services", "Plugins", NULL};
-    for (int i = 0; lists[i]; i++)
-        if (!json_is_array(json_object_get(doc, lists[i])))
-            json_object_set_new(doc, lists[i], json_array());
-    return doc;
+    return sy_config_dump_json(cfg, secrets ? SY_DUMP_SECRETS : 0);
 }
 
 json_t *sy_admin_find(json_t *arr, const char *key, const char *id, size_t *idx)
@@ -279,6 +262,52 @@ void sy_admin_bad_field(sy_admin_resp *rs, const char *field, const char *fmt, .
     sy_errors_free(&e);
 }
 
+bool sy_admin_begin_write(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    char err[512] = "";
+    int rc = sy_cfgmgr_sync(err, sizeof err);
+    if (rc != SY_CFGMGR_OK) {
+        sy_admin_store_error(rs, rc, err);
+        return false;
+    }
+    if (!rq->if_match)
+        return true;
+    /* If-Match: 17 or "17" (an entity tag); the running Version. */
+    const char *v = rq->if_match;
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long want = n && isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
+    if (!n || !isdigit((unsigned char)*v) || errno || end != v + n) {
+        sy_admin_error(rs, 400, "bad_request",
+                       "If-Match must be one configuration Version (a number, once)");
+        return false;
+    }
+    uint64_t cur = sy_cfgmgr_current()->cfg->version;
+    if (want != cur) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "If-Match: %llu, but the configuration is at Version %llu",
+                 want, (unsigned long long)cur);
+        sy_admin_error(rs, 412, "precondition_failed", msg);
+        return false;
+    }
+    return true;
+}
+
+void sy_admin_store_error(sy_admin_resp *rs, int rc, const char *err)
+{
+    if (rc == SY_CFGMGR_CONFLICT)
+        sy_admin_error(rs, 409, "conflict", err);
+    else if (rc == SY_CFGMGR_UNAVAILABLE)
+        sy_admin_error(rs, 503, "store_unavailable", err);
+    else
+        sy_admin_error(rs, 500, "store_failed", err);
+}
+
 bool sy_admin_commit(json_t *doc, sy_admin_resp *rs, const char *scope, const char *scope2)
 {
     const sy_config *cur = sy_cfgmgr_current()->cfg;
@@ -292,8 +321,8 @@ bool sy_admin_commit(json_t *doc, sy_admin_resp *rs, const char *scope, const ch
         return true;
     }
     sy_config_free(cfg);
-    if (rc == SY_CFGMGR_STORE)
-        sy_admin_error(rs, 500, "store_failed", err);
+    if (rc != SY_CFGMGR_INVALID)
+        sy_admin_store_error(rs, rc, err);
     else
         sy_admin_invalid(rs, &errs, scope, scope2);
     sy_errors_free(&errs);

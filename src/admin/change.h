@@ -56,6 +56,13 @@ void sy_admin_invalid(sy_admin_resp *rs, const sy_errors *errs, const char *scop
 void sy_admin_bad_field(sy_admin_resp *rs, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Under the manager lock, before editing: catch up with a shared store
+ * (503 when it is unreachable) and check If-Match against the running
+ * Version (412).  False after an error in rs. */
+bool sy_admin_begin_write(const sy_admin_req *rq, sy_admin_resp *rs);
+/* 409 / 503 / 500 for a SY_CFGMGR_* store failure. */
+void sy_admin_store_error(sy_admin_resp *rs, int rc, const char *err);
+
 /* Under the manager lock: load `doc` (its Version is set to the running
  * one + 1), compile, store, publish.  True when it is now running; false
  * after a 400 (scope as above) or 500 in rs. */

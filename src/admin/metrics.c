@@ -16,6 +16,7 @@
 #include "stats/stats.h"
 #include "net/tls_server.h"
 #include "admin/upstream_report.h"
+#include "store/fleet.h"
 
 static const char *class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 
@@ -124,6 +125,7 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
     scalar(out, "switchyard_workers", "gauge", "Worker threads.", (uint64_t)s->n_workers);
     sy_upstream_metrics(s, out);
     sy_stls_metrics(out); /* TLS handshakes and failures (net/tls_server.c) */
+    sy_fleet_metrics(out); /* etcd store: applied revision, lag, staleness */
     sy_buf_free(&f.req);
     sy_buf_free(&f.match);
     sy_buf_free(&f.preq);

@@ -165,6 +165,12 @@ static void config_put(sy_res_ctx *x)
         return;
     }
     sy_cfgmgr_lock();
+    if (!sy_admin_begin_write(x->rq, x->rs)) {
+        sy_cfgmgr_unlock();
+        sy_config_free(cfg);
+        sy_errors_free(&errs);
+        return;
+    }
     const sy_config *cur = sy_cfgmgr_current()->cfg;
     /* The dump never shows the token: a document without one keeps it. */
     if (!cfg->gw.admin_token && cur->gw.admin_token)
@@ -179,8 +185,8 @@ static void config_put(sy_res_ctx *x)
         sy_admin_json(x->rs, 200, doc);
     } else {
         sy_config_free(cfg);
-        if (rc == SY_CFGMGR_STORE)
-            sy_admin_error(x->rs, 500, "store_failed", err);
+        if (rc != SY_CFGMGR_INVALID)
+            sy_admin_store_error(x->rs, rc, err);
         else
             sy_admin_invalid(x->rs, &errs, NULL, NULL);
     }
@@ -243,6 +249,11 @@ static void res_write(sy_res_ctx *x)
     else if (!(body = sy_admin_body(x->rq, x->rs)))
         return;
     sy_cfgmgr_lock();
+    if (!sy_admin_begin_write(x->rq, x->rs)) {
+        sy_cfgmgr_unlock();
+        json_decref(body);
+        return;
+    }
     x->doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, true);
     x->status = 200;
     int rc;

@@ -16,6 +16,7 @@
 #include "net/loop.h"
 #include "router/explain.h"
 #include "admin/upstream_report.h"
+#include "store/fleet.h"
 #include "version.h"
 
 #define MAX_EXPLAIN_HEADERS 256
@@ -104,6 +105,8 @@ static void h_status(const sy_admin_req *rq, sy_admin_resp *rs)
                             "services", (json_int_t)cfg->n_services,
                             "plugins", (json_int_t)cfg->n_plugins);
     json_object_set_new(doc, "config_version", json_integer((json_int_t)cfg->version));
+    json_t *store = sy_fleet_status();
+    json_object_set_new(doc, "config_store", store ? store : json_pack("{s:s}", "type", "file"));
     sy_admin_json(rs, 200, doc);
 }
 

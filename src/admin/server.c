@@ -40,6 +40,8 @@ struct aconn {
     llhttp_t parser;
     sy_buf url, field, value, body;
     char *auth;
+    char *if_match;     /* If-Match (optimistic concurrency on writes) */
+    bool if_match_dup;
     size_t head_bytes;
     int err_status;            /* set by a callback that refused the request */
     const char *err_msg;
@@ -113,6 +115,9 @@ static int on_message_begin(llhttp_t *p)
     sy_buf_reset(&c->value);
     free(c->auth);
     c->auth = NULL;
+    free(c->if_match);
+    c->if_match = NULL;
+    c->if_match_dup = false;
     c->head_bytes = 0;
     return 0;
 }
@@ -154,6 +159,12 @@ static int on_header_value_complete(llhttp_t *p)
         c->auth = sy_malloc(sy_buf_pending(&c->value) + 1);
         memcpy(c->auth, c->value.data ? c->value.data : "", sy_buf_pending(&c->value));
         c->auth[sy_buf_pending(&c->value)] = '\0';
+    } else if (sy_str_ieq_c(name, "If-Match")) {
+        c->if_match_dup |= c->if_match != NULL;
+        free(c->if_match);
+        c->if_match = sy_malloc(sy_buf_pending(&c->value) + 1);
+        memcpy(c->if_match, c->value.data ? c->value.data : "", sy_buf_pending(&c->value));
+        c->if_match[sy_buf_pending(&c->value)] = '\0';
     }
     sy_buf_reset(&c->field);
     sy_buf_reset(&c->value);
@@ -212,6 +223,7 @@ static void conn_free(aconn *c)
     sy_buf_free(&c->body);
     sy_buf_free(&c->out);
     free(c->auth);
+    free(c->if_match);
     free(c);
 }
 
@@ -283,6 +295,7 @@ static void handle_request(aconn *c)
     rq.path = q ? sy_str_make(url.p, (size_t)(q - url.p)) : url;
     rq.query = q ? sy_str_make(q + 1, url.len - (size_t)(q - url.p) - 1) : SY_STR_NULL;
     rq.authorization = c->auth;
+    rq.if_match = c->if_match_dup ? "" : c->if_match;
     rq.body = c->body.data ? c->body.data : "";
     rq.body_len = sy_buf_pending(&c->body);
     rq.snap = snap_pin();

@@ -4,12 +4,14 @@
 #include "config/dump.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/fields.h"
+#include "config/yaml_tree.h"
 #include "core/log.h"
 
 typedef struct buf {
@@ -113,6 +115,33 @@ static void status_set(buf *b, int ind, const char *key, const sy_status_set *s)
         kv(b, ind, key, tmp);
 }
 
+static void config_store(buf *b, const sy_store_cfg *st, unsigned flags)
+{
+    if (st->type != SY_STORE_ETCD)
+        return;
+    put(b, "  ConfigStore:\n    Type: etcd\n    Endpoints:\n");
+    for (size_t i = 0; i < st->n_endpoints; i++) {
+        put(b, "      - ");
+        qstr(b, st->endpoints[i]);
+        put(b, "\n");
+    }
+    kv(b, 4, "Prefix", st->prefix);
+    secs(b, 4, "DialTimeout", st->dial_timeout_ms);
+    secs(b, 4, "RequestTimeout", st->request_timeout_ms);
+    put(b, "    LeaseTTL: %u\n", st->lease_ttl_s);
+    /* Both or neither: a dump without secrets must load again. */
+    if (st->password && (flags & SY_DUMP_SECRETS)) {
+        kv(b, 4, "Username", st->username);
+        kv(b, 4, "Password", st->password);
+    } else if (st->password) {
+        put(b, "    # Username and Password are set (not shown)\n");
+    }
+    kv(b, 4, "CaFile", st->ca_file);
+    kv(b, 4, "CertFile", st->cert_file);
+    kv(b, 4, "KeyFile", st->key_file);
+    kv(b, 4, "CacheFile", st->cache_file);
+}
+
 static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -179,6 +208,7 @@ static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
         else
             put(b, "  %s: %u\n", f->key, *(const uint32_t *)p);
     }
+    config_store(b, &gw->store, flags);
 }
 
 static void health(buf *b, const sy_health_cfg *h)
@@ -396,4 +426,29 @@ char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags)
 char *sy_config_dump_yaml(const sy_config *cfg)
 {
     return sy_config_dump_yaml_ex(cfg, 0);
+}
+
+/* The JSON form is the YAML dump read back, so both spell every field
+ * the same way (the admin API and the etcd store use it). */
+json_t *sy_config_dump_json(const sy_config *cfg, unsigned flags)
+{
+    char *text = sy_config_dump_yaml_ex(cfg, flags);
+    sy_arena a;
+    sy_arena_init(&a, 16384);
+    sy_errors errs = {0};
+    bool failed = false;
+    sy_ynode *root = sy_ytree_parse(&a, text, strlen(text), "<dump>", NULL, &errs, NULL, &failed);
+    json_t *doc = root ? sy_ytree_to_json(root) : json_object();
+    sy_arena_free(&a);
+    sy_errors_free(&errs);
+    free(text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    static const char *const lists[] = {"Upstreams", "Services", "Plugins", NULL};
+    for (int i = 0; lists[i]; i++)
+        if (!json_is_array(json_object_get(doc, lists[i])))
+            json_object_set_new(doc, lists[i], json_array());
+    return doc;
 }

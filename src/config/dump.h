@@ -15,4 +15,9 @@ enum {
 char *sy_config_dump_yaml(const sy_config *cfg);
 char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags);
 
+/* The configuration as a JSON document: Version, Gateway, Upstreams,
+ * Services, Plugins, every list present (new reference). */
+struct json_t;
+struct json_t *sy_config_dump_json(const sy_config *cfg, unsigned flags);
+
 #endif

@@ -125,6 +125,10 @@ bool sy_status_set_parse(const char *text, sy_status_set *set,
 /* CertificateFile/KeyFile of a domain or Gateway.DefaultCertificate. */
 void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_cert_cfg *out);
 
+/* Gateway.ConfigStore (store_cfg.c). */
+void sy_store_cfg_defaults(sy_store_cfg *st);
+void sy_cfg_load_store(sy_cfg_ctx *c, const sy_ynode *gateway_map);
+
 /* Section loaders. */
 void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *n);

@@ -67,6 +67,7 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     gw->tls_alpn[0] = sy_arena_strdup(a, "h2");
     gw->tls_alpn[1] = sy_arena_strdup(a, "http/1.1");
     gw->n_tls_alpn = 2;
+    sy_store_cfg_defaults(&gw->store);
 }
 
 static const char *const gw_keys[] = {
@@ -78,7 +79,7 @@ static const char *const gw_keys[] = {
     "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections", "MaxBackendConnections",
     "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
     "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2MaxProxiedStreams", "Http2StreamWindow",
-    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", NULL};
+    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", "ConfigStore", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -285,6 +286,7 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
     load_admin(c, gw, map);
     load_trusted(c, gw, map);
     load_resolvers(c, gw, map);
+    sy_cfg_load_store(c, map);
     if (sy_cfg_int(c, map, path, "Workers", SY_OPT, 0, 256, &n))
         gw->workers = (int)n;
     if (sy_cfg_str(c, map, path, "AccessLog", SY_OPT, &s))

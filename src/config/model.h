@@ -57,6 +57,22 @@ typedef struct sy_cert_cfg {
     char *path;           /* field path for messages, e.g. "Services[0].Domains[1]" */
 } sy_cert_cfg;
 
+/* ---- Gateway.ConfigStore (doc/fleet.md) ---- */
+enum sy_store_type { SY_STORE_FILE, SY_STORE_ETCD };
+
+typedef struct sy_store_cfg {
+    int type;                    /* enum sy_store_type; file by default */
+    char **endpoints;            /* Endpoints: http(s)://host:port */
+    size_t n_endpoints;
+    char *prefix;                /* Prefix, default /switchyard, no trailing slash */
+    uint32_t dial_timeout_ms;    /* DialTimeout: 2 s */
+    uint32_t request_timeout_ms; /* RequestTimeout: 5 s */
+    char *username, *password;   /* Username/Password (etcd auth), NULL = none */
+    char *ca_file, *cert_file, *key_file; /* CaFile, CertFile/KeyFile (TLS) */
+    char *cache_file;            /* CacheFile: last applied snapshot, NULL = none */
+    uint32_t lease_ttl_s;        /* LeaseTTL for leader election: 10 s */
+} sy_store_cfg;
+
 /* ---- Gateway ---- */
 typedef struct sy_gateway_cfg {
     sy_endpoint *listen;
@@ -114,6 +130,8 @@ typedef struct sy_gateway_cfg {
     uint32_t h2_stream_window;       /* Http2StreamWindow: 64 KiB */
     uint32_t h2_conn_window;         /* Http2ConnectionWindow: 1 MiB */
     uint32_t h2_max_resets;          /* Http2MaxResetsPerSecond: 200 -> GOAWAY */
+
+    sy_store_cfg store;              /* ConfigStore: where the configuration lives */
 } sy_gateway_cfg;
 
 /* ---- Upstreams ---- */

@@ -222,7 +222,7 @@ static void file_destroy(sy_store *st)
     free(fs);
 }
 
-static const sy_store_ops file_ops = {file_load, file_save, file_destroy};
+static const sy_store_ops file_ops = {.load = file_load, .save = file_save, .destroy = file_destroy};
 
 sy_store *sy_store_file_new(const char *path)
 {

@@ -15,6 +15,7 @@
 #include "config/model.h"
 
 typedef struct sy_store sy_store;
+struct sy_snapshot;
 
 typedef struct sy_store_ops {
     /* The stored text (malloc'ed, NUL-terminated, length in *len), or NULL
@@ -26,7 +27,26 @@ typedef struct sy_store_ops {
     int (*save)(sy_store *st, const char *text, size_t len, uint64_t version,
                 char *err, size_t errlen);
     void (*destroy)(sy_store *st);
+
+    /* Optional, for a store a fleet shares (store/fleet.c); NULL for the
+     * file store.  Both run under the config manager's lock and may
+     * release it while they wait (sy_cfgmgr_wait_ms).
+     *
+     * sync: catch up with the store before an edit, so the edit starts
+     * from the newest configuration.  0, or SY_STORE_* with err.
+     * commit: store s->cfg as a change of the running configuration and
+     * make it running on this gateway before returning.  0 when done (s
+     * consumed), or SY_STORE_* with err (s untouched). */
+    int (*sync)(sy_store *st, char *err, size_t errlen);
+    int (*commit)(sy_store *st, struct sy_snapshot *s, char *err, size_t errlen);
 } sy_store_ops;
+
+/* Failures of sync and commit. */
+enum {
+    SY_STORE_FAILED = -1,      /* 500 */
+    SY_STORE_CONFLICT = -2,    /* changed concurrently: 409 */
+    SY_STORE_UNAVAILABLE = -3, /* the store cannot be reached: 503 */
+};
 
 struct sy_store {
     const sy_store_ops *ops;

@@ -1,7 +1,9 @@
 /* See manager.h. */
 #include "gen/manager.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +13,11 @@
 
 static struct {
     pthread_mutex_t mu;
+    pthread_cond_t cv; /* sy_cfgmgr_notify */
     sy_store *store;
     int n_workers;
     sy_cfgmgr_publish_cb *publish;
-} M = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} M = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 void sy_cfgmgr_init(sy_store *store, int n_workers, sy_cfgmgr_publish_cb *publish)
 {
@@ -38,11 +41,65 @@ sy_snapshot *sy_cfgmgr_current(void)
     return atomic_load(&sy_snapshot_current);
 }
 
+static int from_store(int rc)
+{
+    return rc == SY_STORE_CONFLICT      ? SY_CFGMGR_CONFLICT
+           : rc == SY_STORE_UNAVAILABLE ? SY_CFGMGR_UNAVAILABLE
+                                        : SY_CFGMGR_STORE;
+}
+
+int sy_cfgmgr_sync(char *err, size_t errlen)
+{
+    if (!M.store || !M.store->ops->sync)
+        return SY_CFGMGR_OK;
+    int rc = M.store->ops->sync(M.store, err, errlen);
+    return rc == 0 ? SY_CFGMGR_OK : from_store(rc);
+}
+
+void sy_cfgmgr_publish(sy_snapshot *s)
+{
+    M.publish(s);
+    pthread_cond_broadcast(&M.cv);
+}
+
+bool sy_cfgmgr_wait_ms(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_cond_timedwait(&M.cv, &M.mu, &ts) != ETIMEDOUT;
+}
+
+void sy_cfgmgr_notify(void)
+{
+    pthread_cond_broadcast(&M.cv);
+}
+
+int sy_cfgmgr_workers(void)
+{
+    return M.n_workers;
+}
+
 int sy_cfgmgr_commit(sy_config *cfg, sy_errors *errs, char *err, size_t errlen)
 {
     sy_snapshot *s = sy_snapshot_build(cfg, M.n_workers, errs);
     if (!s)
         return SY_CFGMGR_INVALID;
+    if (M.store->ops->commit) {
+        /* A shared store publishes through its watch (or directly when
+         * nothing else changed in between). */
+        int rc = M.store->ops->commit(M.store, s, err, errlen);
+        if (rc == 0)
+            return SY_CFGMGR_OK;
+        s->cfg = NULL; /* the caller keeps cfg */
+        sy_snapshot_unref(s);
+        return from_store(rc);
+    }
     char *text = sy_config_dump_yaml_ex(cfg, SY_DUMP_SECRETS);
     int rc = M.store->ops->save(M.store, text, strlen(text), cfg->version, err, errlen);
     free(text);

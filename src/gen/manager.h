@@ -28,13 +28,32 @@ void sy_cfgmgr_unlock(void);
  * released). */
 sy_snapshot *sy_cfgmgr_current(void);
 
-enum { SY_CFGMGR_OK = 0, SY_CFGMGR_INVALID = -1, SY_CFGMGR_STORE = -2 };
+enum {
+    SY_CFGMGR_OK = 0,
+    SY_CFGMGR_INVALID = -1,
+    SY_CFGMGR_STORE = -2,       /* the store failed: 500 */
+    SY_CFGMGR_CONFLICT = -3,    /* a shared store changed concurrently: 409 */
+    SY_CFGMGR_UNAVAILABLE = -4, /* a shared store is unreachable: 503 */
+};
 
 /* Under the lock: make `cfg` the running configuration.  Its version must
  * be above the running one.  On success the snapshot owns cfg; on failure
  * the caller still does, nothing changed, and errs (INVALID) or err
  * (STORE) says why. */
 int sy_cfgmgr_commit(sy_config *cfg, sy_errors *errs, char *err, size_t errlen);
+
+/* Under the lock: before an edit, catch up with a shared store (a no-op
+ * for the file store).  OK, or CONFLICT/UNAVAILABLE/STORE with err. */
+int sy_cfgmgr_sync(char *err, size_t errlen);
+
+/* For shared stores (store/fleet.c), all under the lock: publish s (it
+ * becomes current, the lock's waiters are woken); wait up to ms for a
+ * sy_cfgmgr_notify, releasing the lock meanwhile (false on timeout);
+ * wake the waiters. */
+void sy_cfgmgr_publish(sy_snapshot *s);
+bool sy_cfgmgr_wait_ms(int ms);
+void sy_cfgmgr_notify(void);
+int sy_cfgmgr_workers(void);
 
 /* SIGHUP: read the store again and publish it (not written back).  Its
  * version is raised above the running one when it is not already. */
