@@ -679,7 +679,7 @@ static void start_tunnel(sy_upconn *u)
     if (pos < u->rlen)
         sy_buf_append(&c->out, u->rbuf + pos, u->rlen - pos);
     u->rlen = u->rpos = 0;
-    c->state = SY_CS_TUNNEL;
+    sy_client_set_state(c, SY_CS_TUNNEL);
     c->req->resp_done = true;
     sy_access_log(c);
     sy_timer_arm(u->w->loop, &u->timer, 3600 * 1000);
@@ -770,7 +770,7 @@ static void up_process_input(sy_upconn *u)
         if (u->tunnel) {
             sy_client_flush(c);
             c->close_after = true;
-            c->state = SY_CS_CLOSING;
+            sy_client_set_state(c, SY_CS_CLOSING);
             u->client = NULL;
             c->up = NULL;
             up_free(u);

@@ -35,6 +35,12 @@ enum sy_client_state {
     SY_CS_CLOSING,     /* flushing the last response, then close */
 };
 
+/* Every state change goes through sy_client_set_state (server.c), which
+ * traces "from -> to" at debug level with these names. */
+extern const char *const sy_client_state_names[];
+struct sy_client;
+void sy_client_set_state(struct sy_client *c, enum sy_client_state to);
+
 /* Whether the request-target is being collected (for 414 vs 431). */
 enum sy_span { SY_SPAN_NONE, SY_SPAN_URL };
 

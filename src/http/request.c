@@ -249,7 +249,7 @@ static int on_headers_complete(llhttp_t *p)
     /* Proxy it.  The body (if any) streams through on_body from here on. */
     if (r->upgrade || p->upgrade)
         r->upgrade = true;
-    c->state = SY_CS_BODY;
+    sy_client_set_state(c, SY_CS_BODY);
     r->body_start_ms = sy_loop_now(w->loop);
     c->last_write_progress = r->body_start_ms;
     c->head_deadline = 0;
@@ -293,7 +293,7 @@ static int on_message_complete(llhttp_t *p)
         if (r->chunked)
             sy_buf_append(&c->up->out, "0\r\n\r\n", 5);
         if (c->state == SY_CS_BODY)
-            c->state = SY_CS_WAIT;
+            sy_client_set_state(c, SY_CS_WAIT);
         sy_upstream_flush(c->up);
     } else if (!r->local && !c->up && !r->resp_done) {
         /* upstream start failed and answered already */
@@ -303,7 +303,7 @@ static int on_message_complete(llhttp_t *p)
         sy_access_log(c);
     }
     if (!r->local && c->state == SY_CS_BODY)
-        c->state = SY_CS_WAIT;
+        sy_client_set_state(c, SY_CS_WAIT);
     return HPE_PAUSED;
 }
 

@@ -116,7 +116,7 @@ void sy_respond_error(sy_client *c, int status, const char *word, const char *ms
     }
     if (closes_connection(status) || !r || !r->head_done) {
         c->close_after = true;
-        c->state = SY_CS_CLOSING;
+        sy_client_set_state(c, SY_CS_CLOSING);
     }
     sy_buf body = {0};
     sy_buf_append_str(&body, "{\"error\":\"");

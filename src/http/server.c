@@ -28,6 +28,19 @@
 static llhttp_settings_t req_settings;
 static int settings_ready;
 
+const char *const sy_client_state_names[] = {
+    [SY_CS_HEAD] = "head", [SY_CS_BODY] = "body", [SY_CS_WAIT] = "wait",
+    [SY_CS_TUNNEL] = "tunnel", [SY_CS_CLOSING] = "closing",
+};
+
+void sy_client_set_state(sy_client *c, enum sy_client_state to)
+{
+    if (c->state != to)
+        sy_debug("client fd %d: %s -> %s", c->io.fd, sy_client_state_names[c->state],
+                 sy_client_state_names[to]);
+    c->state = to;
+}
+
 static void client_process(sy_client *c);
 static void client_arm_timer(sy_client *c);
 
@@ -303,12 +316,12 @@ static void next_request(sy_client *c)
     request_release(c);
     c->n_requests++;
     if (c->close_after) {
-        c->state = SY_CS_CLOSING;
+        sy_client_set_state(c, SY_CS_CLOSING);
         if (!sy_buf_pending(&c->out))
             sy_client_flush(c);
         return;
     }
-    c->state = SY_CS_HEAD;
+    sy_client_set_state(c, SY_CS_HEAD);
     if (HPE_PAUSED == llhttp_get_errno(&c->parser))
         llhttp_resume(&c->parser);
     /* Compact: keep only the unparsed (pipelined) bytes. */
@@ -656,7 +669,7 @@ static sy_client *client_new(sy_worker *w)
     llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
     c->parser.data = c;
     sy_timer_init(&c->timer, client_timer_cb, c);
-    c->state = SY_CS_HEAD;
+    sy_client_set_state(c, SY_CS_HEAD);
     c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
     return c;
 }
