@@ -12,6 +12,7 @@
 #include <llhttp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "gen/snapshot.h"
 #include "core/buf.h"
@@ -40,6 +41,19 @@ enum sy_client_state {
 extern const char *const sy_client_state_names[];
 struct sy_client;
 void sy_client_set_state(struct sy_client *c, enum sy_client_state to);
+
+/* How a client's bytes move: plain TCP, TLS, or one HTTP/2 stream (no
+ * socket of its own; its bytes come from and go to the h2 session).
+ * server.c defines the three; everything else calls through them. */
+typedef struct sy_transport {
+    const char *name;
+    bool socket;                                   /* owns a file descriptor */
+    ssize_t (*recv)(struct sy_client *c, char *p, size_t n);
+    ssize_t (*send)(struct sy_client *c, const char *p, size_t n);
+    void (*finish)(struct sy_client *c);           /* all sent: half-close */
+    void (*release)(struct sy_client *c);          /* on close */
+} sy_transport;
+extern const sy_transport sy_transport_plain, sy_transport_tls, sy_transport_h2_stream;
 
 /* Whether the request-target is being collected (for 414 vs 431). */
 enum sy_span { SY_SPAN_NONE, SY_SPAN_URL };
@@ -115,6 +129,7 @@ struct sy_client {
     sy_client *next, *prev;            /* worker's connection list */
 
     /* TLS and HTTP/2 (net/tls_server.h, http/h2.h). */
+    const sy_transport *tp;            /* plain, TLS or h2 stream */
     struct ssl_st *ssl;                /* TLS session, NULL on plain connections */
     bool tls;                          /* arrived over TLS (h2 streams inherit it) */
     bool handshaking;                  /* TLS handshake not finished yet */

@@ -82,6 +82,48 @@ static void request_begin(sy_client *c)
     c->req = r;
 }
 
+/* ---- transports: how bytes move for plain TCP, TLS and an HTTP/2 stream ---- */
+
+static ssize_t plain_recv(sy_client *c, char *p, size_t n) { return recv(c->io.fd, p, n, 0); }
+static ssize_t plain_send(sy_client *c, const char *p, size_t n)
+{
+    return send(c->io.fd, p, n, MSG_NOSIGNAL);
+}
+static void plain_finish(sy_client *c) { shutdown(c->io.fd, SHUT_WR); }
+static void plain_release(sy_client *c) {}
+
+static ssize_t tls_recv(sy_client *c, char *p, size_t n)
+{
+    int want;
+    return sy_stls_read(c->ssl, p, n, &want);
+}
+static ssize_t tls_send(sy_client *c, const char *p, size_t n)
+{
+    int want;
+    return sy_stls_write(c->ssl, p, n, &want);
+}
+static void tls_release(sy_client *c)
+{
+    if (c->ssl) {
+        sy_stls_close(c->ssl);
+        c->ssl = NULL;
+    }
+}
+static void tls_finish(sy_client *c)
+{
+    tls_release(c); /* close_notify first, then the TCP half-close */
+    shutdown(c->io.fd, SHUT_WR);
+}
+
+static void stream_finish(sy_client *c) {}
+static void stream_release(sy_client *c) { sy_h2_stream_closed(c); }
+
+const sy_transport sy_transport_plain = {"plain", true, plain_recv, plain_send, plain_finish,
+                                         plain_release};
+const sy_transport sy_transport_tls = {"tls", true, tls_recv, tls_send, tls_finish, tls_release};
+const sy_transport sy_transport_h2_stream = {"h2-stream", false, sy_h2_stream_read,
+                                             sy_h2_stream_take, stream_finish, stream_release};
+
 void sy_client_close(sy_client *c)
 {
     if (c->closed)
@@ -105,16 +147,12 @@ void sy_client_close(sy_client *c)
     request_release(c);
     sy_timer_stop(c->w->loop, &c->timer);
     sy_worker *w = c->w;
-    if (c->h2s) {
-        /* An h2 stream has no socket: tell the stream, free after the batch. */
-        sy_h2_stream_closed(c);
+    c->tp->release(c);
+    if (!c->tp->socket) {
+        /* An h2 stream has no socket: free after the batch. */
         c->next = w->dead_clients;
         w->dead_clients = c;
         return;
-    }
-    if (c->ssl) {
-        sy_stls_close(c->ssl);
-        c->ssl = NULL;
     }
     sy_loop_del(c->w->loop, &c->io);
     close(c->io.fd);
@@ -143,26 +181,14 @@ void sy_client_drain(sy_client *c)
         sy_client_close(c);
 }
 
-/* ---- socket I/O: plain TCP inline, TLS and h2 streams out of line ---- */
-
 static ssize_t client_send(sy_client *c, const char *p, size_t n)
 {
-    if (__builtin_expect(!c->ssl && !c->h2s, 1))
-        return send(c->io.fd, p, n, MSG_NOSIGNAL);
-    if (c->h2s)
-        return sy_h2_stream_take(c, p, n);
-    int want;
-    return sy_stls_write(c->ssl, p, n, &want);
+    return c->tp->send(c, p, n);
 }
 
 ssize_t sy_client_recv(sy_client *c, char *p, size_t n)
 {
-    if (__builtin_expect(!c->ssl && !c->h2s, 1))
-        return recv(c->io.fd, p, n, 0);
-    if (c->h2s)
-        return sy_h2_stream_read(c, p, n);
-    int want;
-    return sy_stls_read(c->ssl, p, n, &want);
+    return c->tp->recv(c, p, n);
 }
 
 /* ---- writing ---- */
@@ -191,12 +217,7 @@ void sy_client_flush(sy_client *c)
         if (c->state == SY_CS_CLOSING && !c->h2) {
             /* Half-close first so a client still sending (a rejected body)
              * reads our response instead of a reset. */
-            if (c->ssl) {
-                sy_stls_close(c->ssl);
-                c->ssl = NULL;
-            }
-            if (!c->h2s)
-                shutdown(c->io.fd, SHUT_WR);
+            c->tp->finish(c);
             sy_client_close(c);
             return;
         }
@@ -406,7 +427,7 @@ static bool parse_input(sy_client *c)
     if (c->state == SY_CS_WAIT)
         return false;
     if (__builtin_expect(c->n_requests == 0 && !c->req && c->rpos == 0 && c->rbuf[0] == 'P', 0) &&
-        !c->tls && !c->h2s && gw_of(c)->h2c) {
+        c->tp == &sy_transport_plain && gw_of(c)->h2c) {
         /* h2c with prior knowledge: the connection preface instead of a
          * request line. */
         size_t m = c->rlen < SY_H2_PREFACE_LEN ? c->rlen : SY_H2_PREFACE_LEN;
@@ -554,7 +575,7 @@ static void client_process_loop(sy_client *c)
              * us about more, unless the FIN was already signalled: then no
              * new edge comes and we must read on to see the EOF.  (TLS
              * reads return one record at a time: read on to EAGAIN.) */
-            if ((size_t)n < space && !c->hup && !c->ssl && !c->h2s)
+            if ((size_t)n < space && !c->hup && c->tp == &sy_transport_plain)
                 c->readable = false;
             if (c->state == SY_CS_BODY) {
                 c->last_write_progress = sy_loop_now(c->w->loop);
@@ -693,7 +714,9 @@ void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *pe
     w->clients = c;
     w->n_clients++;
     c->writable = true;
+    c->tp = &sy_transport_plain;
     if (tls) {
+        c->tp = &sy_transport_tls;
         c->tls = c->handshaking = true;
         c->ssl = sy_stls_new(w->snap->tls, fd);
         if (!c->ssl) {
@@ -722,6 +745,7 @@ sy_client *sy_client_new_stream(sy_client *parent, struct sy_h2stream *s)
     c->tls_version = parent->tls_version;
     c->alpn = parent->alpn;
     c->h2s = s;
+    c->tp = &sy_transport_h2_stream;
     c->close_after = true; /* one request per stream */
     c->writable = true;
     c->readable = true;
