@@ -650,6 +650,7 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     while (fz_w.clients)
         sy_client_close(fz_w.clients);
     sy_pool_close_all(&fz_w);
+    sy_upstream_close_abandoned(&fz_w);
     sy_worker_free_dead(&fz_w);
     if (r->cfd >= 0)
         close(r->cfd);

@@ -104,6 +104,14 @@ static void up_free(sy_upconn *u)
         sy_pool_unlink(u);
     else if (u->state == SY_US_QUEUED)
         sy_queue_remove(u);
+    if (u->abandoned) {
+        sy_upconn **pp = &w->abandoned;
+        while (*pp && *pp != u)
+            pp = &(*pp)->abandon_next;
+        if (*pp)
+            *pp = u->abandon_next;
+        u->abandoned = false;
+    }
     sy_timer_stop(w->loop, &u->timer);
     unpin(u);
     if (u->ssl) {
@@ -123,6 +131,12 @@ static void up_free(sy_upconn *u)
 void sy_upstream_close_idle(sy_upconn *u)
 {
     up_free(u);
+}
+
+void sy_upstream_close_abandoned(sy_worker *w)
+{
+    while (w->abandoned)
+        up_free(w->abandoned);
 }
 
 static void up_timer_cb(sy_loop *loop, sy_timer *t)
@@ -605,6 +619,54 @@ void sy_upstream_abort(sy_upconn *u)
     up_free(u);
 }
 
+/* An abandoned connection delivers what was queued, sends its FIN, then
+ * reads and drops until the backend closes (closing with unread bytes
+ * would reset the connection and could destroy what we sent) or the
+ * timer fires. */
+static void abandoned_io(sy_upconn *u)
+{
+    if (sy_buf_pending(&u->out)) {
+        sy_upstream_flush(u);
+        if (u->io.fd < 0 || sy_buf_pending(&u->out))
+            return;
+    }
+    if (!u->shut) {
+        shutdown(u->io.fd, SHUT_WR);
+        u->shut = true;
+    }
+    char junk[4096];
+    for (;;) {
+        ssize_t n = up_recv(u, junk, sizeof junk);
+        if (n > 0 || (n < 0 && errno == EINTR))
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        up_free(u); /* EOF or error: done */
+        return;
+    }
+}
+
+void sy_upstream_abandon(sy_upconn *u)
+{
+    sy_worker *w = u->w;
+    u->client = NULL;
+    if (u->state == SY_US_QUEUED || (u->state == SY_US_CONNECTING && u->ssl_ctx)) {
+        /* Still waiting for a connection under the node's limits: nothing
+         * was sent.  TLS not set up yet: its session needs the request's
+         * upstream, which is going away. */
+        up_free(u);
+        return;
+    }
+    u->abandoned = true;
+    u->abandon_next = w->abandoned;
+    w->abandoned = u;
+    if (u->state == SY_US_CONNECTING)
+        return; /* the connect timer stands; connected, it continues below */
+    sy_timer_arm(w->loop, &u->timer, SY_ABANDON_MS);
+    if (!u->handshaking)
+        abandoned_io(u);
+}
+
 void sy_upstream_flush(sy_upconn *u)
 {
     if (u->state == SY_US_CONNECTING || u->state == SY_US_QUEUED || u->handshaking)
@@ -875,6 +937,8 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
             u->state = SY_US_ACTIVE;
             if (u->client)
                 sy_timer_arm(loop, &u->timer, remaining(u->client->req, sy_loop_now(loop)));
+            else if (u->abandoned)
+                sy_timer_arm(loop, &u->timer, SY_ABANDON_MS);
         }
     } else if (u->handshaking) {
         if (!up_handshake(u))
@@ -886,6 +950,10 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
         u->readable = true;
     if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         u->hup = true;
+    if (u->abandoned) {
+        abandoned_io(u);
+        return;
+    }
     if (u->writable && sy_buf_pending(&u->out)) {
         sy_upstream_flush(u);
         if (u->io.fd < 0 || !u->client)

@@ -66,6 +66,7 @@ typedef struct sy_request {
     sy_head head;                      /* header fields, capacity MaxHeaders */
     enum sy_span span;
     size_t ext_bytes;                  /* chunk extension bytes of this chunk */
+    bool chunk_open;                   /* a forwarded chunk awaits its CRLF */
     size_t n_host;
     bool has_cl, chunked, has_te, expect_continue, upgrade, conn_close, keep_alive_10;
     bool version_seen;                 /* the version span's first piece was checked */
@@ -98,6 +99,7 @@ typedef struct sy_request {
     /* Response bookkeeping. */
     int status;
     bool resp_started;                 /* bytes of a response reached the client buffer */
+    uint64_t resp_at;                  /* where it starts in the client's byte stream */
     bool resp_chunked;                 /* we re-chunk to the client */
     bool resp_done;
     uint64_t bytes_sent;
@@ -118,6 +120,7 @@ struct sy_client {
     size_t rlen, rpos, rcap;           /* bytes held, bytes parsed, capacity */
     size_t head_start;                 /* rbuf offset where this head began */
     sy_buf out;                        /* to the client */
+    uint64_t out_sent;                 /* bytes of `out` ever written */
     bool readable, writable, eof, close_after, closed, paused_upgrade, in_parser, in_process;
     bool hup;                          /* peer's FIN/error already signalled */
     unsigned n_requests;
@@ -177,6 +180,8 @@ struct sy_upconn {
     bool pooled;                       /* on node's idle list or queue now */
     sy_upconn *link_prev, *link_next;  /* node's idle list or queue */
     sy_upconn *lru_prev, *lru_next;    /* worker's idle LRU */
+    bool abandoned, shut;              /* see sy_upstream_abandon */
+    sy_upconn *abandon_next;           /* worker's abandoned list */
     sy_upconn *free_next;
 };
 
@@ -209,6 +214,14 @@ void sy_upstream_start(sy_client *c);
 void sy_upstream_flush(sy_upconn *u);
 /* Client went away / request aborted: drop the exchange. */
 void sy_upstream_abort(sy_upconn *u);
+/* The request body turned out malformed after its head was queued: the
+ * backend still gets exactly the bytes queued for it (head and the valid
+ * body before the error, the same whatever the client's read boundaries),
+ * then a FIN; the connection is never reused (doc/core-principles.md,
+ * "Body errors"). */
+void sy_upstream_abandon(sy_upconn *u);
+void sy_upstream_close_abandoned(struct sy_worker *w); /* worker exit */
+#define SY_ABANDON_MS 5000
 /* Client drained its buffer below the low-water mark: read again. */
 void sy_upstream_resume_read(sy_upconn *u);
 void sy_pool_close_all(struct sy_worker *w);
@@ -224,6 +237,8 @@ bool sy_upstream_admit(sy_upconn *q);
 int sy_serialize_request_head(sy_client *c, sy_buf *out);
 void sy_serialize_response_head(sy_client *c, sy_upconn *u);
 void sy_chunk_append(sy_buf *out, const char *p, size_t n);
+/* The size line of a chunk of n bytes (its data and CRLF follow). */
+void sy_chunk_head(sy_buf *out, uint64_t n);
 
 /* ---- access log (http/accesslog.c) ---- */
 void sy_access_log(sy_client *c);

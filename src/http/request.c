@@ -275,12 +275,16 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return 0;
     r->body_bytes += len;
     const sy_gateway_cfg *gw = &r->snap->cfg->gw;
-    if (gw->max_body_bytes && r->body_bytes > gw->max_body_bytes)
+    if (gw->max_body_bytes && r->body_bytes > gw->max_body_bytes) {
+        /* Up to the limit exactly, however the body was split into reads:
+         * the backend gets the same bytes either way (abandoned after). */
+        sy_buf_append(&c->up->out, at, len - (size_t)(r->body_bytes - gw->max_body_bytes));
         return reject(c, 413, "request body larger than MaxBodyBytes");
-    if (r->chunked)
-        sy_chunk_append(&c->up->out, at, len);
-    else
-        sy_buf_append(&c->up->out, at, len);
+    }
+    /* A chunked body keeps the client's chunk sizes (on_chunk_header /
+     * on_chunk_complete frame it), so what the backend receives does not
+     * depend on how the client's bytes were split into reads. */
+    sy_buf_append(&c->up->out, at, len);
     return 0;
 }
 
@@ -317,9 +321,25 @@ static int on_chunk_extension(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+static int on_chunk_complete(llhttp_t *p)
+{
+    sy_client *c = CLIENT(p);
+    if (c->req->chunk_open && !c->req->local && c->up)
+        sy_buf_append(&c->up->out, "\r\n", 2);
+    c->req->chunk_open = false;
+    return 0;
+}
+
+/* A chunk's size line parsed whole (extensions dropped): forward its
+ * header; the last chunk is written by on_message_complete. */
 static int on_chunk_header(llhttp_t *p)
 {
-    CLIENT(p)->req->ext_bytes = 0;
+    sy_client *c = CLIENT(p);
+    if (p->content_length && !c->req->local && c->up) {
+        sy_chunk_head(&c->up->out, p->content_length);
+        c->req->chunk_open = true;
+    }
+    c->req->ext_bytes = 0;
     return 0;
 }
 
@@ -338,6 +358,7 @@ void sy_request_settings(llhttp_settings_t *s)
     s->on_body = on_body;
     s->on_message_complete = on_message_complete;
     s->on_chunk_header = on_chunk_header;
+    s->on_chunk_complete = on_chunk_complete;
     s->on_chunk_extension_name = on_chunk_extension;
     s->on_chunk_extension_value = on_chunk_extension;
 }

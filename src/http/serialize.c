@@ -33,12 +33,17 @@ static void append_hex(sy_buf *b, uint64_t v)
     sy_buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+void sy_chunk_head(sy_buf *out, uint64_t n)
+{
+    append_hex(out, n);
+    sy_buf_append(out, "\r\n", 2);
+}
+
 void sy_chunk_append(sy_buf *out, const char *p, size_t n)
 {
     if (!n)
         return;
-    append_hex(out, n);
-    sy_buf_append(out, "\r\n", 2);
+    sy_chunk_head(out, n);
     sy_buf_append(out, p, n);
     sy_buf_append(out, "\r\n", 2);
 }
@@ -214,6 +219,7 @@ void sy_serialize_response_head(sy_client *c, sy_upconn *u)
     sy_buf *out = &c->out;
     int st = u->status;
     bool no_body = st < 200 || st == 204 || st == 304 || sy_str_eq_c(r->method, "HEAD");
+    r->resp_at = c->out_sent + sy_buf_pending(out);
     sy_buf_append_str(out, "HTTP/1.1 ");
     append_u64(out, (uint64_t)st);
     sy_buf_append(out, " ", 1);

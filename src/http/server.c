@@ -199,6 +199,7 @@ void sy_client_flush(sy_client *c)
         ssize_t n = client_send(c, c->out.data + c->out.off, sy_buf_pending(&c->out));
         if (n > 0) {
             sy_buf_consume(&c->out, (size_t)n);
+            c->out_sent += (uint64_t)n;
             if (c->req)
                 c->req->bytes_sent += (uint64_t)n;
             c->last_write_progress = sy_loop_now(c->w->loop);
@@ -373,12 +374,26 @@ void sy_client_response_done(sy_client *c, bool reusable)
     }
 }
 
+/* A backend response that failed before any of its bytes left c->out
+ * (its head and the error came in one read): take it back, so the client
+ * gets a clean error instead of a head cut off by a close. */
+static bool take_back_response(sy_client *c)
+{
+    sy_request *r = c->req;
+    if (!r->resp_started || c->out_sent > r->resp_at)
+        return !r->resp_started;
+    c->out.len = c->out.off + (size_t)(r->resp_at - c->out_sent);
+    r->resp_started = r->resp_chunked = false;
+    r->status = 0;
+    return true;
+}
+
 void sy_client_upstream_failed(sy_client *c, int status, const char *word, const char *msg)
 {
     c->up = NULL;
     sy_request *r = c->req;
-    if (r->resp_started) {
-        sy_client_close(c);
+    if (!take_back_response(c)) {
+        sy_client_close(c); /* part of the response is out: only a close says it is cut */
         return;
     }
     sy_respond_error(c, status, word, msg);
@@ -403,10 +418,11 @@ static void fail_parse(sy_client *c, llhttp_errno_t err)
     char msg[160];
     snprintf(msg, sizeof(msg), "malformed request: %s", reason ? reason : llhttp_errno_name(err));
     if (c->up) {
+        /* A body error: the backend gets what was queued, the same bytes
+         * however the client split its writes, then a FIN. */
         sy_upconn *u = c->up;
         c->up = NULL;
-        u->client = NULL;
-        sy_upstream_abort(u);
+        sy_upstream_abandon(u);
     }
     if (r && r->resp_started) {
         sy_client_close(c);

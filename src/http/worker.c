@@ -185,6 +185,7 @@ static void tick(sy_loop *loop, void *arg)
                 c = n;
             }
             sy_pool_close_all(w);
+            sy_upstream_close_abandoned(w);
             sy_worker_free_dead(w);
             flush_access_log(w, true);
             sy_loop_stop(loop);

@@ -39,6 +39,7 @@ typedef struct sy_worker {
     struct sy_upconn *dead_ups;
     struct sy_upnode **upnodes;        /* SY_UPNODE_BUCKETS: pools and queues (http/pool.h) */
     struct sy_upconn *lru_head, *lru_tail; /* every idle connection, newest first */
+    struct sy_upconn *abandoned;       /* delivering a broken request, then closed */
     size_t n_idle;
     struct sy_upnode *waiting;         /* nodes with waiting requests */
     uint64_t pool_swept_ms;

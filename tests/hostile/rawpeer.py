@@ -27,6 +27,7 @@ class _Server:
         self.url = "http://127.0.0.1:%d" % self.port
         self.lock = threading.Lock()
         self.conns = []           # bytes received, one bytearray per connection
+        self.closed = set()       # indexes of connections that have ended
         self.socks = []
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -61,14 +62,28 @@ class _Server:
                 s.close()
             except OSError:
                 pass
+            with self.lock:
+                self.closed.add(idx)
 
     def received(self):
         with self.lock:
             return [bytes(c) for c in self.conns]
 
-    def reset(self):
+    def mark(self):
+        """Where every connection's recording stands now (for since())."""
         with self.lock:
-            self.conns = []
+            return [len(c) for c in self.conns]
+
+    def since(self, mark):
+        """Bytes received after mark, per connection that got any:
+        {index: bytes}."""
+        out = {}
+        with self.lock:
+            for i, c in enumerate(self.conns):
+                start = mark[i] if i < len(mark) else 0
+                if len(c) > start:
+                    out[i] = bytes(c[start:])
+        return out
 
     def close(self):
         self.stopped = True
@@ -181,9 +196,10 @@ class RecordingBackend(_Server):
             del buf[:size + 2]
 
 
-def send_split(sock, data, split):
-    """Send whole, or one byte per send with TCP_NODELAY (every byte its own
-    segment, so the gateway sees every possible split)."""
+def send_split(sock, data, split, gap=0.0005):
+    """Send whole, or one byte per send with TCP_NODELAY and a short gap,
+    so that every byte is its own segment and the gateway's reads end at
+    every possible split point."""
     if not split:
         sock.sendall(data)
         return
@@ -193,3 +209,4 @@ def send_split(sock, data, split):
             sock.send(data[i:i + 1])
         except OSError:
             return  # the gateway answered and closed: the rest is moot
+        time.sleep(gap)

@@ -75,3 +75,131 @@ def test_trailer_split_across_reads_is_not_an_over_read(hostile):
     assert r.body == b"d" * n
     assert r.trailers == []          # trailers are never forwarded
     still_serves(gw, b)
+
+
+def pipelined(gw, n=2):
+    """n GETs in one write; returns the statuses read before the gateway
+    closed or went quiet."""
+    out = []
+    with gw.client(timeout=4) as c:
+        c.send(b"GET /release/echo HTTP/1.1\r\nHost: gw.test\r\n\r\n" * n)
+        for _ in range(n):
+            try:
+                out.append(c.read_response().status)
+            except (Closed, ValueError, AssertionError):
+                out.append(None)
+                break
+    return out
+
+
+OVERFLOW = b"ffffffffffffffff1\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n"
+
+
+def test_chunk_size_overflow_with_the_head_is_a_502(hostile):
+    """Issue 9 item 9: the head and an overflowing chunk size in one read
+    gave the client an empty reply and dropped the pipelined request.  No
+    byte had left the gateway: the client gets a 502, and the request behind
+    it its answer."""
+    gw, b = hostile(lambda head, n: [HEAD_CHUNKED + OVERFLOW, CLOSE] if n == 0 else [OK])
+    assert pipelined(gw) == [502, 200]
+    still_serves(gw, b)
+
+
+def test_chunk_size_overflow_after_the_head_closes(hostile):
+    """The head already went out: only a close can tell the client the
+    response is cut; the pipelined request is not silently dropped either:
+    the connection closes."""
+    gw, b = hostile(lambda head, n: [HEAD_CHUNKED + b"3\r\nabc\r\n", 0.3, OVERFLOW, CLOSE]
+                    if n == 0 else [OK])
+    with gw.client(timeout=4) as c:
+        c.send(b"GET /release/echo HTTP/1.1\r\nHost: gw.test\r\n\r\n" * 2)
+        head = c.read_head()
+        assert head.status == 200
+        assert c.read_until(b"abc\r\n").endswith(b"3\r\nabc\r\n")
+        assert c.is_closed(3), "a cut response must end with a close, got %r" % c.extra
+    still_serves(gw, b)
+
+
+BAD_FRAMING = [
+    ("two-lengths", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"),
+    ("bare-lf-chunk", HEAD_CHUNKED + b"2\nok\r\n0\r\n\r\n"),
+    ("space-before-colon", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
+    ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
+    ("fold-after-empty", b"HTTP/1.1 200 OK\r\nX-A:\r\n c\r\nContent-Length: 2\r\n\r\nok"),
+    ("status-600", b"HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok"),
+    ("nul-in-value", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok"),
+    ("head-too-large", b"HTTP/1.1 200 OK\r\n" + b"X-P: " + b"p" * 40000 + b"\r\n\r\n"),
+    ("too-many-fields", b"HTTP/1.1 200 OK\r\n" + b"X-F: 1\r\n" * 200 + b"Content-Length: 2\r\n\r\nok"),
+]
+
+
+@pytest.mark.parametrize("raw", [c[1] for c in BAD_FRAMING], ids=[c[0] for c in BAD_FRAMING])
+def test_bad_framing_is_a_502(hostile, raw):
+    gw, b = hostile(lambda head, n: [raw, CLOSE] if n == 0 else [OK])
+    r = outcome(gw)
+    assert r is not None and r.status == 502, r
+    still_serves(gw, b)
+
+
+def test_interim_storm_is_bounded(hostile):
+    """Thousands of 100 Continue before the final response (a backend
+    trying to pin the worker): the final answer or a 502, never a hang."""
+    storm = b"HTTP/1.1 100 Continue\r\n\r\n" * 5000
+    gw, b = hostile(lambda head, n: [storm, OK] if n == 0 else [OK])
+    r = outcome(gw)
+    assert r is not None and r.status in (200, 502), r
+    if r.status == 200:
+        assert r.body == b"ok"
+    still_serves(gw, b)
+
+
+def test_endless_interim_responses_end_in_a_502(hostile):
+    storm = b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n" * 200
+    gw, b = hostile(lambda head, n: [storm] * 20 + [CLOSE] if n == 0 else [OK])
+    r = outcome(gw)
+    assert r is not None and r.status == 502, r
+    still_serves(gw, b)
+
+
+def test_huge_trailer_section_closes(hostile):
+    """Trailers are counted against the head limit, not collected."""
+    trailers = b"".join(b"X-T%d: %s\r\n" % (i, b"t" * 100) for i in range(400))
+    gw, b = hostile(lambda head, n: [HEAD_CHUNKED + b"2\r\nok\r\n0\r\n" + trailers + b"\r\n", CLOSE]
+                    if n == 0 else [OK])
+    r = outcome(gw)
+    # the head went out with the first read or it did not: a cut response
+    # (close) or a 502, never the trailers
+    assert r is None or r.status == 502, r
+    still_serves(gw, b)
+
+
+def test_slow_drip_response_arrives_intact(hostile):
+    """A backend that writes its response one byte at a time."""
+    resp = HEAD_CHUNKED + b"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
+    steps = []
+    for i in range(len(resp)):
+        steps += [resp[i:i + 1], 0.002]
+    gw, b = hostile(lambda head, n: steps if n == 0 else [OK])
+    r = outcome(gw)
+    assert r is not None and r.status == 200 and r.body == b"hello", r
+    still_serves(gw, b)
+
+
+def test_slow_drip_head_is_bounded_by_service_timeout(make_gateway):
+    """A head dripped slower than ServiceTimeout allows: 504, in time."""
+    import time
+    from syharness.gateway import api, service
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: " + b"p" * 100 + b"\r\n\r\nok"
+    steps = []
+    for i in range(len(resp)):
+        steps += [resp[i:i + 1], 0.05]
+    b = ScriptedBackend(lambda head, n: steps if n == 0 else [OK])
+    try:
+        gw = make_gateway({"Services": [service("svc", [api("a", "/echo", b.url, timeout=1)])]})
+        t0 = time.time()
+        r = outcome(gw)
+        assert r is not None and r.status == 504, r
+        assert time.time() - t0 < 3
+        still_serves(gw, b)
+    finally:
+        b.close()
