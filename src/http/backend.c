@@ -197,16 +197,27 @@ static void reset_response_state(sy_upconn *u)
     u->parser.data = u;
 }
 
-static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx)
+/* The response side's buffers: a waiting request (SY_US_QUEUED) gets them
+ * only when it leaves the queue on a new connection, so a long queue costs
+ * its request bytes and no more. */
+static void up_buffers(sy_upconn *u)
+{
+    if (u->rbuf)
+        return;
+    u->rcap = SY_UP_RBUF;
+    u->rbuf = sy_malloc(u->rcap);
+    u->fields = sy_malloc(sizeof(sy_header) * SY_HEAD_MAX_FIELDS);
+}
+
+static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx, bool queued)
 {
     sy_upconn *u = sy_calloc(1, sizeof(*u));
     u->w = w;
     u->ssl_ctx = ssl_ctx;
     u->addr = ep->addr;
     u->addrlen = ep->addrlen;
-    u->rcap = SY_UP_RBUF;
-    u->rbuf = sy_malloc(u->rcap);
-    u->fields = sy_malloc(sizeof(sy_header) * SY_HEAD_MAX_FIELDS);
+    if (!queued)
+        up_buffers(u);
     u->io.fd = -1;
     u->io.cb = up_io_cb;
     u->io.data = u;
@@ -365,7 +376,7 @@ static int enqueue(sy_client *c, sy_upnode *n, sy_node_state *st, void *ssl_ctx,
         sy_client_upstream_failed(c, 503, "service_unavailable", msg);
         return -1;
     }
-    sy_upconn *q = up_new(w, r->ep, ssl_ctx);
+    sy_upconn *q = up_new(w, r->ep, ssl_ctx, true);
     q->state = SY_US_QUEUED;
     q->st = st;
     q->client = c;
@@ -411,6 +422,7 @@ bool sy_upstream_admit(sy_upconn *q)
         u->client = c;
         c->up = u;
     } else {
+        up_buffers(u);
         u->state = SY_US_CONNECTING;
     }
     u->n_uses++;
@@ -477,7 +489,7 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
         u->reused = true;
         u->state = SY_US_ACTIVE;
     } else {
-        u = up_new(w, r->ep, ssl_ctx);
+        u = up_new(w, r->ep, ssl_ctx, false);
         u->state = SY_US_CONNECTING;
     }
     u->client = c;

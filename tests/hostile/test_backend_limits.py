@@ -244,3 +244,42 @@ def test_doc_examples_of_the_limits(tmp_path, make_gateway):
     g.start(preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
     m = g.wait_log(r"\[warn\] file descriptor limit .*", timeout=3)
     assert m and m.group(0) == shown, (m and m.group(0), shown)
+
+
+def test_a_waiting_request_keeps_its_body_and_a_client_that_leaves_frees_its_place(
+        make_gateway, backend):
+    from syharness.gateway import free_port
+    from test_upstreams import node_health
+    aport = free_port()
+    backend.set_reply(InFlight(0.6))
+    up = ups("up-a", [(backend, None, 10)], MaxConnectionsPerNode=1, QueueTimeout=5)
+    cfg = upstream_config([up])
+    cfg["Gateway"]["AdminListen"] = "127.0.0.1:%d" % aport
+    g = make_gateway(cfg)
+    first = parallel(lambda i: g.request("GET", "/release/up-a", timeout=5), 1)  # warm: one connection
+    assert first[0].status == 200
+    body = bytes(range(256)) * 40
+    # A holds the only slot; B (a POST with a body) and C wait; C leaves.
+    a = threading.Thread(target=lambda: g.request("GET", "/release/up-a", timeout=5), daemon=True)
+    a.start()
+    time.sleep(0.1)
+    res = {}
+    b = threading.Thread(target=lambda: res.setdefault("b", g.request(
+        "POST", "/release/up-a", body=body, headers=[("Content-Type", "application/octet-stream")],
+        timeout=5)), daemon=True)
+    b.start()
+    c = g.client(timeout=5)
+    c.send(b"GET /release/up-a HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+    assert wait_until(lambda: node_health(aport, "up-a")["nodes"][0]["queued_requests"] == 2), \
+        node_health(aport, "up-a")
+    c.close()
+    assert wait_until(lambda: node_health(aport, "up-a")["nodes"][0]["queued_requests"] == 1), \
+        node_health(aport, "up-a")
+    b.join(5)
+    a.join(5)
+    assert res["b"].status == 200, res["b"]
+    posts = [r for r in backend.requests if r.method == "POST"]
+    assert len(posts) == 1 and posts[0].body == body
+    assert backend.reply.peak == 1
+    assert backend.accepted == 1   # everything went over the one pooled connection
+    assert node_health(aport, "up-a")["nodes"][0]["queued_requests"] == 0
