@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/dump.h"
 #include "config/load.h"
@@ -469,6 +470,7 @@ static void fleet_destroy(sy_store *st)
     sy_fleet *f = (sy_fleet *)st;
     if (running == f)
         running = NULL;
+    sy_leader_stop(f->leader);
     if (f->started) {
         atomic_store(&f->stop, true);
         pthread_mutex_lock(&f->qmu);
@@ -525,6 +527,7 @@ sy_fleet *sy_fleet_new(const sy_config *local, int n_workers)
     snprintf(f->name, pl + 8, "etcd:%s", sc->prefix);
     f->base.name = f->name;
     f->n_workers = n_workers;
+    f->lease_ttl = (int)sc->lease_ttl_s;
     json_t *doc = sy_config_dump_json(local, SY_DUMP_SECRETS);
     f->gw = json_incref(json_object_get(doc, "Gateway"));
     json_decref(doc);
@@ -593,7 +596,19 @@ int sy_fleet_start(sy_store *st)
         return -1;
     }
     f->started = true;
+    /* Every gateway campaigns; fleet-wide singletons (the rollout
+     * controller) run only where sy_fleet_is_leader(). */
+    char host[128] = "host", id[256], key[300];
+    gethostname(host, sizeof host - 1);
+    snprintf(id, sizeof id, "%s/%ld", host, (long)getpid());
+    snprintf(key, sizeof key, "%s/leader/controller", f->prefix);
+    f->leader = sy_leader_start(f->etcd, key, id, f->lease_ttl);
     return 0;
+}
+
+bool sy_fleet_is_leader(void)
+{
+    return running && sy_leader_is(running->leader);
 }
 
 void sy_fleet_relist(sy_store *st)
@@ -633,6 +648,8 @@ json_t *sy_fleet_status(void)
     pthread_mutex_lock(&f->emu);
     json_object_set_new(doc, "last_error", f->last_error[0] ? json_string(f->last_error) : json_null());
     pthread_mutex_unlock(&f->emu);
+    if (f->leader)
+        json_object_set_new(doc, "leader", sy_leader_status(f->leader));
     json_object_set_new(doc, "relists", json_integer((json_int_t)atomic_load(&f->relists)));
     json_object_set_new(doc, "compactions", json_integer((json_int_t)atomic_load(&f->compactions)));
     json_object_set_new(doc, "applies", json_integer((json_int_t)atomic_load(&f->applies)));

@@ -39,6 +39,10 @@ sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache,
 /* Start the watch and apply threads (after the snapshot was published). */
 int sy_fleet_start(sy_store *st);
 
+/* Whether this gateway leads the fleet now (lease election on
+ * PREFIX/leader/controller, store/leader.h); false without an etcd store. */
+bool sy_fleet_is_leader(void);
+
 /* SIGHUP: list again. */
 void sy_fleet_relist(sy_store *st);
 

@@ -12,6 +12,7 @@
 
 #include "config/store.h"
 #include "store/etcd.h"
+#include "store/leader.h"
 
 typedef struct sy_fleet {
     sy_store base;
@@ -24,6 +25,8 @@ typedef struct sy_fleet {
     json_t *gw;         /* this gateway's Gateway section (JSON) */
     int n_workers;
     int64_t start_next; /* watch from here without listing (0: list first) */
+    int lease_ttl;      /* ConfigStore.LeaseTTL */
+    sy_leader *leader;  /* PREFIX/leader/controller */
 
     /* Under the config manager's lock: */
     json_t *map;        /* relative key -> {"v": value, "r": mod_revision} */

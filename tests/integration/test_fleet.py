@@ -49,10 +49,11 @@ def new_prefix():
     return "/sy-test-%d-%d" % (os.getpid(), next(_prefixes))
 
 
-def fleet_gateway(make_gateway, endpoints, prefix, cache=None, start=True, workers=1):
+def fleet_gateway(make_gateway, endpoints, prefix, cache=None, start=True, workers=1, **store_kw):
     aport = free_port()
     store = {"Type": "etcd", "Endpoints": list(endpoints), "Prefix": prefix,
              "DialTimeout": 0.5, "RequestTimeout": 2}
+    store.update(store_kw)
     if cache:
         store["CacheFile"] = cache
     g = make_gateway({"Gateway": {"AdminListen": "127.0.0.1:%d" % aport, "Workers": workers,
@@ -588,3 +589,47 @@ def test_doc_fleet_gateway_file_runs(make_gateway, make_backend, etcd, tmp_path)
     assert any(k.endswith("/config/services/svc-doc") for k in etcd.get_prefix(prefix + "/"))
     a.close()
     g.stop()
+
+
+def leaders(gws):
+    out = {}
+    for g in gws:
+        if g.alive():
+            out[g.name] = status(g)["leader"]
+    return out
+
+
+def test_lease_leader_dies_another_takes_over_within_ttl(make_gateway, etcd):
+    """Exactly-once controllers: one leader per fleet; kill -9 it and another
+    takes over within the lease TTL (plus the 100 ms poll)."""
+    prefix = new_prefix()
+    gws = [fleet_gateway(make_gateway, etcd.endpoints, prefix, LeaseTTL=2) for _ in range(3)]
+    deadline = time.time() + 5
+    while sum(v["is_leader"] for v in leaders(gws).values()) != 1:
+        assert time.time() < deadline, leaders(gws)
+        time.sleep(0.05)
+    ls = leaders(gws)
+    first = next(g for g in gws if ls[g.name]["is_leader"])
+    assert all(v["holder"] == ls[first.name]["id"] and v["lease_ttl"] == 2 for v in ls.values())
+    first.check_exit = False
+    first.kill()
+    killed = time.time()
+    rest = [g for g in gws if g is not first]
+    while True:
+        now = leaders(rest)
+        n = sum(v["is_leader"] for v in now.values())
+        assert n <= 1, now                              # never two leaders
+        if n == 1:
+            break
+        assert time.time() - killed < 2 + 1.0, now
+        time.sleep(0.02)
+    took = time.time() - killed
+    print("\nfleet: leader killed, another took over after %.2f s (TTL 2 s)" % took)
+    # A clean stop hands over at once (the lease is revoked).
+    second = next(g for g in rest if leaders([g])[g.name]["is_leader"])
+    assert second.stop() == 0
+    stopped = time.time()
+    last = next(g for g in rest if g is not second)
+    while not leaders([last])[last.name]["is_leader"]:
+        assert time.time() - stopped < 1.0
+        time.sleep(0.02)
