@@ -462,8 +462,11 @@ def test_compaction_during_burst_lists_again(make_gateway, make_backend, etcd):
             if gen == 15:
                 etcd.compact(etcd.revision())       # ... and compaction in the middle
         etcd.compact(etcd.revision())
+        deadline = time.time() + 5
+        while not status(g2)["stale_since"]:          # it noticed the cut
+            assert time.time() < deadline
+            time.sleep(0.02)
         before = status(g2)
-        assert before["stale_since"]
         wait_backend([g2], 0, "green", timeout=1)     # still serving its last snapshot
         cutter.restore()
         g1.admin.patch("/v1/plugins/plugin-gen", {"PluginData": policy(21)})
