@@ -13,7 +13,7 @@
 #             (N_TLS connections, TLS 1.3, ECDSA P-256: handshakes are the
 #             slow part of the run).
 #   burst     8 bursts of 4,000 connections (each one request, then all
-#             closed); RSS 3 s after each burst (a ratchet shows).
+#             closed); RSS 5 s after each burst (a ratchet shows).
 #   policies  100,000 tenant rules (X-Tenant: tNNNNN -> odd green, even
 #             blue): resident memory once serving, peak while loading
 #             (VmHWM), time from start to the first answer; Switchyard also
@@ -241,9 +241,9 @@ fi
 
 if has burst; then
     say ""
-    say "## burst and idle: $BURSTS bursts of $N_BURST connections (one request each, all closed), RSS MB 3 s after each"
+    say "## burst and idle: $BURSTS bursts of $N_BURST connections (one request each, all closed), RSS MB 5 s after each"
     for px in switchyard haproxy nginx; do
-        rows=$(conns burst --pid "${PID_OF[$px]}" --port "${PORT_H1[$px]}" --n "$N_BURST" --bursts "$BURSTS" --settle 3 | grep '^RESULT')
+        rows=$(conns burst --pid "${PID_OF[$px]}" --port "${PORT_H1[$px]}" --n "$N_BURST" --bursts "$BURSTS" --settle 5 | grep '^RESULT')
         line=$(echo "$rows" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                  if (v["burst"] == 0) printf "before %.1f |", v["rss_kb"] / 1024;
                  else printf " %.1f", v["rss_kb"] / 1024;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -131,8 +132,36 @@ static void flush_access_log(sy_worker *w, bool force)
     w->access_last_flush = now;
 }
 
+/* A burst of connections leaves its freed memory in this thread's malloc
+ * arena, where glibc keeps it (a 4,000-connection burst repeated 8 times
+ * held ~100 MB with under 1 MB in use).  A second after the last
+ * connection was freed, hand the free pages back: malloc_trim walks every
+ * arena, so it runs only when the worker has gone quiet, never per
+ * request. */
+#define SY_TRIM_QUIET_MS 1000
+
+static void trim_cb(sy_loop *loop, sy_timer *t)
+{
+    sy_worker *w = t->data;
+    uint64_t quiet = sy_loop_now(loop) - w->last_free_ms;
+    if (quiet < SY_TRIM_QUIET_MS) {
+        sy_timer_arm(loop, t, SY_TRIM_QUIET_MS - quiet);
+        return;
+    }
+    malloc_trim(0);
+}
+
+static void note_freed(sy_worker *w)
+{
+    w->last_free_ms = sy_loop_now(w->loop);
+    if (!sy_timer_armed(&w->trim_timer))
+        sy_timer_arm(w->loop, &w->trim_timer, SY_TRIM_QUIET_MS);
+}
+
 void sy_worker_free_dead(sy_worker *w)
 {
+    if (w->dead_clients || w->dead_ups)
+        note_freed(w);
     while (w->dead_clients) {
         sy_client *c = w->dead_clients;
         w->dead_clients = c->next;
@@ -225,6 +254,7 @@ int sy_workers_start(int n, const sy_config *cfg)
         w->loop = sy_loop_new();
         w->accepting = true;
         w->upnodes = sy_calloc(SY_UPNODE_BUCKETS, sizeof *w->upnodes);
+        sy_timer_init(&w->trim_timer, trim_cb, w);
         sy_timer_init(&w->accept_timer, accept_resume, w);
         if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng)) {
             w->rng[0] = (uint64_t)time(NULL) ^ (uint64_t)i;

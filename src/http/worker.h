@@ -50,6 +50,10 @@ typedef struct sy_worker {
     uint64_t rng[2];                   /* request ids */
     bool draining;
     uint64_t drain_deadline;
+    /* Memory back to the system: armed when connections are freed, fires
+     * once they have stopped for a second (worker.c, trim_cb). */
+    sy_timer trim_timer;
+    uint64_t last_free_ms;
 } sy_worker;
 
 /* The process-wide runtime the main thread drives. */
