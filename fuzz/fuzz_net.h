@@ -47,11 +47,12 @@
 #include "gen/snapshot.h"
 #include "core/log.h"
 #include "http/conn.h"
+#include "http/pool.h"
 #include "net/loop.h"
 #include "http/worker.h"
 
 #define FZ_MAX_BACKENDS 8
-#define FZ_MAX_PIECES 4
+#define FZ_MAX_PIECES 32
 #define FZ_QUIET 3
 #define FZ_MAX_ITERS 600
 #define FZ_RESP_KEEP (64 * 1024)
@@ -87,6 +88,26 @@ static inline void fz_pieces_split(fz_pieces *ps, const uint8_t *data, size_t le
             ps->len[ps->n] = cuts[i + 1] - cuts[i];
             ps->n++;
         }
+}
+
+/* Split data at explicit offsets (ascending, clipped to len; at most
+ * FZ_MAX_PIECES - 1 cuts): the reads the gateway sees end exactly there. */
+static inline void fz_pieces_cut(fz_pieces *ps, const uint8_t *data, size_t len, const size_t *cuts,
+                                 int ncuts)
+{
+    memset(ps, 0, sizeof(*ps));
+    size_t at = 0;
+    for (int i = 0; i <= ncuts && i < FZ_MAX_PIECES; i++) {
+        size_t end = i < ncuts && cuts[i] < len ? cuts[i] : len;
+        if (i == FZ_MAX_PIECES - 1)
+            end = len;
+        if (end > at) {
+            ps->p[ps->n] = data + at;
+            ps->len[ps->n] = end - at;
+            ps->n++;
+            at = end;
+        }
+    }
 }
 
 /* Write (part of) the next piece; returns bytes written. */
@@ -261,6 +282,13 @@ static inline void fz_conn_queue_copy(fz_conn *c, const char *s, size_t len, uin
     c->canned = malloc(len ? len : 1);
     memcpy(c->canned, s, len);
     fz_pieces_split(&c->out, (const uint8_t *)c->canned, len, split);
+}
+
+/* The same, cut at explicit offsets (fz_pieces_cut). */
+static inline void fz_conn_queue_cut(fz_conn *c, const char *s, size_t len, const size_t *cuts, int ncuts)
+{
+    fz_conn_queue_copy(c, s, len, 0);
+    fz_pieces_cut(&c->out, (const uint8_t *)c->canned, len, cuts, ncuts);
 }
 
 static inline void fz_conn_close(fz_conn *c)
@@ -472,6 +500,7 @@ static inline void fz_worker_init(const char *yaml)
     memset(&fz_w, 0, sizeof(fz_w));
     fz_w.id = 0;
     fz_w.accepting = false;
+    fz_w.upnodes = sy_calloc(SY_UPNODE_BUCKETS, sizeof *fz_w.upnodes); /* as worker.c does */
     sy_worker_take_snapshot(&fz_w);
 }
 

@@ -19,6 +19,12 @@
  *   - the request the backend sees is valid (fuzz_net.h);
  *   - nothing is left after teardown (fz_run_input).
  *
+ * fuzz_response_split.c builds this file with FZ_SPLIT_READS: the backend's
+ * bytes are then cut at offsets the input chooses (up to 31 cuts anywhere),
+ * so the gateway's reads end exactly where a span straddles them (the
+ * trailer over-read of issue 9 needed a cut right after a full 32 KiB
+ * receive buffer).
+ *
  * Build and run: fuzz/build.sh; see fuzz/README.md. */
 #include "fuzz_net.h"
 
@@ -43,6 +49,8 @@ static const struct {
 static const uint8_t *resp_bytes;
 static size_t resp_len;
 static uint8_t resp_split;
+static size_t resp_cuts[FZ_MAX_PIECES];
+static int resp_ncuts = -1; /* FZ_SPLIT_READS: explicit cuts */
 static int n_answers;
 
 static void respond(fz_conn *c, bool upgrade, void *arg)
@@ -52,7 +60,10 @@ static void respond(fz_conn *c, bool upgrade, void *arg)
     n_answers++;
     while (!fz_pieces_done(&c->out) && fz_pieces_pump(&c->out, c->fd))
         ;
-    fz_conn_queue_copy(c, (const char *)resp_bytes, resp_len, resp_split);
+    if (resp_ncuts >= 0)
+        fz_conn_queue_cut(c, (const char *)resp_bytes, resp_len, resp_cuts, resp_ncuts);
+    else
+        fz_conn_queue_copy(c, (const char *)resp_bytes, resp_len, resp_split);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -83,10 +94,36 @@ static int cv_headers_complete(llhttp_t *p)
     return 0;
 }
 
+#ifdef FZ_SPLIT_READS
+/* Input: byte 0 = number of cuts (low 5 bits), then per cut a 16-bit
+ * little-endian distance from the previous cut, then the control byte
+ * (request kind and flags, as byte 1 below), then the backend's bytes. */
+static size_t take_cuts(const uint8_t *data, size_t size)
+{
+    int n = data[0] & 31;
+    if (size < 2 + 2 * (size_t)n)
+        return 0;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        at += (size_t)data[1 + 2 * i] | (size_t)data[2 + 2 * i] << 8;
+        resp_cuts[i] = at;
+    }
+    resp_ncuts = n;
+    return 1 + 2 * (size_t)n;
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return -1;
+#ifdef FZ_SPLIT_READS
+    size_t skip = take_cuts(data, size);
+    if (!skip)
+        return -1;
+    data += skip - 1; /* data[1] is the control byte, as below */
+    size -= skip - 1;
+#endif
     int kind = data[1] & 7;
     be.early = (data[1] & 8) != 0;
     be.close_after_answer = (data[1] & 16) != 0;

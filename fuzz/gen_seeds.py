@@ -105,6 +105,40 @@ RESPONSE = {
 }
 
 
+def split_seed(ctl, payload, cuts):
+    """A fuzz_response_split input: cuts (absolute offsets), control byte,
+    backend bytes."""
+    out, prev = bytes([len(cuts)]), 0
+    for c in cuts:
+        out += (c - prev).to_bytes(2, "little")
+        prev = c
+    return out + bytes([ctl]) + payload
+
+
+def trailer_overread():
+    """Issue 9 item 1 (heap over-read): the head, then exactly one 32 KiB
+    receive buffer ending inside a trailer value, then the rest of it."""
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    tail = b"\r\n0\r\nX-T: " + b"v" * 1000
+    size = 32768 - len(tail)
+    n = size - len(b"%x\r\n" % size)
+    while len(b"%x\r\n" % n) + n != size:
+        n -= 1
+    body = b"%x\r\n" % n + b"d" * n + tail
+    return split_seed(0, head + body + b"v" * 10 + b"\r\n\r\n", [len(head), len(head) + len(body)])
+
+
+def write_response_split():
+    d = os.path.join(HERE, "corpus", "response_split")
+    os.makedirs(d, exist_ok=True)
+    seeds = {name: split_seed(ctl, payload, list(range(7, min(len(payload), 7 * 31), 7)))
+             for name, (_, ctl, payload) in RESPONSE.items()}
+    seeds["trailer_split_overread"] = trailer_overread()
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     os.makedirs(d, exist_ok=True)
@@ -283,5 +317,6 @@ def write_admin():
 
 write("request", REQUEST)
 write("response", RESPONSE)
+write_response_split()
 write_dns()
 write_admin()
