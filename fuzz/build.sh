@@ -19,7 +19,7 @@ BUILD=build-fuzz
 CC=${CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 SAN='-fsanitize=address,undefined'
-LIBS='-lyaml -ljansson -lpcre2-8 -lxxhash -lnghttp2 -lssl -lcrypto -lpthread -lm'
+LIBS='-lyaml -ljansson -lpcre2-8 -lxxhash -lnghttp2 -lcurl -lssl -lcrypto -lpthread -lm'
 LLHTTP_INC=${LLHTTP_INC:-/usr/share/include/llhttp}
 
 mode=${1:-build}
