@@ -18,6 +18,7 @@
 #include "gen/snapshot.h"
 #include "config/store.h"
 #include "core/log.h"
+#include "discovery/k8s.h"
 #include "http/worker.h"
 #include "gen/prober.h"
 #include "net/limits.h"
@@ -121,6 +122,10 @@ static void publish(sy_snapshot *s)
     sy_limits_check(s->cfg, s->n_workers);
     sy_admin_publish(s); /* before the old generation can go */
     sy_prober_publish(s);
+    /* New tunnels get their first pod lists before any request sees them
+     * (bounded: an unreachable API server must not hold the change). */
+    sy_k8s_publish(s);
+    sy_k8s_wait(s, SY_K8S_FIRST_SYNC_MS);
     sy_workers_publish(s);
     /* Loading leaves the parse tree's memory free but resident; hand it
      * back (a 100,000-policy file otherwise keeps ~3x its size). */
@@ -183,6 +188,9 @@ static int run(const char *file)
     malloc_trim(0); /* see publish() */
     sy_cfgmgr_init(store, n_workers, publish);
     sy_stats_init(n_workers);
+    if (sy_k8s_start(snap) < 0)
+        return 1;
+    sy_k8s_wait(snap, SY_K8S_FIRST_SYNC_MS);
     if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0 ||
         sy_prober_start(snap) < 0 || (fleet && sy_fleet_start(store) < 0))
         return 1;
@@ -231,6 +239,7 @@ static int run(const char *file)
             store = file_store;
         }
         sy_prober_stop();
+        sy_k8s_stop();
         sy_snapshot *cur = atomic_load(&sy_snapshot_current);
         sy_workers_drain_and_join(cur->cfg->gw.grace_ms);
         atomic_store(&sy_snapshot_current, NULL);

@@ -124,6 +124,7 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
            sy_stats_reloads(false));
     scalar(out, "switchyard_workers", "gauge", "Worker threads.", (uint64_t)s->n_workers);
     sy_upstream_metrics(s, out);
+    sy_k8s_tunnel_metrics(s, out); /* TKE tunnel discovery state (admin/upstream_report.c) */
     sy_stls_metrics(out); /* TLS handshakes and failures (net/tls_server.c) */
     sy_fleet_metrics(out); /* etcd store: applied revision, lag, staleness */
     sy_buf_free(&f.req);

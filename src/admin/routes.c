@@ -228,14 +228,17 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
         sy_admin_error(rs, 400, "bad_request", err);
         return;
     }
+    sy_upstream_explain_pods(res, rq->snap); /* K8S tunnels: the live pods */
     sy_admin_json(rs, 200, res);
 }
 
-/* GET /v1/upstreams/{id}/health (admin/upstream_report.c). */
-static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
+/* GET /v1/upstreams/{id}/health and /nodes (admin/upstream_report.c):
+ * the id is what lies between the prefix and the last segment. */
+static void upstream_view(const sy_admin_req *rq, sy_admin_resp *rs, const char *post,
+                          json_t *(*fn)(const sy_snapshot *, const char *))
 {
-    static const char pre[] = "/v1/upstreams/", post[] = "/health";
-    size_t pl = sizeof pre - 1, sl = sizeof post - 1;
+    static const char pre[] = "/v1/upstreams/";
+    size_t pl = sizeof pre - 1, sl = strlen(post);
     char id[256];
     size_t il = rq->path.len - pl - sl;
     if (il >= sizeof id || memchr(rq->path.p + pl, '/', il) ||
@@ -243,7 +246,7 @@ static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
         sy_admin_error(rs, 404, "not_found", "no such upstream");
         return;
     }
-    json_t *doc = sy_upstream_health_json(rq->snap, id);
+    json_t *doc = fn(rq->snap, id);
     if (!doc) {
         char msg[320];
         snprintf(msg, sizeof msg, "no upstream with UpstreamId '%s'", id);
@@ -251,6 +254,16 @@ static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
         return;
     }
     sy_admin_json(rs, 200, doc);
+}
+
+static void h_upstream_health(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    upstream_view(rq, rs, "/health", sy_upstream_health_json);
+}
+
+static void h_upstream_nodes(const sy_admin_req *rq, sy_admin_resp *rs)
+{
+    upstream_view(rq, rs, "/nodes", sy_upstream_nodes_json);
 }
 
 /* ---- dispatch ---- */
@@ -274,6 +287,7 @@ static const struct route {
     {"/v1/upstreams", LIST, sy_admin_resources},
     {"/v1/upstreams/*", ITEM, sy_admin_resources},
     {"/v1/upstreams/*/health", "GET, HEAD", h_upstream_health},
+    {"/v1/upstreams/*/nodes", "GET, HEAD", h_upstream_nodes},
     {"/v1/services", LIST, sy_admin_resources},
     {"/v1/services/*", ITEM, sy_admin_resources},
     {"/v1/services/*/apis", LIST, sy_admin_resources},

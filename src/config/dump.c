@@ -173,6 +173,22 @@ static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
         for (size_t i = 0; i < gw->n_resolvers; i++)
             endpoint(b, 4, NULL, &gw->resolvers[i], true);
     }
+    if (gw->n_k8s_clusters) {
+        put(b, "  KubernetesClusters:\n");
+        for (size_t i = 0; i < gw->n_k8s_clusters; i++) {
+            const sy_k8s_cluster_cfg *k = &gw->k8s_clusters[i];
+            put(b, "    - ClusterId: ");
+            qstr(b, k->id);
+            put(b, "\n");
+            /* An in-cluster entry stays one: the pod's environment decides. */
+            if (!k->in_cluster)
+                kv(b, 6, "Server", k->server);
+            kv(b, 6, "TokenFile", k->token_file);
+            kv(b, 6, "CaFile", k->ca_file);
+            secs(b, 6, "RequestTimeout", k->timeout_ms);
+            put(b, "      PageSize: %u\n", k->page_size);
+        }
+    }
     if (gw->n_tls_listen) {
         put(b, "  TlsListen:\n");
         for (size_t i = 0; i < gw->n_tls_listen; i++)
@@ -237,6 +253,29 @@ static void health(buf *b, const sy_health_cfg *h)
     secs(b, 6, "UnhealthyTimeout", h->unhealthy_timeout_ms);
 }
 
+static void k8s_services(buf *b, const sy_upstream_cfg *u)
+{
+    put(b, "    UpstreamType: K8S\n    K8sService:\n");
+    for (size_t j = 0; j < u->n_k8s_services; j++) {
+        const sy_k8s_service_cfg *s = &u->k8s_services[j];
+        put(b, "      - Weight: %d\n", s->weight);
+        kv(b, 8, "ClusterId", s->cluster_id);
+        kv(b, 8, "Namespace", s->ns);
+        kv(b, 8, "ServiceName", s->service);
+        put(b, "        Port: %u\n", s->port);
+        kv(b, 8, "Name", s->name);
+        if (s->n_labels)
+            put(b, "        ExtraLabels:\n");
+        for (size_t k = 0; k < s->n_labels; k++) {
+            put(b, "          - Key: ");
+            qstr(b, s->labels[k].key);
+            put(b, "\n            Value: ");
+            qstr(b, s->labels[k].value);
+            put(b, "\n");
+        }
+    }
+}
+
 static void upstreams(buf *b, const sy_config *cfg)
 {
     if (!cfg->n_upstreams)
@@ -267,7 +306,10 @@ static void upstreams(buf *b, const sy_config *cfg)
             put(b, "    MaxIdleConnectionsPerNode: %u\n", u->max_idle_per_node);
         if (u->keepalive_ms)
             secs(b, 4, "KeepaliveTimeout", u->keepalive_ms);
-        put(b, "    Nodes:%s\n", u->n_nodes ? "" : " []");
+        if (u->k8s)
+            k8s_services(b, u);
+        else
+            put(b, "    Nodes:%s\n", u->n_nodes ? "" : " []");
         for (size_t j = 0; j < u->n_nodes; j++) {
             put(b, "      - Host: ");
             qstr(b, u->nodes[j].ep.host);

@@ -139,6 +139,12 @@ void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *n);
  * the plugin itself is loaded, so messages keep their order. */
 void sy_cfg_stream_policy(sy_cfg_ctx *c, size_t plugin, size_t idx, const sy_ynode *item);
 void sy_cfg_stream_free(sy_cfg_ctx *c);
+/* Kubernetes (k8s.c): Gateway.KubernetesClusters, and an upstream's
+ * K8sService list (u->k8s already set from UpstreamType). */
+void sy_cfg_load_k8s_clusters(sy_cfg_ctx *c, const sy_ynode *gwmap);
+void sy_cfg_load_k8s_services(sy_cfg_ctx *c, const sy_ynode *umap, const sy_fpath *upath,
+                              sy_upstream_cfg *u);
+const sy_k8s_cluster_cfg *sy_cfg_find_k8s_cluster(const sy_config *cfg, const char *id);
 /* Backend keys shared by APIs and routing policies (backend.c).  Policies
  * pass the type their backend_type implies (-1 when unknown). */
 void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,

@@ -79,7 +79,7 @@ static const char *const gw_keys[] = {
     "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections", "MaxBackendConnections",
     "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
     "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2MaxProxiedStreams", "Http2StreamWindow",
-    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", "ConfigStore", NULL};
+    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", "ConfigStore", "KubernetesClusters", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -287,6 +287,7 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
     load_trusted(c, gw, map);
     load_resolvers(c, gw, map);
     sy_cfg_load_store(c, map);
+    sy_cfg_load_k8s_clusters(c, map);
     if (sy_cfg_int(c, map, path, "Workers", SY_OPT, 0, 256, &n))
         gw->workers = (int)n;
     if (sy_cfg_str(c, map, path, "AccessLog", SY_OPT, &s))

@@ -73,6 +73,18 @@ typedef struct sy_store_cfg {
     uint32_t lease_ttl_s;        /* LeaseTTL for leader election: 10 s */
 } sy_store_cfg;
 
+/* ---- Kubernetes clusters (Gateway.KubernetesClusters, doc/tunnels.md) ---- */
+typedef struct sy_k8s_cluster_cfg {
+    sy_mark mark;
+    char *id;                    /* ClusterId, as K8sService names it */
+    char *server;                /* https://host:port (no trailing slash) */
+    char *token_file;            /* bearer token, re-read when it changes */
+    char *ca_file;               /* PEM bundle the API server's certificate must chain to */
+    bool in_cluster;             /* Server came from KUBERNETES_SERVICE_HOST/PORT */
+    uint32_t timeout_ms;         /* RequestTimeout: lists and connects, 10 s */
+    uint32_t page_size;          /* PageSize: list `limit`, 500 */
+} sy_k8s_cluster_cfg;
+
 /* ---- Gateway ---- */
 typedef struct sy_gateway_cfg {
     sy_endpoint *listen;
@@ -90,6 +102,8 @@ typedef struct sy_gateway_cfg {
      * nameserver lines of /etc/resolv.conf, read when the resolver starts. */
     sy_endpoint *resolvers;
     size_t n_resolvers;
+    sy_k8s_cluster_cfg *k8s_clusters;  /* KubernetesClusters */
+    size_t n_k8s_clusters;
 
     /* TLS termination and HTTP/2 (doc/tls-http2.md). */
     sy_endpoint *tls_listen;         /* TlsListen */
@@ -163,6 +177,26 @@ typedef struct sy_health_cfg {
     uint32_t unhealthy_timeout_ms; /* default 30 s */
 } sy_health_cfg;
 
+/* One Kubernetes service of a K8S upstream (Tencent's K8sService). */
+typedef struct sy_k8s_label {
+    char *key, *value;
+} sy_k8s_label;
+
+typedef struct sy_k8s_service_cfg {
+    sy_mark mark;
+    int weight;                  /* Weight 0..100: share of the tunnel's traffic */
+    char *cluster_id;            /* ClusterId */
+    const sy_k8s_cluster_cfg *cluster;
+    char *ns;                    /* Namespace */
+    char *service;               /* ServiceName */
+    uint16_t port;               /* Port: the Service's port */
+    sy_k8s_label *labels;        /* ExtraLabels: pod label subset */
+    size_t n_labels;
+    char *name;                  /* Name (Tencent's custom name), may be NULL */
+} sy_k8s_service_cfg;
+
+#define SY_K8S_MAX_SERVICES 20   /* Tencent's limit per tunnel */
+
 /* What CONSISTENT-HASH hashes (HashKey). */
 enum sy_hash_on { SY_HASH_CLIENT_IP, SY_HASH_HEADER, SY_HASH_COOKIE, SY_HASH_QUERY };
 
@@ -193,6 +227,9 @@ typedef struct sy_upstream_cfg {
     uint32_t queue_timeout_ms;    /* QueueTimeout: then 503 */
     uint32_t max_idle_per_node;   /* MaxIdleConnectionsPerNode, per worker; 0 = no keep-alive */
     uint32_t keepalive_ms;        /* KeepaliveTimeout; 0 = Gateway.UpstreamIdleTimeout */
+    bool k8s;            /* UpstreamType K8S: nodes are discovered pods */
+    sy_k8s_service_cfg *k8s_services;  /* K8sService */
+    size_t n_k8s_services;
     size_t index;        /* position in cfg->upstreams */
 } sy_upstream_cfg;
 

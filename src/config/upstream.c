@@ -1,5 +1,6 @@
-/* The Upstreams section: Tencent's "backend upstream" objects (IP_PORT
- * kind), their nodes and health checks. */
+/* The Upstreams section: Tencent's "backend upstream" objects, their nodes
+ * and health checks.  K8S upstreams (TKE tunnels) list Kubernetes services
+ * instead of nodes (config/k8s.c). */
 #include <string.h>
 
 #include "config/fields.h"
@@ -21,7 +22,7 @@ static const char *const health_keys[] = {
 static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
 static const char *const algorithms[] = {"ROUND-ROBIN", "ROUND_ROBIN",
                                          "LEAST-CONN", "CONSISTENT-HASH", NULL};
-static const char *const types[] = {"IP_PORT", NULL};
+static const char *const types[] = {"IP_PORT", "K8S", NULL};
 
 static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                       sy_node_cfg *node)
@@ -232,16 +233,9 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     sy_cfg_str(c, map, path, "UpstreamName", SY_OPT, &u->name);
     sy_cfg_str(c, map, path, "UpstreamDescription", SY_OPT, &s);
     sy_cfg_str(c, map, path, "UniqVpcId", SY_OPT, &s);
-    const sy_ynode *t = sy_ymap_get(map, "UpstreamType");
-    if (t && t->kind == SY_YN_SCALAR && strcmp(t->str, "K8S") == 0)
-        sy_cfg_err(c, t->mark, SY_PATH_KEY(path, "UpstreamType"),
-                   "K8S upstreams are not supported");
-    else
-        sy_cfg_enum(c, map, path, "UpstreamType", SY_OPT, types, &idx);
-    const sy_ynode *k8s = sy_ymap_get(map, "K8sService");
-    if (k8s)
-        sy_cfg_err(c, k8s->mark, SY_PATH_KEY(path, "K8sService"),
-                   "K8S upstreams are not supported");
+    if (sy_cfg_enum(c, map, path, "UpstreamType", SY_OPT, types, &idx))
+        u->k8s = idx == 1;
+    sy_cfg_load_k8s_services(c, map, path, u);
     if (sy_cfg_enum(c, map, path, "Scheme", SY_OPT, schemes, &idx))
         u->scheme = sy_arena_strdup(c->a, schemes[idx]);
     if (sy_cfg_enum(c, map, path, "Algorithm", SY_OPT, algorithms, &idx))

@@ -280,8 +280,11 @@ static void run_probes(uint64_t now)
 
 static void refresh_balancers(void)
 {
+    /* K8S tunnels are rebuilt by the discovery thread only (discovery/k8s.h):
+     * one writer per balancer. */
     for (size_t i = 0; i < P.snap->n_balancers; i++)
-        sy_balancer_refresh(P.snap->balancers[i]);
+        if (!P.snap->cfg->upstreams[i].k8s)
+            sy_balancer_refresh(P.snap->balancers[i]);
 }
 
 static void dns_free(dnsq *q)

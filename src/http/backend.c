@@ -516,7 +516,8 @@ void sy_upstream_start(sy_client *c)
     int ti = -1;
     if (b->upstream) {
         r->upstream = b->upstream;
-        r->tset = sy_balancer_targets(r->snap->balancers[b->upstream->index]);
+        if (!r->tset)
+            r->tset = sy_balancer_acquire(r->snap->balancers[b->upstream->index]);
         if (r->snap->balancers[b->upstream->index]->algo == SY_ALGO_HASH)
             hash_key(r);
         ti = pick(c);

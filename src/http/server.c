@@ -19,6 +19,7 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "http/conn.h"
+#include "upstream/balancer.h"
 #include "http/h2.h"
 #include "http/request.h"
 #include "net/listen.h"
@@ -56,6 +57,8 @@ static void request_release(sy_client *c)
     sy_request *r = c->req;
     if (!r)
         return;
+    if (r->tset)
+        sy_balancer_release(r->tset);
     if (r->snap)
         sy_snapshot_unref(r->snap);
     c->req = NULL;

@@ -30,10 +30,24 @@
 
 enum sy_algo { SY_ALGO_RR, SY_ALGO_LEAST_CONN, SY_ALGO_HASH };
 
+/* A pod address of a K8S tunnel service. */
+typedef struct sy_pod_addr {
+    char ip[46];
+    uint16_t port;
+    bool terminating;        /* taken only because no ready one is left */
+} sy_pod_addr;
+
+/* Where K8S tunnels get their pods: set once by the discovery thread's
+ * start (discovery/k8s.c, a layer above this one); NULL = no pods (the
+ * offline CLI).  Returns a malloc'd copy. */
+typedef size_t sy_pods_fn(const sy_k8s_service_cfg *svc, sy_pod_addr **out);
+extern sy_pods_fn *sy_balancer_pods;
+
 typedef struct sy_target {
     sy_endpoint ep;          /* host = the node's Host (name or IP), addr resolved */
     int weight;
-    int node;                /* index in the upstream's Nodes */
+    int node;                /* index in the upstream's Nodes, -1 for a pod */
+    int svc;                 /* K8S: index in the upstream's K8sService, else -1 */
     sy_node_state *st;
     uint64_t seed;           /* hash of the address, for rendezvous */
 } sy_target;
@@ -45,6 +59,11 @@ typedef struct sy_target_set {
     size_t stride;
     uint64_t built_ms;
     struct sy_target_set *older;
+    /* K8S tunnels change often: their sets are counted while requests use
+     * them and freed once retired and unused (balancer.c). */
+    atomic_int refs;
+    uint64_t retired_ms;     /* 0 while current */
+    char (*hosts)[46];       /* pod IP texts the targets' ep.host point into */
 } sy_target_set;
 
 typedef struct sy_balancer {
@@ -56,7 +75,8 @@ typedef struct sy_balancer {
 } sy_balancer;
 
 /* Build with the addresses known now: IP nodes, and DNS names from the
- * resolver's cache (last good answer; none yet = no target for it). */
+ * resolver's cache (last good answer; none yet = no target for it); for
+ * a K8S upstream the pods discovery selected (discovery/k8s.h). */
 sy_balancer *sy_balancer_new(const sy_upstream_cfg *u, int n_workers);
 void sy_balancer_free(sy_balancer *b);
 
@@ -65,6 +85,10 @@ static inline const sy_target_set *sy_balancer_targets(sy_balancer *b)
 {
     return atomic_load_explicit(&b->set, memory_order_acquire);
 }
+
+/* The set a request picks from, pinned until sy_balancer_release(). */
+const sy_target_set *sy_balancer_acquire(sy_balancer *b);
+void sy_balancer_release(const sy_target_set *s);
 
 /* Rebuild the set from the config and the resolver cache and publish it
  * if it differs.  Resolver thread (and sy_balancer_new) only.  Returns

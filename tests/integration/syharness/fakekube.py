@@ -27,7 +27,7 @@ resourceVersion and is sent to matching watches), compact() (old versions
 and continue tokens become 410), expire_watches() (ERROR 410 to every open
 watch), drop() (close every open connection), stall(True) (answer nothing,
 hold connections open), garbage(mode) (answer nonsense), stop()/start() on
-the same port (restart), set_token().
+the same port (restart), set_token(), delay (seconds before each answer).
 """
 import base64
 import copy
@@ -172,6 +172,7 @@ class FakeKube:
         self.continues = {}
         self.stalled = threading.Event()
         self.garbage_mode = None
+        self.delay = 0.0                        # seconds before every answer
         self.bookmark_interval = bookmark_interval
         self.requests = []                      # request targets, in order
         self.history = []                       # (resource, type, obj, old)
@@ -192,6 +193,7 @@ class FakeKube:
         srv = ThreadingHTTPServer(("127.0.0.1", self.port), Handler, bind_and_activate=False)
         srv.daemon_threads = True
         srv.allow_reuse_address = True
+        srv.handle_error = lambda *a: None  # refused handshakes are test cases, not noise
         srv.server_bind()
         srv.server_activate()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -434,6 +436,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.05)
             self.close_connection = True
             return
+        if k.delay:
+            time.sleep(k.delay)
         auth = self.headers.get("Authorization", "")
         if auth != "Bearer " + k.token:
             self._send(401, status(401, "Unauthorized", "Unauthorized"))

@@ -109,7 +109,7 @@ static void test_bad_enums_and_formats(void **state)
     expect_error("Upstreams:\n  - {UpstreamId: u, Scheme: gRPC}\n",
                  "t.yaml:2:29: Upstreams[0].Scheme: must be one of HTTP, HTTPS");
     expect_error("Upstreams:\n  - {UpstreamId: u, UpstreamType: K8S}\n",
-                 "t.yaml:2:35: Upstreams[0].UpstreamType: K8S upstreams are not supported");
+                 "t.yaml:2:5: Upstreams[0].K8sService: is required for UpstreamType K8S");
     expect_error("Services:\n  - {ServiceId: s, Environments: [release, staging]}\n",
                  "t.yaml:2:44: Services[0].Environments[1]: must be one of test, prepub, release");
     expect_error("Services:\n  - ServiceId: s\n    Apis:\n      - {ApiId: a, Path: /, ServiceType: SCF}\n",
