@@ -277,8 +277,8 @@ if has policies; then
     check() { curl -s --max-time 3 -H "X-Tenant: $2" "http://127.0.0.1:$1/release/"; }
 
     t0=$(date +%s%N)
-    /usr/bin/time -f "%e %M" -o "$LOGS/sy-t.time" "$BIN" -t -c "$GEN/switchyard-tenants.yaml" > "$LOGS/sy-t.log" 2>&1
-    read -r t_s t_kb < "$LOGS/sy-t.time"
+    /usr/bin/time -f "%e %U %S %M" -o "$LOGS/sy-t.time" "$BIN" -t -c "$GEN/switchyard-tenants.yaml" > "$LOGS/sy-t.log" 2>&1
+    read -r t_s t_u t_sys t_kb < "$LOGS/sy-t.time"
     t0=$(date +%s%N)
     spawn 1 "$LOGS/switchyard-tenants.log" "$BIN" -c "$GEN/switchyard-tenants.yaml"
     pid=$SPAWNED
@@ -286,7 +286,7 @@ if has policies; then
     sleep 2
     ok="$(check $((P_SY + 5)) t00001)/$(check $((P_SY + 5)) t00002)"
     printf "%-11s %12.1f %9.1f %10s %s\n" switchyard "$(echo "$(status_kb $pid VmRSS) / 1024" | bc -l)" \
-        "$(echo "$(status_kb $pid VmHWM) / 1024" | bc -l)" "$ms" "routes t00001/t00002 -> $ok; switchyard -t: ${t_s}s, peak $((t_kb / 1024)) MB" | tee -a "$OUT"
+        "$(echo "$(status_kb $pid VmHWM) / 1024" | bc -l)" "$ms" "routes t00001/t00002 -> $ok; switchyard -t: ${t_s}s wall, $(echo "$t_u + $t_sys" | bc) s CPU, peak $((t_kb / 1024)) MB" | tee -a "$OUT"
     if ! has admin; then kill -TERM $pid; wait $pid 2>/dev/null; fi
     SY_T=$pid
 
@@ -327,11 +327,15 @@ if has admin; then
         wait_port $((P_SY + 5)) $SY_T 60 || die "switchyard with $N_POLICIES policies did not start"
     fi
     A="http://127.0.0.1:$((P_SY + 6))"
+    cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
     admin_time() {  # admin_time LABEL METHOD PATH BODY
-        local r
+        local r c0 c1
+        c0=$(cpu_ns $SY_T)
         r=$(curl -s -o "$LOGS/admin-$1.json" -w "%{http_code} %{time_total}" --max-time 120 -X "$2" "$A$3" \
             -H 'Content-Type: application/json' -d "$4")
-        printf "%-34s status %s  %6.3f s  RSS after %.1f MB  peak %.1f MB\n" "$1" ${r% *} ${r#* } \
+        c1=$(cpu_ns $SY_T)
+        printf "%-26s status %s  %6.3f s wall  %6.3f s CPU  RSS after %.1f MB  peak %.1f MB\n" "$1" ${r% *} ${r#* } \
+            "$(echo "($c1 - $c0) / 1000000000" | bc -l)" \
             "$(echo "$(status_kb $SY_T VmRSS) / 1024" | bc -l)" "$(echo "$(status_kb $SY_T VmHWM) / 1024" | bc -l)" | tee -a "$OUT"
     }
     pol='{"strategy_name": "tnew", "strategy_weight": 50, "condition": "header.X-Tenant = '"'tnew'"'", "backend_type": "UPSTREAM",

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "admin/resources_int.h"
+#include "config/dump.h"
 #include "config/fields.h"
+#include "config/load.h"
 #include "gen/manager.h"
 
 static bool taken_plugin(json_t *doc, const char *id)
@@ -211,4 +213,62 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body)
     snprintf(x->scope, sizeof x->scope, "Plugins[%zu].Attachments[%zu]", pi, ai);
     x->status = 201;
     return 0;
+}
+
+/* ---- one policy ---- */
+
+/* A tenant plugin with 100,000 policies made every plugin edit a JSON
+ * round trip of the whole configuration (15 s and ~800 MB at that size).
+ * Adding one policy instead dumps the running configuration with the new
+ * policy appended, loads that text (streamed: config/load.c) and stores
+ * the very same text, so the cost is one load and compile of the file. */
+void sy_res_policy_add(sy_res_ctx *x)
+{
+    json_t *body = sy_admin_body(x->rq, x->rs);
+    if (!body)
+        return;
+    char *item = json_dumps(body, JSON_ENSURE_ASCII);
+    json_decref(body);
+    sy_cfgmgr_lock();
+    const sy_config *cur = sy_cfgmgr_current()->cfg;
+    size_t pi;
+    for (pi = 0; pi < cur->n_plugins; pi++)
+        if (cur->plugins[pi].id && strcmp(cur->plugins[pi].id, x->seg[1]) == 0)
+            break;
+    if (pi == cur->n_plugins) {
+        sy_cfgmgr_unlock();
+        free(item);
+        sy_res_not_found(x, "plugin", x->seg[1]);
+        return;
+    }
+    size_t at = cur->plugins[pi].n_policies;
+    sy_dump_add add = {pi, item, cur->version + 1};
+    char *text = sy_config_dump_yaml_add(cur, SY_DUMP_SECRETS, &add);
+    free(item);
+    sy_errors errs = {0};
+    /* Load problems name the plugin by position, condition problems (the
+     * compile) by id. */
+    char err[512] = "", scope[64], scope2[160];
+    snprintf(scope, sizeof scope, "Plugins[%zu].PluginData[%zu]", pi, at);
+    snprintf(scope2, sizeof scope2, "Plugins[%s].PluginData[%zu]", x->seg[1], at);
+    sy_config *cfg = sy_config_load_string(text, strlen(text), "<admin>", &errs);
+    int rc = cfg ? sy_cfgmgr_commit_text(cfg, text, &errs, err, sizeof err) : SY_CFGMGR_INVALID;
+    free(text);
+    if (rc == SY_CFGMGR_OK) {
+        const sy_config *now = sy_cfgmgr_current()->cfg;
+        const sy_policy_cfg *pol = &now->plugins[pi].policies[at];
+        json_t *doc = json_pack("{s:b, s:s, s:s, s:I, s:I}", "Result", 1, "PluginId",
+                                now->plugins[pi].id, "strategy_name", pol->name,
+                                "PolicyCount", (json_int_t)now->plugins[pi].n_policies,
+                                "ConfigVersion", (json_int_t)now->version);
+        sy_admin_json(x->rs, 201, doc);
+    } else {
+        sy_config_free(cfg);
+        if (rc != SY_CFGMGR_INVALID)
+            sy_admin_store_error(x->rs, rc, err);
+        else
+            sy_admin_invalid(x->rs, &errs, scope, scope2);
+    }
+    sy_cfgmgr_unlock();
+    sy_errors_free(&errs);
 }

@@ -20,6 +20,7 @@
  * This file routes a request (which methods each path takes), answers
  * reads and /v1/config, and wraps every write in lock, edit, commit and
  * reply; the edits themselves are in res_*.c (see resources_int.h). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,9 @@ static void res_write(sy_res_ctx *x)
     sy_cfgmgr_unlock();
     json_decref(x->doc);
     json_decref(body);
+    /* The JSON documents of a large configuration (~800 MB for 100,000
+     * policies) were freed after publish() trimmed: give them back too. */
+    malloc_trim(0);
 }
 
 /* A collection path the dispatch table (routes.c) matched, with a method
@@ -314,7 +318,9 @@ void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs)
             config_put(&x);
         return;
     }
-    if (strcmp(m, "GET") == 0)
+    if (x.nseg == 3 && strcmp(x.seg[0], "plugins") == 0 && strcmp(x.seg[2], "policies") == 0)
+        sy_res_policy_add(&x);
+    else if (strcmp(m, "GET") == 0)
         res_read(&x);
     else
         res_write(&x);

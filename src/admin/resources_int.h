@@ -108,6 +108,9 @@ int sy_res_w_apis(sy_res_ctx *x, json_t *svc, size_t si, json_t *body);
 int sy_res_w_releases(sy_res_ctx *x, json_t *svc, size_t si, json_t *body);
 int sy_res_w_plugins(sy_res_ctx *x, json_t *body);
 int sy_res_w_attachments(sy_res_ctx *x, json_t *body);
+/* POST /v1/plugins/{PluginId}/policies: one policy appended without the
+ * whole-document JSON round trip the other writers make (res_plugins.c). */
+void sy_res_policy_add(sy_res_ctx *x);
 
 /* res_services.c: the active release of `svc` in `env` (at *idx if
  * idx), or NULL. */

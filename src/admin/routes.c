@@ -297,6 +297,7 @@ static const struct route {
     {"/v1/plugins", LIST, sy_admin_resources},
     {"/v1/plugins/*", ITEM, sy_admin_resources},
     {"/v1/plugins/*/attachments", "GET, HEAD, POST, DELETE", sy_admin_resources},
+    {"/v1/plugins/*/policies", "POST", sy_admin_resources},
 };
 #undef ITEM
 #undef LIST

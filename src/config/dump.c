@@ -410,7 +410,7 @@ static void services(buf *b, const sy_config *cfg)
     }
 }
 
-static void plugins(buf *b, const sy_config *cfg)
+static void plugins(buf *b, const sy_config *cfg, const sy_dump_add *add)
 {
     if (!cfg->n_plugins)
         return;
@@ -423,7 +423,8 @@ static void plugins(buf *b, const sy_config *cfg)
         kv(b, 4, "PluginName", p->name);
         kv(b, 4, "PluginType", p->type);
         kv(b, 4, "Description", p->desc);
-        put(b, "    PluginData:%s\n", p->n_policies ? "" : " []");
+        const char *extra = add && add->plugin == i ? add->policy : NULL;
+        put(b, "    PluginData:%s\n", p->n_policies || extra ? "" : " []");
         for (size_t j = 0; j < p->n_policies; j++) {
             const sy_policy_cfg *pol = &p->policies[j];
             put(b, "      - strategy_name: ");
@@ -434,6 +435,8 @@ static void plugins(buf *b, const sy_config *cfg)
             put(b, "        backend_config:\n");
             backend(b, 10, pol->backend);
         }
+        if (extra) /* JSON is a YAML flow mapping */
+            put(b, "      - %s\n", extra);
         if (!p->n_attachments)
             continue;
         put(b, "    Attachments:\n");
@@ -451,18 +454,24 @@ static void plugins(buf *b, const sy_config *cfg)
     }
 }
 
-char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags)
+char *sy_config_dump_yaml_add(const sy_config *cfg, unsigned flags, const sy_dump_add *add)
 {
     buf b = {sy_malloc(4096), 0, 4096};
     b.p[0] = '\0';
     put(&b, "# Switchyard configuration (generated)\n");
-    if (cfg->version)
-        put(&b, "Version: %llu\n", (unsigned long long)cfg->version);
+    uint64_t version = add ? add->version : cfg->version;
+    if (version)
+        put(&b, "Version: %llu\n", (unsigned long long)version);
     gateway(&b, &cfg->gw, flags);
     upstreams(&b, cfg);
     services(&b, cfg);
-    plugins(&b, cfg);
+    plugins(&b, cfg, add);
     return b.p;
+}
+
+char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags)
+{
+    return sy_config_dump_yaml_add(cfg, flags, NULL);
 }
 
 char *sy_config_dump_yaml(const sy_config *cfg)

@@ -2,6 +2,8 @@
 #ifndef SY_CONFIG_DUMP_H
 #define SY_CONFIG_DUMP_H
 
+#include <stdint.h>
+
 #include "config/model.h"
 
 enum {
@@ -19,5 +21,16 @@ char *sy_config_dump_yaml_ex(const sy_config *cfg, unsigned flags);
  * Services, Plugins, every list present (new reference). */
 struct json_t;
 struct json_t *sy_config_dump_json(const sy_config *cfg, unsigned flags);
+
+/* The dump with one more policy at the end of plugin `plugin`'s
+ * PluginData (`policy`: a JSON object's text, which YAML reads as a flow
+ * mapping) and `version` as its Version: the admin API's one-policy add
+ * (admin/res_plugins.c) loads this instead of a JSON round trip. */
+typedef struct sy_dump_add {
+    size_t plugin;
+    const char *policy;
+    uint64_t version;
+} sy_dump_add;
+char *sy_config_dump_yaml_add(const sy_config *cfg, unsigned flags, const sy_dump_add *add);
 
 #endif

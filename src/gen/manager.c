@@ -87,6 +87,12 @@ int sy_cfgmgr_workers(void)
 
 int sy_cfgmgr_commit(sy_config *cfg, sy_errors *errs, char *err, size_t errlen)
 {
+    return sy_cfgmgr_commit_text(cfg, NULL, errs, err, errlen);
+}
+
+int sy_cfgmgr_commit_text(sy_config *cfg, const char *stored, sy_errors *errs, char *err,
+                          size_t errlen)
+{
     sy_snapshot *s = sy_snapshot_build(cfg, M.n_workers, errs);
     if (!s)
         return SY_CFGMGR_INVALID;
@@ -100,8 +106,9 @@ int sy_cfgmgr_commit(sy_config *cfg, sy_errors *errs, char *err, size_t errlen)
         sy_snapshot_unref(s);
         return from_store(rc);
     }
-    char *text = sy_config_dump_yaml_ex(cfg, SY_DUMP_SECRETS);
-    int rc = M.store->ops->save(M.store, text, strlen(text), cfg->version, err, errlen);
+    char *text = stored ? NULL : sy_config_dump_yaml_ex(cfg, SY_DUMP_SECRETS);
+    const char *t = stored ? stored : text;
+    int rc = M.store->ops->save(M.store, t, strlen(t), cfg->version, err, errlen);
     free(text);
     if (rc != 0) {
         s->cfg = NULL; /* the caller keeps cfg */

@@ -41,6 +41,10 @@ enum {
  * the caller still does, nothing changed, and errs (INVALID) or err
  * (STORE) says why. */
 int sy_cfgmgr_commit(sy_config *cfg, sy_errors *errs, char *err, size_t errlen);
+/* Same, storing `stored` (the text cfg was loaded from, secrets included)
+ * instead of dumping cfg again. */
+int sy_cfgmgr_commit_text(sy_config *cfg, const char *stored, sy_errors *errs, char *err,
+                          size_t errlen);
 
 /* Under the lock: before an edit, catch up with a shared store (a no-op
  * for the file store).  OK, or CONFLICT/UNAVAILABLE/STORE with err. */

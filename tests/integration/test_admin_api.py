@@ -351,6 +351,42 @@ def test_plugin_condition_error_has_field_path(env):
     assert st == 400 and doc["errors"][0]["field"] == "PluginType"
 
 
+def test_policy_add_one(env):
+    """POST /v1/plugins/ID/policies appends one policy (no whole-plugin
+    body): it routes at once, is stored, and a bad one changes nothing."""
+    g, a, blue, green = env
+    new_service(a)
+    a.post("/v1/services/svc-shop/apis", up_api("api-o", "/orders", "up-blue"))
+    a.post("/v1/services/svc-shop/releases", {"EnvironmentName": "release"})
+    pid = a.post("/v1/plugins", {"PluginType": "Routing", "PluginData": [
+        policy("t1", "header.T = '1'", "up-green")]})["PluginId"]
+    a.post("/v1/plugins/%s/attachments" % pid,
+           {"ServiceId": "svc-shop", "EnvironmentName": "release", "ApiIds": ["api-o"]})
+    assert who(data(g, "/release/orders", headers=[("T", "2")])) == "blue"
+    st, doc = a.call("POST", "/v1/plugins/%s/policies" % pid, policy("t2", "header.T = '2'", "up-green"))
+    assert st == 201 and doc["PolicyCount"] == 2 and doc["strategy_name"] == "t2", doc
+    assert who(data(g, "/release/orders", headers=[("T", "2")])) == "green"
+    assert [p["strategy_name"] for p in a.get("/v1/plugins/" + pid)["PluginData"]] == ["t1", "t2"]
+    version = doc["ConfigVersion"]
+    # Refused, with the field path inside the policy, changing nothing.
+    for bad, field in [(policy("t2", "header.T = '3'", "up-green"), "strategy_name"),
+                       (policy("t3", "header.T = ", "up-green"), "condition"),
+                       (policy("t4", "header.T = '4'", "up-nope"), "backend_config.ServiceConfig.UpstreamId"),
+                       (dict(policy("t5", "header.T = '5'", "up-green"), extra=1), "extra")]:
+        st, doc = a.call("POST", "/v1/plugins/%s/policies" % pid, bad)
+        assert st == 400 and doc["errors"][0]["field"].startswith(field), doc
+    assert a.version() == version
+    with open(g.config_path) as f:
+        stored = f.read()
+    assert "t2" in stored and "t3" not in stored
+    st, doc = a.call("POST", "/v1/plugins/plugin-nope/policies", policy("x", "header.T = '1'", "up-blue"))
+    assert st == 404, doc
+    st, doc = a.call("POST", "/v1/plugins/%s/policies" % pid, b"[1]")
+    assert st == 400, doc
+    st, doc = a.call("GET", "/v1/plugins/%s/policies" % pid)
+    assert st == 405, doc
+
+
 def test_deleting_api_removes_its_attachments(env):
     g, a, blue, green = env
     new_service(a)
