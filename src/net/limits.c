@@ -14,6 +14,8 @@
 #define FD_FIXED 64
 #define FD_ADMIN_CONNS 64   /* admin/server.c MAX_CONNS */
 #define FD_DNS_QUERIES 16   /* upstream/prober.c MAX_DNS_INFLIGHT */
+#define FD_K8S_PROBES 64    /* probes of discovered pods, per K8S upstream with active checks */
+#define FD_API_CLIENT 8     /* per Kubernetes cluster, and for an etcd store */
 
 static atomic_uint_fast64_t nofile;
 
@@ -69,7 +71,12 @@ uint64_t sy_limits_reserved(const sy_config *cfg)
      * stand for several addresses: count a few per name). */
     for (size_t i = 0; i < cfg->n_upstreams; i++)
         if (cfg->upstreams[i].health.enable_active)
-            r += 4 * cfg->upstreams[i].n_nodes;
+            r += 4 * cfg->upstreams[i].n_nodes + (cfg->upstreams[i].k8s ? FD_K8S_PROBES : 0);
+    /* The Kubernetes and etcd clients (libcurl): a list, a watch and a
+     * reconnect in flight each. */
+    r += FD_API_CLIENT * cfg->gw.n_k8s_clusters;
+    if (cfg->gw.store.type == SY_STORE_ETCD)
+        r += FD_API_CLIENT;
     return r;
 }
 
