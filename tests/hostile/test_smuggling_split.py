@@ -110,3 +110,47 @@ def test_whole_and_split_agree(rig, case):
     with Client(gw.port, timeout=3) as c:
         c.send(GET)
         assert c.read_response().status == 200
+
+
+def test_h2_content_length_mismatch_resets_and_closes_the_backend(make_gateway):
+    """HTTP/2 DATA that contradicts content-length (shorter, or longer):
+    nghttp2 resets the stream (PROTOCOL_ERROR), delivered whole or with the
+    head well ahead of the DATA; a backend connection that got any byte of
+    it is closed, never reused, and the next request is served."""
+    from syharness.h2raw import H2Raw, frame, lit
+    b = RecordingBackend()
+    try:
+        gw = make_gateway({"Gateway": {"Http2Cleartext": True},
+                           "Services": [service("s", [api("a", "/e", b.url, service_path="/e")])]})
+        block = (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", "/release/e") +
+                 lit(":authority", "gw.test") + lit("content-length", "10"))
+        for data in (b"hello", b"hello world!"):
+            for split in (False, True):
+                mark = b.mark()
+                c = H2Raw(gw.port)
+                head = frame(1, 4, 1, block)                  # HEADERS, END_HEADERS
+                body = frame(0, 1, 1, data)                    # DATA, END_STREAM
+                if split:
+                    c.send(head)
+                    time.sleep(0.3)                            # the head reaches the backend
+                    c.send(body)
+                else:
+                    c.send(head + body)
+                fr = c.frames(until=lambda t, fl, s, p: t == 3 and s == 1, timeout=3)
+                c.close()
+                rst = [p for t, fl, s, p in fr if t == 3 and s == 1]
+                assert rst and rst[0] == b"\x00\x00\x00\x01", (data, split, fr)  # PROTOCOL_ERROR
+                deadline = time.time() + 3
+                while time.time() < deadline:
+                    got = b.since(mark)
+                    with b.lock:
+                        if all(i in b.closed for i in got):
+                            break
+                    time.sleep(0.05)
+                with b.lock:
+                    assert all(i in b.closed for i in got), (data, split, "backend connection kept")
+        with Client(gw.port, timeout=3) as c:
+            c.send(b"GET /release/e HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            assert c.read_response().status == 200
+    finally:
+        b.close()
