@@ -13,6 +13,7 @@
 #include "admin/admin.h"
 #include "stats/stats.h"
 #include "cli/cli.h"
+#include "config/fields.h"
 #include "config/load.h"
 #include "gen/manager.h"
 #include "gen/snapshot.h"
@@ -34,6 +35,7 @@ static void usage(FILE *f)
             "                          [--random X] [--hash X] [--json] METHOD URL\n"
             "       switchyard test-routes -c FILE CASES.yaml\n"
             "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
+            "       switchyard config-keys      the Gateway key reference (Markdown)\n"
             "       switchyard --version | --help\n"
             "\n"
             "Signals: SIGHUP reloads FILE atomically (a bad file is refused and the\n"
@@ -258,6 +260,10 @@ int main(int argc, char **argv)
         return sy_cli_test_routes(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return sy_fleet_cli(argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[1], "config-keys") == 0) {
+        sy_gw_keys_markdown(stdout);
+        return 0;
+    }
 
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},

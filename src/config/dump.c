@@ -215,8 +215,10 @@ static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
     kv(b, 2, "ErrorLog", gw->error_log);
     if (gw->log_level >= 0 && gw->log_level < 4)
         put(b, "  LogLevel: %s\n", levels[gw->log_level]);
-    for (const sy_gw_num *f = sy_gw_nums; f->key; f++) {
+    for (const sy_gw_key *f = sy_gw_keys; f->key; f++) {
         const char *p = (const char *)gw + f->off;
+        if (f->kind == SY_GWN_NONE)
+            continue;
         if (f->kind == SY_GWN_MS)
             secs(b, 2, f->key, *(const uint32_t *)p);
         else if (f->kind == SY_GWN_U64)

@@ -9,6 +9,7 @@
 #define SY_CONFIG_FIELDS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "config/model.h"
@@ -163,14 +164,22 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
 
 extern const char *const sy_cfg_methods[];
 
-/* Gateway's numeric keys, one table for loading, defaults and dumping. */
-enum sy_gw_kind { SY_GWN_MS, SY_GWN_U32, SY_GWN_U64 };
-typedef struct sy_gw_num {
-    const char *key;
-    enum sy_gw_kind kind;
-    size_t off;            /* offsetof(sy_gateway_cfg, ...) */
-    double def, min, max;  /* seconds for SY_GWN_MS */
-} sy_gw_num;
-extern const sy_gw_num sy_gw_nums[];    /* GET ... ANY, NULL */
+/* Every Gateway key (gateway_keys.c): known keys, numeric parsing,
+ * defaults, dumping and the doc/config.md reference come from this table. */
+enum sy_gw_kind { SY_GWN_NONE, SY_GWN_MS, SY_GWN_U32, SY_GWN_U64 };
+typedef struct sy_gw_key {
+    const char *key;       /* "Tls.MinVersion": a nested key, documented here */
+    enum sy_gw_kind kind;  /* SY_GWN_NONE: loaded by its own code in gateway.c */
+    size_t off;            /* numeric: offsetof(sy_gateway_cfg, ...) */
+    double def, min, max;  /* numeric: seconds for SY_GWN_MS */
+    const char *type;      /* for the reference: "seconds", "list of host:port" */
+    const char *def_text, *range_text; /* SY_GWN_NONE only (numbers are printed) */
+    const char *meaning;
+} sy_gw_key;
+extern const sy_gw_key sy_gw_keys[];       /* in reference order, NULL-terminated */
+/* The top-level Gateway key names (NULL-terminated), for unknown-key checks. */
+const char *const *sy_gw_top_keys(void);
+/* The key reference table of doc/config.md, in Markdown. */
+void sy_gw_keys_markdown(FILE *out);
 
 #endif

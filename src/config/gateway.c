@@ -7,36 +7,7 @@
 #include "config/load.h"
 #include "core/log.h"
 
-#define GW(f) offsetof(sy_gateway_cfg, f)
-
-/* Ranges are sanity bounds: wide enough for any real deployment, narrow
- * enough to catch a unit slip (milliseconds written where seconds go). */
-const sy_gw_num sy_gw_nums[] = {
-    {"RequestHeaderTimeout", SY_GWN_MS, GW(header_timeout_ms), 10, 0.1, 3600},
-    {"RequestBodyTimeout", SY_GWN_MS, GW(body_timeout_ms), 30, 0.1, 3600},
-    {"RequestBodyMinRate", SY_GWN_U32, GW(body_min_rate), 1024, 0, 1e9},
-    {"RequestBodyRateGrace", SY_GWN_MS, GW(body_rate_grace_ms), 10, 0, 3600},
-    {"IdleTimeout", SY_GWN_MS, GW(idle_timeout_ms), 15, 0.1, 3600},
-    {"SendTimeout", SY_GWN_MS, GW(send_timeout_ms), 30, 0.1, 3600},
-    {"ConnectTimeout", SY_GWN_MS, GW(connect_timeout_ms), 2, 0.01, 600},
-    {"UpstreamIdleTimeout", SY_GWN_MS, GW(upstream_idle_ms), 30, 0, 3600},
-    {"GracePeriod", SY_GWN_MS, GW(grace_ms), 10, 0, 3600},
-    {"MaxRequestLineBytes", SY_GWN_U32, GW(max_request_line), 8192, 256, 1048576},
-    {"MaxHeaderBytes", SY_GWN_U32, GW(max_header_bytes), 32768, 1024, 16777216},
-    {"MaxHeaders", SY_GWN_U32, GW(max_headers), 100, 1, 10000},
-    {"MaxBodyBytes", SY_GWN_U64, GW(max_body_bytes), 104857600, 0, 1099511627776.0},
-    {"MaxConnections", SY_GWN_U32, GW(max_connections), 10000, 1, 1000000},
-    {"MaxBackendConnections", SY_GWN_U32, GW(max_backend_connections), 10000, 1, 1000000},
-    {"MaxKeepaliveRequests", SY_GWN_U32, GW(max_keepalive_requests), 1000, 1, 1e9},
-    {"Http2MaxConcurrentStreams", SY_GWN_U32, GW(h2_max_streams), 100, 1, 10000},
-    {"Http2MaxProxiedStreams", SY_GWN_U32, GW(h2_max_proxied), 16, 1, 10000},
-    {"Http2StreamWindow", SY_GWN_U32, GW(h2_stream_window), 65536, 16384, 2147483647},
-    {"Http2ConnectionWindow", SY_GWN_U32, GW(h2_conn_window), 1048576, 65535, 2147483647},
-    {"Http2MaxResetsPerSecond", SY_GWN_U32, GW(h2_max_resets), 200, 1, 1e6},
-    {NULL, 0, 0, 0, 0, 0},
-};
-
-static void set_num(sy_gateway_cfg *gw, const sy_gw_num *f, double v)
+static void set_num(sy_gateway_cfg *gw, const sy_gw_key *f, double v)
 {
     char *p = (char *)gw + f->off;
     if (f->kind == SY_GWN_U64)
@@ -58,8 +29,9 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     gw->admin_enabled = true;
     gw->access_log = sy_arena_strdup(a, "-");
     gw->log_level = SY_LOG_INFO;
-    for (const sy_gw_num *f = sy_gw_nums; f->key; f++)
-        set_num(gw, f, f->def);
+    for (const sy_gw_key *f = sy_gw_keys; f->key; f++)
+        if (f->kind != SY_GWN_NONE)
+            set_num(gw, f, f->def);
     gw->tls_min_version = 12;
     gw->tls_session_tickets = true;
     gw->tls_ticket_rotate_ms = 3600 * 1000;
@@ -70,16 +42,6 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     sy_store_cfg_defaults(&gw->store);
 }
 
-static const char *const gw_keys[] = {
-    "Listen", "AdminListen", "AdminToken", "Workers", "TrustedProxies",
-    "AccessLog", "ErrorLog", "LogLevel",
-    "RequestHeaderTimeout", "RequestBodyTimeout", "RequestBodyMinRate",
-    "RequestBodyRateGrace", "IdleTimeout", "SendTimeout", "ConnectTimeout",
-    "UpstreamIdleTimeout", "GracePeriod", "MaxRequestLineBytes",
-    "MaxHeaderBytes", "MaxHeaders", "MaxBodyBytes", "MaxConnections", "MaxBackendConnections",
-    "MaxKeepaliveRequests", "Resolvers", "TlsListen", "DefaultCertificate", "Tls",
-    "Http2Cleartext", "Http2MaxConcurrentStreams", "Http2MaxProxiedStreams", "Http2StreamWindow",
-    "Http2ConnectionWindow", "Http2MaxResetsPerSecond", "ConfigStore", "KubernetesClusters", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -276,7 +238,7 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
     int idx;
     char *s;
 
-    if (!sy_cfg_map(c, map, path, gw_keys))
+    if (!sy_cfg_map(c, map, path, sy_gw_top_keys()))
         return;
     load_listen(c, gw, map, false);
     load_listen(c, gw, map, true);
@@ -296,8 +258,10 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
         gw->error_log = s;
     if (sy_cfg_enum(c, map, path, "LogLevel", SY_OPT, log_levels, &idx))
         gw->log_level = idx;
-    for (const sy_gw_num *f = sy_gw_nums; f->key; f++) {
+    for (const sy_gw_key *f = sy_gw_keys; f->key; f++) {
         uint32_t ms;
+        if (f->kind == SY_GWN_NONE)
+            continue;
         if (f->kind == SY_GWN_MS) {
             if (sy_cfg_seconds(c, map, path, f->key, SY_OPT, f->min, f->max, &ms))
                 *(uint32_t *)((char *)gw + f->off) = ms;
