@@ -116,9 +116,12 @@ class Gateway:
         os.rename(tmp, self.config_path)
 
     # ---- process ----
-    def start(self, timeout=10.0, preexec_fn=None):
+    def start(self, timeout=None, preexec_fn=None):
         """preexec_fn runs in the child before exec (e.g. a lower
-        RLIMIT_NOFILE for fd-exhaustion tests)."""
+        RLIMIT_NOFILE for fd-exhaustion tests).  A sanitizer build loads
+        big configurations several times slower: it gets 3x the time."""
+        if timeout is None:
+            timeout = 30.0 if "asan" in os.path.basename(os.path.dirname(BIN)) else 10.0
         self._out = open(self.stdout_path, "ab")
         self._err = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen([BIN, "-c", self.config_path], stdout=self._out,
