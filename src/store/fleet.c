@@ -184,14 +184,40 @@ static bool apply_items(sy_fleet *f, json_t *items, size_t *n_revs)
     return changed;
 }
 
+/* What status shows about the last apply: why it was refused, which keys
+ * were ignored (each also logged). */
+static void note_problems(sy_fleet *f, const char *refused)
+{
+    char ignored[512] = "";
+    size_t n = 0, len = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(f->bad, k, v) {
+        sy_warn("etcd: %s%s ignored: %s", f->root, k, json_string_value(v));
+        if (n++ < 3 && len < sizeof ignored)
+            len += (size_t)snprintf(ignored + len, sizeof ignored - len, "%s%s (%s)",
+                                    len ? "; " : "", k, json_string_value(v));
+    }
+    pthread_mutex_lock(&f->emu);
+    snprintf(f->apply_error, sizeof f->apply_error, "%s", refused ? refused : "");
+    if (n)
+        snprintf(f->ignored, sizeof f->ignored, "%zu key%s ignored: %s", n, n == 1 ? "" : "s",
+                 ignored);
+    else
+        f->ignored[0] = '\0';
+    pthread_mutex_unlock(&f->emu);
+}
+
 static void compile_and_publish(sy_fleet *f, size_t n_revs)
 {
     sy_errors errs = {0};
     uint64_t t0 = mono_ms();
     sy_snapshot *s = build(f, &errs);
     if (!s) {
-        snprintf(f->apply_error, sizeof f->apply_error, "revision %lld refused: %s",
-                 (long long)f->map_rev, errs.n ? errs.msgs[0] : "?");
+        char why[512];
+        snprintf(why, sizeof why, "revision %lld refused (still serving %lld): %s",
+                 (long long)f->map_rev, (long long)f->applied, errs.n ? errs.msgs[0] : "?");
+        note_problems(f, why);
         sy_error("etcd: revision %lld is not a valid configuration; keeping revision %lld:",
                  (long long)f->map_rev, (long long)f->applied);
         for (size_t i = 0; i < errs.n && i < 20; i++)
@@ -200,7 +226,7 @@ static void compile_and_publish(sy_fleet *f, size_t n_revs)
         return;
     }
     sy_errors_free(&errs);
-    f->apply_error[0] = '\0';
+    note_problems(f, NULL);
     f->applied = f->map_rev;
     atomic_store(&f->applied_a, f->applied);
     atomic_fetch_add(&f->applies, 1);
@@ -217,8 +243,19 @@ static void *apply_main(void *arg)
     sy_fleet *f = arg;
     for (;;) {
         pthread_mutex_lock(&f->qmu);
-        while (!json_array_size(f->queue) && !f->cache_dirty && !atomic_load(&f->stop))
-            pthread_cond_wait(&f->qcv, &f->qmu);
+        while (!json_array_size(f->queue) && !f->cache_dirty && !atomic_load(&f->stop)) {
+            /* Idle for a second: make sure the stream is not stuck (a
+             * response etcd's gateway could not send, a half-open
+             * connection) rather than trust silence. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&f->qcv, &f->qmu, &ts) != 0 && !atomic_load(&f->stop)) {
+                pthread_mutex_unlock(&f->qmu);
+                sy_fleet_check_stream(f);
+                pthread_mutex_lock(&f->qmu);
+            }
+        }
         if (atomic_load(&f->stop)) {
             pthread_mutex_unlock(&f->qmu);
             break;
@@ -473,6 +510,7 @@ static void fleet_destroy(sy_store *st)
     sy_leader_stop(f->leader);
     if (f->started) {
         atomic_store(&f->stop, true);
+        atomic_store(&f->cut_stream, true);
         pthread_mutex_lock(&f->qmu);
         pthread_cond_broadcast(&f->qcv);
         pthread_mutex_unlock(&f->qmu);
@@ -647,6 +685,9 @@ json_t *sy_fleet_status(void)
     }
     pthread_mutex_lock(&f->emu);
     json_object_set_new(doc, "last_error", f->last_error[0] ? json_string(f->last_error) : json_null());
+    json_object_set_new(doc, "apply_error",
+                        f->apply_error[0] ? json_string(f->apply_error) : json_null());
+    json_object_set_new(doc, "ignored_keys", f->ignored[0] ? json_string(f->ignored) : json_null());
     pthread_mutex_unlock(&f->emu);
     if (f->leader)
         json_object_set_new(doc, "leader", sy_leader_status(f->leader));

@@ -33,7 +33,6 @@ typedef struct sy_fleet {
     int64_t map_rev;    /* revision `map` reflects */
     int64_t applied;    /* revision of the published snapshot */
     json_t *bad;        /* relative key -> why it was ignored */
-    char apply_error[512];
 
     /* Watch -> apply queue (qmu). */
     pthread_mutex_t qmu;
@@ -48,9 +47,12 @@ typedef struct sy_fleet {
     atomic_bool connected;
     atomic_ullong relists, compactions, applies, coalesced;
     pthread_mutex_t emu;
-    char last_error[512];
+    char last_error[512];   /* why etcd could not be reached */
+    char apply_error[512];  /* why the newest revision was refused ("" = applied) */
+    char ignored[512];      /* keys under PREFIX/config/ that are not objects */
 
     atomic_bool stop;
+    atomic_bool cut_stream; /* end the watch stream now (stop, or it is stuck) */
     pthread_t watcher, applier;
     bool started;
 } sy_fleet;
@@ -60,6 +62,10 @@ void *sy_fleet_watch_main(void *arg);
 /* A list of the config range: its revision and raw kvs (new reference),
  * or NULL with err. */
 json_t *sy_fleet_list(sy_fleet *f, int64_t *rev, sy_etcd_err *err);
+/* Whether the watch stream looks stuck: etcd holds a config key newer
+ * than anything the stream delivered, twice in a row (apply thread, when
+ * idle).  Then the stream is cut and the config listed again. */
+void sy_fleet_check_stream(sy_fleet *f);
 /* Queue an item for the apply thread. */
 void sy_fleet_push(sy_fleet *f, json_t *item);
 /* The store went unreachable / is back. */

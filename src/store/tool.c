@@ -101,6 +101,8 @@ static int do_import(sy_config *local, const char *in)
     json_int_t version = (json_int_t)cfg->version;
     if (json_is_integer(old) && json_integer_value(old) >= version)
         version = json_integer_value(old) + 1;
+    if (version < 1)
+        version = 1;
     json_t *doc = sy_config_dump_json(cfg, SY_DUMP_SECRETS);
     json_t *objs = sy_layout_split(doc);
     json_object_set_new(objs, "version", json_integer(version));

@@ -72,6 +72,34 @@ json_t *sy_fleet_list(sy_fleet *f, int64_t *rev, sy_etcd_err *err)
     return kvs;
 }
 
+void sy_fleet_check_stream(sy_fleet *f)
+{
+    static int suspicious;
+    if (atomic_load(&f->stale_since_ms) || !atomic_load(&f->connected))
+        return; /* the watch loop is already at work */
+    /* The config key with the newest mod_revision (deletes aside). */
+    json_t *req = json_pack("{s:o, s:o, s:b, s:i, s:s, s:s}", "key", sy_etcd_jkey(f->root),
+                            "range_end", sy_etcd_jkey(f->root_end), "keys_only", 1, "limit", 1,
+                            "sort_order", "DESCEND", "sort_target", "MOD");
+    sy_etcd_err err;
+    json_t *resp = sy_etcd_call(f->etcd, "/v3/kv/range", req, true, &err);
+    json_decref(req);
+    if (!resp)
+        return;
+    int64_t newest = sy_etcd_int(json_array_get(json_object_get(resp, "kvs"), 0), "mod_revision");
+    json_decref(resp);
+    if (newest <= atomic_load(&f->received)) {
+        suspicious = 0;
+        return;
+    }
+    if (++suspicious < 2)
+        return;
+    suspicious = 0;
+    sy_warn("etcd: the watch has not delivered revision %lld (has %lld): cutting it and listing "
+            "again", (long long)newest, (long long)atomic_load(&f->received));
+    atomic_store(&f->cut_stream, true);
+}
+
 static void sleep_ms(sy_fleet *f, unsigned ms)
 {
     /* In small steps so stopping is quick. */
@@ -205,10 +233,14 @@ void *sy_fleet_watch_main(void *arg)
                                 "start_revision", start, "progress_notify", 1);
         w.created = w.relist = false;
         w.err[0] = '\0';
-        sy_etcd_stream(f->etcd, "/v3/watch", req, on_msg, &w, &f->stop, &err);
+        sy_etcd_stream(f->etcd, "/v3/watch", req, on_msg, &w, &f->cut_stream, &err);
         json_decref(req);
         if (atomic_load(&f->stop))
             break;
+        if (atomic_exchange(&f->cut_stream, false)) {
+            listed = false; /* cut because it looked stuck: list again */
+            continue;
+        }
         if (w.relist) {
             listed = false;
             if (w.err[0])

@@ -636,3 +636,76 @@ def test_lease_leader_dies_another_takes_over_within_ttl(make_gateway, etcd):
     while not leaders([last])[last.name]["is_leader"]:
         assert time.time() - stopped < 1.0
         time.sleep(0.02)
+
+
+def test_hostile_values_in_etcd_keep_the_last_good_snapshot(make_gateway, make_backend, etcd):
+    """What someone writes under the prefix by hand (etcdctl) is validated
+    like a file: not JSON, a key that is no object, an object filed under
+    another id, an invalid object, a huge value -- the gateways keep routing
+    by the last good revision and say why in status."""
+    gws = three_gateways(make_gateway, make_backend, etcd.endpoints)
+    root = gws[0].prefix + "/config/"
+    good = json.loads(etcd.get_prefix(root)[root + "upstreams/up-green"])
+    applied = status(gws[1])["applied_revision"]
+    etcd.put(root + "upstreams/up-junk", '{"UpstreamId": "up-junk", "Nodes": [')   # not JSON
+    etcd.put(root + "rollouts/r1", "{}")                                        # not an object key
+    etcd.put(root + "upstreams/up-alias", json.dumps(good))                    # filed under another id
+    deadline = time.time() + 5
+    while not (status(gws[1])["ignored_keys"] or "").startswith("3 keys ignored"):
+        assert time.time() < deadline, status(gws[1])
+        time.sleep(0.02)
+    st = status(gws[1])
+    assert "not JSON" in st["ignored_keys"] and st["apply_error"] is None
+    wait_backend(gws, 0, "green")
+    # An invalid object: the revision is refused, the last good one serves.
+    bad = dict(good, Nodes=[{"Host": "127.0.0.1", "Port": 70000, "Weight": 100}])
+    etcd.put(root + "upstreams/up-green", json.dumps(bad))
+    deadline = time.time() + 5
+    while not status(gws[2])["apply_error"]:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    st = status(gws[2])
+    assert "Port" in st["apply_error"] and st["applied_revision"] > applied
+    wait_backend(gws, 0, "green")
+    # A huge value (8 MiB string) is refused the same way, no crash.
+    etcd.put(root + "upstreams/up-green", json.dumps(dict(good, UpstreamName="x" * (8 << 20))))
+    time.sleep(0.3)
+    assert all(g.alive() for g in gws)
+    # Writing it right again heals every gateway.
+    etcd.put(root + "upstreams/up-green", json.dumps(good))
+    for g in gws:
+        deadline = time.time() + 5
+        while status(g)["apply_error"]:
+            assert time.time() < deadline
+            time.sleep(0.02)
+    wait_backend(gws, 0, "green")
+
+
+def test_etcd_wiped_revision_goes_back_lists_again(make_gateway, make_backend, tmp_path):
+    """etcd restored from an old backup or wiped: its revision goes back;
+    the gateways notice on reconnect and take its state as the truth."""
+    e = Etcd(1).start()
+    try:
+        gws = three_gateways(make_gateway, make_backend, e.endpoints)
+        for gen in range(1, 6):
+            gws[0].admin.patch("/v1/plugins/plugin-gen", {"PluginData": policy(gen)})
+        wait_backend(gws, 5, "green")
+        old = status(gws[1])["applied_revision"]
+        export = run_cli("store", "export", "-c", gws[0].config_path).stdout
+        m = e.members[0]
+        m.kill()
+        import shutil
+        shutil.rmtree(m.datadir)
+        m.start(e.initial)
+        e.wait_ready()
+        src = tmp_path / "restore.yaml"
+        src.write_text(export.replace("header.X-Gen = '5'", "header.X-Gen = '42'"))
+        r = run_cli("store", "import", "-c", gws[0].config_path, str(src))
+        assert r.returncode == 0, r.stderr
+        wait_backend(gws, 42, "green", timeout=10)
+        wait_backend(gws, 5, "blue")
+        st = [status(g) for g in gws]
+        assert all(s["applied_revision"] < old for s in st), (old, st)
+        assert all(s["relists"] >= 1 for s in st)
+    finally:
+        e.stop()
