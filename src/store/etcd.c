@@ -139,6 +139,7 @@ char *sy_etcd_range_end(const char *prefix)
 typedef struct rbuf {
     char *p;
     size_t len, cap;
+    size_t scanned;     /* streaming: no line end before this offset */
     /* streaming: */
     sy_etcd_msg_fn *fn;
     void *arg;
@@ -167,8 +168,11 @@ static size_t on_data(char *ptr, size_t sz, size_t nm, void *ud)
     return n;
 }
 
-/* Streaming: one JSON object after another (grpc-gateway separates them
- * with newlines; any whitespace is accepted). */
+/* Streaming: grpc-gateway writes one JSON message per line.  A line is
+ * parsed only once it is complete, and the search for its end resumes
+ * where the last chunk's ended, so a message of many megabytes arriving
+ * in small chunks costs linear time (parsing the partial text again for
+ * every chunk was quadratic: minutes for a 10 MiB value). */
 static size_t on_stream(char *ptr, size_t sz, size_t nm, void *ud)
 {
     rbuf *b = ud;
@@ -176,20 +180,21 @@ static size_t on_stream(char *ptr, size_t sz, size_t nm, void *ud)
     if (n == 0)
         return 0;
     size_t off = 0;
-    for (;;) {
-        while (off < b->len && strchr(" \t\r\n", b->p[off]))
-            off++;
-        if (off == b->len)
-            break;
+    char *nl;
+    while ((nl = memchr(b->p + b->scanned, '\n', b->len - b->scanned))) {
+        size_t end = (size_t)(nl - b->p), start = off;
+        b->scanned = end + 1;
+        off = end + 1;
+        while (start < end && strchr(" \t\r", b->p[start]))
+            start++;
+        if (start == end)
+            continue;
         json_error_t jerr;
-        json_t *msg = json_loadb(b->p + off, b->len - off, JSON_DISABLE_EOF_CHECK, &jerr);
+        json_t *msg = json_loadb(b->p + start, end - start, 0, &jerr);
         if (!msg) {
-            if (json_error_code(&jerr) == json_error_premature_end_of_input)
-                break; /* the rest arrives later */
             b->garbage = true;
             return 0;
         }
-        off += (size_t)jerr.position;
         bool more = b->fn(msg, b->arg);
         json_decref(msg);
         if (!more) {
@@ -199,6 +204,7 @@ static size_t on_stream(char *ptr, size_t sz, size_t nm, void *ud)
     }
     memmove(b->p, b->p + off, b->len - off);
     b->len -= off;
+    b->scanned = b->len;
     return n;
 }
 
@@ -288,7 +294,7 @@ static CURLcode perform(sy_etcd *e, const char *path, const char *body, rbuf *rb
     for (size_t k = 0; k < e->n; k++) {
         size_t i = (start + k) % e->n;
         struct curl_slist *hdrs = NULL;
-        rb->len = 0;
+        rb->len = rb->scanned = 0;
         CURL *h = handle(e, e->endpoints[i], path, body, &hdrs, rb, stream);
         rc = curl_easy_perform(h);
         *status = 0;
