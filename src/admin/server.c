@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "http/head.h"
 #include "stats/stats.h"
 #include "core/log.h"
 #include "net/listen.h"
@@ -29,6 +30,8 @@
 #define MAX_CONNS 64
 #define MAX_URL 8192
 #define MAX_HEAD 65536
+#define MAX_FIELDS 100
+#define IN_CAP (MAX_URL + MAX_HEAD + 4096)
 #define IDLE_MS 30000
 #define OUT_HIGH (4 * 1024 * 1024)
 #define LINGER_MS 2000
@@ -38,11 +41,15 @@ struct aconn {
     sy_io io;
     sy_timer timer;
     llhttp_t parser;
-    sy_buf url, field, value, body;
+    sy_buf url, body;
+    sy_head head;              /* the proxy's head collector, slice mode */
+    sy_header fields[MAX_FIELDS];
+    char *in;                  /* receive buffer (IN_CAP): a head stays in */
+    size_t in_len, in_pos;     /* place while it is parsed, as in the proxy */
+    bool in_head;
     char *auth;
     char *if_match;     /* If-Match (optimistic concurrency on writes) */
     bool if_match_dup;
-    size_t head_bytes;
     int err_status;            /* set by a callback that refused the request */
     const char *err_msg;
     bool done;                 /* a message is complete, parser paused */
@@ -111,14 +118,15 @@ static int on_message_begin(llhttp_t *p)
     aconn *c = CONN(p);
     sy_buf_reset(&c->url);
     sy_buf_reset(&c->body);
-    sy_buf_reset(&c->field);
-    sy_buf_reset(&c->value);
+    /* Header fields go through the same collector as the proxy's (token
+     * names, no obs-fold or control bytes, bounded count and size). */
+    sy_head_begin(&c->head, c->fields, MAX_FIELDS, NULL, MAX_HEAD);
+    c->in_head = true;
     free(c->auth);
     c->auth = NULL;
     free(c->if_match);
     c->if_match = NULL;
     c->if_match_dup = false;
-    c->head_bytes = 0;
     return 0;
 }
 
@@ -131,49 +139,62 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-static int head_add(aconn *c, sy_buf *b, const char *at, size_t len)
+static int head_err(aconn *c, int err)
 {
-    c->head_bytes += len;
-    if (c->head_bytes > MAX_HEAD)
-        return refuse(c, 431, "request headers too large");
-    sy_buf_append(b, at, len);
-    return 0;
+    if (err == SY_HEAD_OK)
+        return 0;
+    return refuse(c, err == SY_HEAD_TOO_MANY || err == SY_HEAD_TOO_BIG ? 431 : 400,
+                  sy_head_why(err, c->head.done));
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-    return head_add(CONN(p), &CONN(p)->field, at, len);
+    return head_err(CONN(p), sy_head_name(&CONN(p)->head, at, len));
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    return head_err(CONN(p), sy_head_name_done(&CONN(p)->head));
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-    return head_add(CONN(p), &CONN(p)->value, at, len);
+    return head_err(CONN(p), sy_head_value(&CONN(p)->head, at, len));
+}
+
+static char *dup_str(sy_str v)
+{
+    char *s = sy_malloc(v.len + 1);
+    memcpy(s, v.p ? v.p : "", v.len);
+    s[v.len] = '\0';
+    return s;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     aconn *c = CONN(p);
-    sy_str name = sy_str_make(c->field.data, sy_buf_pending(&c->field));
-    if (sy_str_ieq_c(name, "Authorization")) {
-        free(c->auth);
-        c->auth = sy_malloc(sy_buf_pending(&c->value) + 1);
-        memcpy(c->auth, c->value.data ? c->value.data : "", sy_buf_pending(&c->value));
-        c->auth[sy_buf_pending(&c->value)] = '\0';
-    } else if (sy_str_ieq_c(name, "If-Match")) {
+    const sy_header *h;
+    int err = sy_head_value_done(&c->head, &h);
+    if (err || !h)
+        return head_err(c, err);
+    /* Copies: the receive buffer is reused once the head is done. */
+    if (sy_str_ieq_c(h->name, "Authorization")) {
+        if (c->auth) /* which one a check would read is a guess: refuse */
+            return refuse(c, 400, "more than one Authorization header");
+        c->auth = dup_str(h->value);
+    } else if (sy_str_ieq_c(h->name, "If-Match")) {
         c->if_match_dup |= c->if_match != NULL;
         free(c->if_match);
-        c->if_match = sy_malloc(sy_buf_pending(&c->value) + 1);
-        memcpy(c->if_match, c->value.data ? c->value.data : "", sy_buf_pending(&c->value));
-        c->if_match[sy_buf_pending(&c->value)] = '\0';
+        c->if_match = dup_str(h->value);
     }
-    sy_buf_reset(&c->field);
-    sy_buf_reset(&c->value);
     return 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
     aconn *c = CONN(p);
+    sy_head_end(&c->head);
+    c->in_head = false;
     if (p->flags & F_CONTENT_LENGTH && p->content_length > SY_ADMIN_MAX_BODY)
         return refuse(c, 413, "request body larger than 1 MiB");
     return 0;
@@ -218,8 +239,7 @@ static void conn_close(aconn *c)
 static void conn_free(aconn *c)
 {
     sy_buf_free(&c->url);
-    sy_buf_free(&c->field);
-    sy_buf_free(&c->value);
+    free(c->in);
     sy_buf_free(&c->body);
     sy_buf_free(&c->out);
     free(c->auth);
@@ -307,19 +327,27 @@ static void handle_request(aconn *c)
     queue_response(c, &rs, c->parser.method == HTTP_HEAD);
 }
 
-static void feed(aconn *c, const char *p, size_t n)
+/* Parse what the buffer holds beyond in_pos.  After each message (the
+ * parser pauses there) the bytes still unparsed move to the front, so the
+ * next head starts at offset 0 and has the whole buffer. */
+static void feed(aconn *c)
 {
-    while (n && !c->closing && !c->dead) {
-        llhttp_errno_t err = llhttp_execute(&c->parser, p, n);
-        if (err == HPE_OK)
+    while (c->in_pos < c->in_len && !c->closing && !c->dead) {
+        const char *p = c->in + c->in_pos;
+        llhttp_errno_t err = llhttp_execute(&c->parser, p, c->in_len - c->in_pos);
+        if (err == HPE_OK) {
+            c->in_pos = c->in_len;
             return;
+        }
         if (err == HPE_PAUSED && c->done) {
             size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - p);
             c->done = false;
             handle_request(c);
             llhttp_resume(&c->parser);
-            p += used;
-            n -= used;
+            c->in_pos += used;
+            memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+            c->in_len -= c->in_pos;
+            c->in_pos = 0;
             continue;
         }
         sy_admin_resp rs = {0};
@@ -350,10 +378,23 @@ static void conn_read(aconn *c)
         return;
     }
     while (c->readable && !c->dead && !c->closing && sy_buf_pending(&c->out) < OUT_HIGH) {
-        ssize_t n = read(c->io.fd, buf, sizeof(buf));
+        if (!c->in)
+            c->in = sy_malloc(IN_CAP);
+        if (c->in_len == IN_CAP) {
+            if (c->in_head) { /* a head larger than the buffer: never parsed */
+                sy_admin_resp rs = {0};
+                sy_admin_error(&rs, 431, "headers_too_large", "request head too large");
+                c->closing = true;
+                queue_response(c, &rs, false);
+                break;
+            }
+            c->in_len = c->in_pos = 0; /* body bytes were copied out */
+        }
+        ssize_t n = read(c->io.fd, c->in + c->in_len, IN_CAP - c->in_len);
         if (n > 0) {
             sy_timer_arm(A.loop, &c->timer, IDLE_MS);
-            feed(c, buf, (size_t)n);
+            c->in_len += (size_t)n;
+            feed(c);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -453,6 +494,7 @@ int sy_admin_start(sy_snapshot *s, int n_workers)
     settings.on_message_begin = on_message_begin;
     settings.on_url = on_url;
     settings.on_header_field = on_header_field;
+    settings.on_header_field_complete = on_header_field_complete;
     settings.on_header_value = on_header_value;
     settings.on_header_value_complete = on_header_value_complete;
     settings.on_headers_complete = on_headers_complete;

@@ -5,11 +5,11 @@ the case says — nothing at all for a refused request."""
 import glob
 import os
 import re
-import socket
 import time
 
 import pytest
 
+from syharness.client import raw_status
 from syharness.gateway import api, service
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
@@ -72,28 +72,7 @@ def gw(make_module_gateway, module_backend):
                                 "Services": [service("s", [api("a", "/e", module_backend)])]})
 
 
-def send(port, data, bytewise):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        try:
-            if bytewise:
-                for i in range(len(data)):
-                    s.sendall(data[i:i + 1])
-                    time.sleep(0.001)
-            else:
-                s.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # refused and closed before the last byte: read the answer
-        got = b""
-        while b"\r\n" not in got:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-        return int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/1.") else None
-    finally:
-        s.close()
+send = raw_status
 
 
 def test_every_case_file_parses():

@@ -275,3 +275,33 @@ def request(port, method="GET", target="/", host="gw.test", headers=(), body=Non
     with Client(port, timeout=timeout) as c:
         c.send(build(method, target, host, headers, body, version))
         return c.read_response(method)
+
+
+def raw_status(port, data, bytewise=False):
+    """Send raw request bytes (whole, or one byte per write with TCP_NODELAY)
+    on a new connection and return the status of the first response, or None
+    when the connection closed without one.  A peer that refuses and closes
+    before the last byte is read from all the same."""
+    import socket as _socket
+    import time as _time
+    s = _socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+    try:
+        try:
+            if bytewise:
+                for i in range(len(data)):
+                    s.sendall(data[i:i + 1])
+                    _time.sleep(0.0005)
+            else:
+                s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/1.") else None
+    finally:
+        s.close()
