@@ -144,7 +144,9 @@ static void mem_destroy(sy_store *st)
 {
 }
 
-static const sy_store_ops mem_ops = {mem_load, mem_save, mem_destroy};
+static const sy_store_ops mem_ops = {
+    .load = mem_load, .save = mem_save, .destroy = mem_destroy, /* no fleet: sync, commit NULL */
+};
 
 static void publish(sy_snapshot *s)
 {
