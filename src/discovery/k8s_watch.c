@@ -512,16 +512,25 @@ void sy_k8s_unit_cancel(CURLM *m, unit *u)
         }
 }
 
+/* Whether sy_k8s_unit_step would start a request for `r` once it is due:
+ * the pods only with ExtraLabels, slices and pods only once the Service
+ * named the port, the Service only when it must be read (again). */
+static bool wanted(const unit *u, const rsrc *r)
+{
+    if (r->req)
+        return false;
+    if (r->kind == R_SVC)
+        return !u->port_name || r->want_list;
+    return u->port_name && (r->kind == R_SLICES || u->selector);
+}
+
 void sy_k8s_unit_step(CURLM *m, unit *u, uint64_t now)
 {
-    rsrc *sv = &u->r[R_SVC];
-    if (!sv->req && now >= sv->next_ms && (!u->port_name || sv->want_list))
-        start(m, u, sv, false, now);
-    for (int k = R_SLICES; k <= R_PODS; k++) {
+    for (int k = R_SVC; k < R_N; k++) {
         rsrc *r = &u->r[k];
-        if (r->req || now < r->next_ms || !u->port_name || (k == R_PODS && !u->selector))
+        if (!wanted(u, r) || now < r->next_ms)
             continue;
-        bool list = r->want_list || !r->listed || !r->rv[0];
+        bool list = k == R_SVC || r->want_list || !r->listed || !r->rv[0];
         start(m, u, r, !list, now);
     }
 }
@@ -531,7 +540,7 @@ uint64_t sy_k8s_next_due(void)
     uint64_t t = UINT64_MAX;
     for (unit *u = sy_k8s_units; u; u = u->next)
         for (int k = 0; k < R_N; k++)
-            if (!u->r[k].req && u->r[k].next_ms < t)
+            if (wanted(u, &u->r[k]) && u->r[k].next_ms < t)
                 t = u->r[k].next_ms;
     return t;
 }

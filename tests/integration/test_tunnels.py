@@ -609,3 +609,31 @@ def test_shipped_tunnel_example(tmp_path, cluster):
             assert json.loads(r.body.decode())["backend"] == "orders-canary-0"
     finally:
         stop(g)
+
+
+def thread_cpu_s(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            if open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip() == name:
+                f = open("/proc/%d/task/%s/stat" % (pid, tid)).read().rsplit(")", 1)[1].split()
+                return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    raise AssertionError("no thread named %s" % name)
+
+
+def test_discovery_thread_sleeps_between_events(tmp_path, cluster):
+    """With watches open and nothing changing, the discovery thread waits
+    in poll: well under a tenth of a core (a busy loop takes all of one)."""
+    cluster.service("web")
+    cluster.add("web", "web-0")
+    g = start(tmp_path, [cluster], [tunnel("up-web", [(cluster, "shop", "web", 100, None)])])
+    try:
+        time.sleep(0.3)
+        c0, t0 = thread_cpu_s(g.pid, "sy-k8s"), time.time()
+        time.sleep(1.5)
+        used = (thread_cpu_s(g.pid, "sy-k8s") - c0) / (time.time() - t0)
+        print("\nidle discovery thread: %.1f%% of a core" % (used * 100))
+        assert used < 0.1
+    finally:
+        stop(g)

@@ -288,7 +288,9 @@ class FakeKube:
             return copy.deepcopy(o) if o else None
 
     def _notify(self, resource, typ, obj, old):
-        self.history.append((resource, typ, copy.deepcopy(obj), old))
+        # Stored objects are replaced, never changed in place: events and
+        # history share them (cheap enough for 100 updates/s).
+        self.history.append((resource, typ, obj, old))
         for w in self.watches:
             ev = self._event_for(w, resource, typ, obj, old)
             if ev:
@@ -313,7 +315,7 @@ class FakeKube:
             return None
         if typ == "DELETED" and not was:
             return None
-        return {"type": t, "object": copy.deepcopy(obj)}
+        return {"type": t, "object": obj}
 
     # Convenience builders.
 
