@@ -610,15 +610,39 @@ sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache,
         snprintf(f->last_error, sizeof f->last_error, "%s", e.msg);
     }
     f->map_rev = rev;
+    int64_t applied = rev;
     sy_snapshot *s = build(f, errs);
+    if (!s && kvs && allow_cache) {
+        /* What etcd holds does not validate (written by hand?): serve the
+         * last configuration this gateway applied, as a running gateway
+         * would, and follow etcd from here until it is fixed. */
+        json_t *etcd_map = f->map;
+        sy_errors cerr = {0};
+        f->map = sy_fleet_cache_read(f, &applied, &cerr);
+        s = f->map ? build(f, &cerr) : NULL;
+        json_decref(f->map);
+        f->map = etcd_map;
+        if (s) {
+            sy_error("etcd: revision %lld is not a valid configuration; starting from the cache "
+                     "file %s (revision %lld):",
+                     (long long)rev, f->cache_path, (long long)applied);
+            for (size_t i = 0; i < errs->n && i < 20; i++)
+                sy_error("  %s", errs->msgs[i]);
+            snprintf(f->apply_error, sizeof f->apply_error,
+                     "revision %lld refused (serving the cache file's %lld): %s", (long long)rev,
+                     (long long)applied, errs->n ? errs->msgs[0] : "?");
+            sy_errors_free(errs);
+        }
+        sy_errors_free(&cerr);
+    }
     if (!s) {
         fleet_destroy(&f->base);
         return NULL;
     }
-    f->applied = rev;
-    atomic_store(&f->applied_a, rev);
+    f->applied = applied;
+    atomic_store(&f->applied_a, applied);
     atomic_store(&f->received, rev);
-    if (kvs && allow_cache)
+    if (kvs && allow_cache && applied == rev)
         sy_fleet_cache_write(f);
     *snap = s;
     return &f->base;

@@ -709,3 +709,24 @@ def test_etcd_wiped_revision_goes_back_lists_again(make_gateway, make_backend, t
         assert all(s["relists"] >= 1 for s in st)
     finally:
         e.stop()
+
+
+def test_restart_while_etcd_holds_an_invalid_config_uses_the_cache(make_gateway, make_backend,
+                                                                   etcd, tmp_path):
+    gws = three_gateways(make_gateway, make_backend, etcd.endpoints, cache_dir=str(tmp_path))
+    root = gws[0].prefix + "/config/"
+    good = etcd.get_prefix(root)[root + "upstreams/up-green"]
+    g = gws[1]
+    assert g.stop() == 0
+    bad = dict(json.loads(good), Nodes=[{"Host": "127.0.0.1", "Port": 0, "Weight": 1}])
+    etcd.put(root + "upstreams/up-green", json.dumps(bad))
+    g.start()
+    wait_backend([g], 0, "green", timeout=1)          # the cached configuration serves
+    st = status(g)
+    assert "refused" in st["apply_error"] and st["stale_since"] is None
+    etcd.put(root + "upstreams/up-green", good)      # fixed in etcd: it follows
+    deadline = time.time() + 5
+    while status(g)["apply_error"]:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    assert status(g)["applied_revision"] == status(gws[0])["applied_revision"]
