@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "net/listen.h"
 #include "net/loop.h"
+#include "net/readedge.h"
 
 #define MAX_CONNS 64
 #define MAX_URL 8192
@@ -390,21 +391,21 @@ static void conn_read(aconn *c)
             }
             c->in_len = c->in_pos = 0; /* body bytes were copied out */
         }
-        ssize_t n = read(c->io.fd, c->in + c->in_len, IN_CAP - c->in_len);
-        if (n > 0) {
+        size_t space = IN_CAP - c->in_len;
+        ssize_t n = read(c->io.fd, c->in + c->in_len, space);
+        /* Read on to EAGAIN: the admin side does not track the FIN edge. */
+        enum sy_read rd = sy_read_result(n, space, &c->readable, c->eof, false);
+        if (rd == SY_READ_DATA) {
             sy_timer_arm(A.loop, &c->timer, IDLE_MS);
             c->in_len += (size_t)n;
             feed(c);
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (rd == SY_READ_RETRY)
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->readable = false;
+        if (rd == SY_READ_DRAINED)
             break;
-        }
         /* EOF or error: finish what is queued, then close. */
-        c->readable = false;
         c->eof = true;
         c->closing = true;
         break;

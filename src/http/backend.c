@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "http/conn.h"
 #include "http/worker.h"
+#include "net/readedge.h"
 #include "net/limits.h"
 #include "http/pool.h"
 #include "http/response.h"
@@ -823,25 +824,21 @@ static void up_process_input(sy_upconn *u)
         }
         size_t space = u->rcap - u->rlen;
         ssize_t n = up_recv(u, u->rbuf + u->rlen, space);
-        if (n > 0) {
+        enum sy_read rd = sy_read_result(n, space, &u->readable, u->hup, !u->ssl);
+        if (rd == SY_READ_DATA) {
             u->rlen += (size_t)n;
             u->got_bytes = true;
-            if ((size_t)n < space && !u->hup && !u->ssl)
-                u->readable = false; /* see the note in server.c */
             if (!u->tunnel)
                 sy_timer_arm(u->w->loop, &u->timer, c->req->route.backend->timeout_ms);
             if (!u->head_done)
                 sy_timer_arm(u->w->loop, &u->timer, remaining(c->req, sy_loop_now(u->w->loop)));
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (rd == SY_READ_RETRY)
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            u->readable = false;
+        if (rd == SY_READ_DRAINED)
             return;
-        }
         /* EOF or reset. */
-        u->readable = false;
         if (u->tunnel) {
             sy_client_flush(c);
             c->close_after = true;

@@ -23,6 +23,7 @@
 #include "http/h2.h"
 #include "http/request.h"
 #include "net/listen.h"
+#include "net/readedge.h"
 #include "net/tls_server.h"
 #include "http/worker.h"
 
@@ -588,14 +589,10 @@ static void client_process_loop(sy_client *c)
         }
         size_t space = c->rcap - c->rlen;
         ssize_t n = sy_client_recv(c, c->rbuf + c->rlen, space);
-        if (n > 0) {
+        enum sy_read rd = sy_read_result(n, space, &c->readable, c->hup,
+                                         c->tp == &sy_transport_plain);
+        if (rd == SY_READ_DATA) {
             c->rlen += (size_t)n;
-            /* A short read drained the socket and the next edge will tell
-             * us about more, unless the FIN was already signalled: then no
-             * new edge comes and we must read on to see the EOF.  (TLS
-             * reads return one record at a time: read on to EAGAIN.) */
-            if ((size_t)n < space && !c->hup && c->tp == &sy_transport_plain)
-                c->readable = false;
             if (c->state == SY_CS_BODY) {
                 c->last_write_progress = sy_loop_now(c->w->loop);
             }
@@ -603,14 +600,11 @@ static void client_process_loop(sy_client *c)
                 c->head_deadline = sy_loop_now(c->w->loop) + gw_of(c)->header_timeout_ms;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (rd == SY_READ_RETRY)
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->readable = false;
+        if (rd == SY_READ_DRAINED)
             return;
-        }
         /* EOF or error from the client. */
-        c->readable = false;
         c->eof = true;
         if (n < 0 || c->state == SY_CS_HEAD || c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL) {
             if (c->state == SY_CS_HEAD && c->req && c->req->head_done && c->req->local && !sy_buf_pending(&c->out)) {
