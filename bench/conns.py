@@ -5,8 +5,8 @@
   conns.py burst --pid PID --port P --n 4000 --bursts 8 [--settle 3]
 
 idle:  RSS of PID, then N connections that each make one request and stay
-       open (idle keep-alive), RSS again; prints the RSS added per
-       connection.  The connections are closed with RST (SO_LINGER 0) so
+       open (idle keep-alive), RSS again SETTLE seconds later; prints the
+       RSS added per connection.  The connections are closed with RST (SO_LINGER 0) so
        that repeated runs leave no TIME_WAIT sockets eating the loopback's
        ephemeral ports.
 burst: the same N connections opened, used once and closed, BURSTS times;
@@ -142,7 +142,7 @@ async def idle(a):
     t0 = time.monotonic()
     await p.open(a.n)
     secs = time.monotonic() - t0
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(a.settle)
     after = rss_kb(a.pid)
     ok = len(p.conns)
     per = (after - before) / ok if ok else 0.0
@@ -174,7 +174,8 @@ def main():
     ap.add_argument("--n", type=int, default=8000)
     ap.add_argument("--proto", choices=["h1", "h2c", "tls"], default="h1")
     ap.add_argument("--bursts", type=int, default=8)
-    ap.add_argument("--settle", type=float, default=3.0)
+    ap.add_argument("--settle", type=float, default=3.0,
+                    help="seconds to wait before measuring (after opening, or after a burst)")
     a = ap.parse_args()
     asyncio.run(idle(a) if a.mode == "idle" else burst(a))
 

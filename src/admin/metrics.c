@@ -8,6 +8,7 @@
  *   switchyard_config_version                                 gauge
  *   switchyard_config_reloads_total / _reload_failures_total  counter
  *   switchyard_workers                                        gauge
+ *   switchyard_client_buffers                                 gauge
  * Only status classes that counted something are written; a series
  * appears once its first request has finished. */
 #include <stdio.h>
@@ -123,6 +124,9 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
            "Configuration reloads refused (the running configuration stayed).",
            sy_stats_reloads(false));
     scalar(out, "switchyard_workers", "gauge", "Worker threads.", (uint64_t)s->n_workers);
+    scalar(out, "switchyard_client_buffers", "gauge",
+           "Client receive buffers held by connections (an idle keep-alive connection holds none).",
+           sy_stats_rbufs());
     sy_upstream_metrics(s, out);
     sy_k8s_tunnel_metrics(s, out); /* TKE tunnel discovery state (admin/upstream_report.c) */
     sy_stls_metrics(out); /* TLS handshakes and failures (net/tls_server.c) */

@@ -200,7 +200,8 @@ static void reset_response_state(sy_upconn *u)
 
 /* The response side's buffers: a waiting request (SY_US_QUEUED) gets them
  * only when it leaves the queue on a new connection, so a long queue costs
- * its request bytes and no more. */
+ * its request bytes and no more; an idle pooled connection has none
+ * (drop_buffers) until it is taken again. */
 static void up_buffers(sy_upconn *u)
 {
     if (u->rbuf)
@@ -208,6 +209,17 @@ static void up_buffers(sy_upconn *u)
     u->rcap = SY_UP_RBUF;
     u->rbuf = sy_malloc(u->rcap);
     u->fields = sy_malloc(sizeof(sy_header) * SY_HEAD_MAX_FIELDS);
+}
+
+static void drop_buffers(sy_upconn *u)
+{
+    free(u->rbuf);
+    free(u->fields);
+    u->rbuf = NULL;
+    u->fields = NULL;
+    u->rlen = u->rpos = 0;
+    sy_buf_free(&u->out);
+    sy_worker_note_freed(u->w);
 }
 
 static sy_upconn *up_new(sy_worker *w, const sy_endpoint *ep, void *ssl_ctx, bool queued)
@@ -418,6 +430,7 @@ bool sy_upstream_admit(sy_upconn *q)
         q->st = NULL;
         up_free(q);
         u = p;
+        up_buffers(u);
         u->reused = true;
         u->state = SY_US_ACTIVE;
         u->client = c;
@@ -487,6 +500,7 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
         return enqueue(c, n, st, ssl_ctx, prev_body, prev_body_len);
     bool fresh = !u;
     if (u) {
+        up_buffers(u);
         u->reused = true;
         u->state = SY_US_ACTIVE;
     } else {
@@ -722,6 +736,7 @@ static void release(sy_upconn *u, bool reusable)
         u->reused = true;
         u->idle_since = sy_loop_now(w->loop);
         if (sy_pool_put(w, n, u, up ? up->max_idle_per_node : SY_UP_MAX_IDLE_DEFAULT)) {
+            drop_buffers(u);
             uint32_t ms = up && up->keepalive_ms ? up->keepalive_ms : w->snap->cfg->gw.upstream_idle_ms;
             sy_timer_arm(w->loop, &u->timer, ms);
             return;

@@ -191,6 +191,12 @@ void sy_client_accept(struct sy_worker *w, int fd, const struct sockaddr_storage
 void sy_client_accept_ex(struct sy_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t len,
                          bool tls);
 void sy_client_close(sy_client *c);
+/* The receive buffer exists only while bytes are pending or a request is
+ * in progress: taken from the worker's pool before a read, given back
+ * (with the request arena and an empty output buffer) when the connection
+ * is idle again, so an idle keep-alive connection costs its struct. */
+void sy_client_rbuf_ensure(sy_client *c);
+void sy_client_release_idle(sy_client *c);
 /* Start a graceful close: idle connections close now, busy ones after the
  * current response (which then says Connection: close). */
 void sy_client_drain(sy_client *c);

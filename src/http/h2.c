@@ -736,6 +736,7 @@ static void read_frames(sy_h2conn *h2)
     while (c->readable && !h2->dead && !c->closed) {
         if (sy_buf_pending(&c->out) >= SY_OUT_HIGH)
             break; /* the client does not read what we send: stop reading it */
+        sy_client_rbuf_ensure(c);
         ssize_t n = sy_client_recv(c, c->rbuf, c->rcap);
         if (n > 0) {
             ssize_t rv = nghttp2_session_mem_recv(h2->session, (const uint8_t *)c->rbuf, (size_t)n);
@@ -754,6 +755,7 @@ static void read_frames(sy_h2conn *h2)
             continue;
         if (n < 0 && errno == EAGAIN) {
             c->readable = false;
+            sy_client_release_idle(c); /* nghttp2 keeps what it needs */
             break;
         }
         sy_client_close(c); /* EOF or error: open streams are aborted */

@@ -25,6 +25,7 @@
 #include "net/listen.h"
 #include "net/readedge.h"
 #include "net/tls_server.h"
+#include "stats/stats.h"
 #include "http/worker.h"
 
 static llhttp_settings_t req_settings;
@@ -550,6 +551,73 @@ static bool compact_body(sy_client *c)
 
 static void client_process_loop(sy_client *c);
 
+/* Pooled receive buffers: at most this many wait in a worker's pool (the
+ * connections active at once reuse them; a burst's extra ones are freed). */
+#define SY_RBUF_POOL_MAX 64
+
+void sy_client_rbuf_ensure(sy_client *c)
+{
+    if (c->rbuf)
+        return;
+    sy_worker *w = c->w;
+    if (w->rbuf_pool && w->rbuf_pool_cap == c->rcap) {
+        c->rbuf = w->rbuf_pool;
+        memcpy(&w->rbuf_pool, c->rbuf, sizeof(char *));
+        w->rbuf_pool_n--;
+    } else {
+        c->rbuf = sy_malloc(c->rcap);
+    }
+    sy_stats_rbuf(w->id, 1);
+    c->rlen = c->rpos = 0;
+}
+
+static void rbuf_release(sy_client *c)
+{
+    sy_worker *w = c->w;
+    if (!c->rbuf)
+        return;
+    if (w->rbuf_pool && w->rbuf_pool_cap != c->rcap) {
+        /* The head limits changed with a reload: start a new pool. */
+        while (w->rbuf_pool) {
+            char *next;
+            memcpy(&next, w->rbuf_pool, sizeof next);
+            free(w->rbuf_pool);
+            w->rbuf_pool = next;
+        }
+        w->rbuf_pool_n = 0;
+    }
+    if (w->rbuf_pool_n < SY_RBUF_POOL_MAX) {
+        memcpy(c->rbuf, &w->rbuf_pool, sizeof(char *));
+        w->rbuf_pool = c->rbuf;
+        w->rbuf_pool_cap = c->rcap;
+        w->rbuf_pool_n++;
+    } else {
+        free(c->rbuf);
+    }
+    c->rbuf = NULL;
+    c->rlen = c->rpos = c->head_start = 0;
+    sy_stats_rbuf(w->id, -1);
+}
+
+void sy_client_release_idle(sy_client *c)
+{
+    if (c->closed || c->req || c->state != SY_CS_HEAD || c->h2s)
+        return;
+    /* HTTP/2 hands every byte read to nghttp2 at once: nothing pends. */
+    if (c->rbuf && (c->h2 || c->rpos >= c->rlen))
+        rbuf_release(c);
+    if (c->out.data && !sy_buf_pending(&c->out)) {
+        sy_buf_free(&c->out);
+        /* Buffers freed between long-lived structs leave whole free pages
+         * in the heap: the quiet-worker trim returns them. */
+        sy_worker_note_freed(c->w);
+    }
+    if (!c->h2)
+        sy_arena_free(&c->arena);
+    if (c->ssl && !sy_buf_pending(&c->out))
+        sy_stls_release_buffers(c->ssl);
+}
+
 static void client_process(sy_client *c)
 {
     if (c->in_process)
@@ -557,6 +625,7 @@ static void client_process(sy_client *c)
     c->in_process = true;
     client_process_loop(c);
     c->in_process = false;
+    sy_client_release_idle(c);
 }
 
 static void client_process_loop(sy_client *c)
@@ -587,6 +656,7 @@ static void client_process_loop(sy_client *c)
             if (!compact_body(c))
                 return;
         }
+        sy_client_rbuf_ensure(c);
         size_t space = c->rcap - c->rlen;
         ssize_t n = sy_client_recv(c, c->rbuf + c->rlen, space);
         enum sy_read rd = sy_read_result(n, space, &c->readable, c->hup,
@@ -698,8 +768,7 @@ static sy_client *client_new(sy_worker *w)
     c->rcap = gw->max_header_bytes + gw->max_request_line + 2048;
     if (c->rcap < 16384)
         c->rcap = 16384;
-    c->rbuf = sy_malloc(c->rcap);
-    sy_arena_init(&c->arena, 8192);
+    sy_arena_init(&c->arena, 8192); /* the buffer comes with the first bytes */
     llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
     c->parser.data = c;
     sy_timer_init(&c->timer, client_timer_cb, c);

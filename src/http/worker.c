@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "stats/stats.h"
 #include "http/conn.h"
 #include "http/pool.h"
 #include "net/limits.h"
@@ -151,7 +152,7 @@ static void trim_cb(sy_loop *loop, sy_timer *t)
     malloc_trim(0);
 }
 
-static void note_freed(sy_worker *w)
+void sy_worker_note_freed(sy_worker *w)
 {
     w->last_free_ms = sy_loop_now(w->loop);
     if (!sy_timer_armed(&w->trim_timer))
@@ -161,10 +162,12 @@ static void note_freed(sy_worker *w)
 void sy_worker_free_dead(sy_worker *w)
 {
     if (w->dead_clients || w->dead_ups)
-        note_freed(w);
+        sy_worker_note_freed(w);
     while (w->dead_clients) {
         sy_client *c = w->dead_clients;
         w->dead_clients = c->next;
+        if (c->rbuf)
+            sy_stats_rbuf(w->id, -1);
         free(c->rbuf);
         sy_buf_free(&c->out);
         sy_arena_free(&c->arena);
@@ -331,6 +334,12 @@ void sy_workers_drain_and_join(uint32_t grace_ms)
         sy_loop_free(w->loop);
         free(w->listeners);
         sy_buf_free(&w->access_log);
+        while (w->rbuf_pool) {
+            char *next;
+            memcpy(&next, w->rbuf_pool, sizeof next);
+            free(w->rbuf_pool);
+            w->rbuf_pool = next;
+        }
         for (unsigned b = 0; b < SY_UPNODE_BUCKETS; b++)
             while (w->upnodes[b]) {
                 sy_upnode *n = w->upnodes[b];

@@ -50,6 +50,11 @@ typedef struct sy_worker {
     uint64_t rng[2];                   /* request ids */
     bool draining;
     uint64_t drain_deadline;
+    /* Client receive buffers no connection owns (a list through each
+     * buffer's first bytes): an idle keep-alive connection owns none
+     * (http/server.c). */
+    char *rbuf_pool;
+    size_t rbuf_pool_n, rbuf_pool_cap;
     /* Memory back to the system: armed when connections are freed, fires
      * once they have stopped for a second (worker.c, trim_cb). */
     sy_timer trim_timer;
@@ -83,5 +88,7 @@ void sy_worker_take_snapshot(sy_worker *w);
  * stack of the I/O batch that closed it; the tick calls it once per loop
  * iteration, and a harness driving its own loop must call it likewise. */
 void sy_worker_free_dead(sy_worker *w);
+/* Memory was freed: hand free pages back once the worker goes quiet. */
+void sy_worker_note_freed(sy_worker *w);
 
 #endif

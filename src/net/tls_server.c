@@ -528,6 +528,12 @@ static ssize_t io_result(SSL *ssl, int rc, int *want)
     }
 }
 
+void sy_stls_release_buffers(SSL *ssl)
+{
+    if (ssl && SSL_is_init_finished(ssl) && !SSL_pending(ssl))
+        SSL_free_buffers(ssl); /* refuses (0) while bytes are pending */
+}
+
 ssize_t sy_stls_read(SSL *ssl, void *buf, size_t len, int *want)
 {
     if (len > INT32_MAX)

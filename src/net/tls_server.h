@@ -50,6 +50,9 @@ void sy_stls_count_failure(const char *reason);
 /* recv/send lookalikes: >0 bytes; 0 = EOF (read); -1 with errno EAGAIN and
  * *want set to SY_STLS_WANT_READ/WRITE, or another errno on failure. */
 ssize_t sy_stls_read(struct ssl_st *ssl, void *buf, size_t len, int *want);
+/* An idle connection: free OpenSSL's record buffers (~34 KB) when nothing
+ * is pending in them; they come back with the next record. */
+void sy_stls_release_buffers(struct ssl_st *ssl);
 ssize_t sy_stls_write(struct ssl_st *ssl, const void *buf, size_t len, int *want);
 /* Negotiated protocol version ("TLSv1.3") and ALPN ("h2", "http/1.1",
  * NULL when none); static strings. */

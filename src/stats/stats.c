@@ -44,6 +44,7 @@ typedef struct wslot {
     _Atomic(cell *) blocks[MAX_BLOCKS];
     view views[2];
     unsigned evict;
+    atomic_long rbufs;   /* client receive buffers held (sy_stats_rbuf) */
 } wslot;
 
 typedef struct series {
@@ -189,6 +190,25 @@ void sy_stats_on_reload(bool ok)
 uint64_t sy_stats_reloads(bool ok)
 {
     return atomic_load(ok ? &reloads_ok : &reloads_failed);
+}
+
+void sy_stats_rbuf(int worker, int delta)
+{
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire))
+        return;
+    atomic_long *g = &slots[worker]->rbufs;
+    /* One writer (the worker): a plain add, published for the scraper. */
+    atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
+}
+
+uint64_t sy_stats_rbufs(void)
+{
+    long sum = 0;
+    int n = atomic_load_explicit(&n_slots, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        sum += atomic_load_explicit(&slots[i]->rbufs, memory_order_relaxed);
+    return sum > 0 ? (uint64_t)sum : 0;
 }
 
 /* ---- hot path ---- */

@@ -38,6 +38,11 @@ void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, i
 /* Count one SIGHUP reload attempt. */
 void sy_stats_on_reload(bool ok);
 uint64_t sy_stats_reloads(bool ok);
+/* Client receive buffers worker `worker` holds (its own thread only adds
+ * +1 / -1): connections reading a request hold one, idle keep-alive
+ * connections none.  The sum over the workers: */
+void sy_stats_rbuf(int worker, int delta);
+uint64_t sy_stats_rbufs(void);
 
 enum sy_stats_kind { SY_STATS_API, SY_STATS_POLICY };
 

@@ -129,3 +129,56 @@ def test_truncated_backend_response_not_reused(gw, backend):
         # Either a 502 before any byte was sent, or an aborted response.
         assert r is None or r.status == 502, "truncated body passed off as complete: %r" % r
     assert gw.request("GET", "/release/e").status == 200
+
+
+def _buffers(a):
+    st, text = a.call("GET", "/metrics")
+    assert st == 200, text
+    for line in text.splitlines():
+        if line.startswith("switchyard_client_buffers "):
+            return int(line.split()[1])
+    raise AssertionError("no switchyard_client_buffers in /metrics")
+
+
+def _wait_buffers(a, want, timeout=5.0):
+    deadline = time.time() + timeout
+    got = _buffers(a)
+    while got != want and time.time() < deadline:
+        time.sleep(0.02)
+        got = _buffers(a)
+    return got
+
+
+def test_idle_keepalive_connections_hold_no_buffer(make_gateway, backend):
+    """Buffer ownership, not timing: a connection holds a receive buffer
+    while request bytes are pending (a half-sent head) and gives it back
+    once its response is complete, so idle keep-alive connections hold
+    none however many there are."""
+    from syharness.admin import Admin
+    from syharness.gateway import free_port
+    aport = free_port()
+    g = make_gateway({"Gateway": {"AdminListen": "127.0.0.1:%d" % aport, "Workers": 2,
+                                  "IdleTimeout": 30},
+                      "Services": [service("s", [api("a", "/e", backend, service_path="/e")])]})
+    a = Admin(aport)
+    clients = [g.client() for _ in range(20)]
+    try:
+        for c in clients:
+            c.send(build("GET", "/release/e/x"))
+            assert c.read_response().status == 200
+        assert _wait_buffers(a, 0) == 0
+        # Half a head: that connection holds one until it completes.
+        clients[0].send(b"GET /release/e/y HTTP/1.1\r\nHost: a")
+        assert _wait_buffers(a, 1) == 1
+        clients[0].send(b"\r\n\r\n")
+        assert clients[0].read_response().status == 200
+        assert _wait_buffers(a, 0) == 0
+        # The idle connections still work.
+        for c in clients:
+            c.send(build("GET", "/release/e/z"))
+            assert c.read_response().status == 200
+        assert _wait_buffers(a, 0) == 0
+    finally:
+        for c in clients:
+            c.close()
+        a.close()
