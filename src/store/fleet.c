@@ -726,8 +726,9 @@ json_t *sy_fleet_status(void)
 static void metric(sy_buf *out, const char *name, const char *type, const char *help, double v)
 {
     char line[512];
-    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.3f\n", name, help, name,
-                     type, name, v);
+    /* Revisions and counts print as integers, durations with ms. */
+    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.*f\n", name, help,
+                     name, type, name, v == (double)(long long)v ? 0 : 3, v);
     sy_buf_append(out, line, (size_t)n);
 }
 

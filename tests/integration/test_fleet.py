@@ -730,3 +730,29 @@ def test_restart_while_etcd_holds_an_invalid_config_uses_the_cache(make_gateway,
         assert time.time() < deadline
         time.sleep(0.02)
     assert status(g)["applied_revision"] == status(gws[0])["applied_revision"]
+
+
+def test_one_revision_is_applied_as_one_snapshot(make_gateway, make_backend, etcd, tmp_path):
+    """A transaction writing a plugin that routes to a new upstream and that
+    upstream (keys plugins/... before upstreams/...: applied one event at a
+    time, the plugin would name a missing upstream) is one revision: every
+    gateway applies it whole, never refusing a half."""
+    gws = three_gateways(make_gateway, make_backend, etcd.endpoints)
+    purple = make_backend("purple")
+    exported = run_cli("store", "export", "-c", gws[0].config_path).stdout
+    ups, plugins = exported.split("\nPlugins:\n", 1)
+    assert '  - UpstreamId: "up-blue"\n' in ups
+    ups = ups.replace('  - UpstreamId: "up-blue"\n',
+                      '  - UpstreamId: "up-purple"\n    Nodes:\n      - Host: "127.0.0.1"\n'
+                      '        Port: %d\n        Weight: 100\n'
+                      '  - UpstreamId: "up-blue"\n' % purple.port, 1)
+    plugins = plugins.replace('"up-green"', '"up-purple"')
+    src = tmp_path / "both.yaml"
+    src.write_text(ups + "\nPlugins:\n" + plugins)
+    since = [g.log_size() for g in gws]
+    r = run_cli("store", "import", "-c", gws[0].config_path, str(src))
+    assert r.returncode == 0 and "(3 keys written" in r.stdout, r.stdout + r.stderr
+    wait_backend(gws, 0, "purple")
+    for g, n in zip(gws, since):
+        assert "not a valid configuration" not in g.stderr()[n:], g.stderr()[n:]
+        assert status(g)["apply_error"] is None
