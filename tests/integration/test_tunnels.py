@@ -637,3 +637,47 @@ def test_discovery_thread_sleeps_between_events(tmp_path, cluster):
         assert used < 0.1
     finally:
         stop(g)
+
+
+def test_paged_lists_and_events_split_at_every_byte(tmp_path, cluster):
+    """PageSize 1: the three slices of a service arrive in three pages
+    joined by continue tokens.  Then every watch event comes one byte per
+    chunk: the pod it adds still gets traffic."""
+    cluster.service("web")
+    for i in range(5):
+        cluster.add("web", "web-%d" % i, publish=False)
+    eps = [dict(ip=p["ip"], pod=n) for n, p in sorted(cluster.pods.items())]
+    for k in range(3):
+        cluster.kube.put_slice("shop", "web-%d" % k, "web", "http", cluster.port, eps[k::3])
+    admin = free_port()
+    cfg = config([cluster], [tunnel("up-web", [(cluster, "shop", "web", 100, None)])], admin)
+    cfg["Gateway"]["KubernetesClusters"][0]["PageSize"] = 1
+    g = Gateway(str(tmp_path), cfg)
+    g.start()
+    g.admin = admin
+    try:
+        assert nodes(g.admin, "up-web")["TotalCount"] == 5
+        pages = [r for r in cluster.kube.requests if "endpointslices" in r and "watch" not in r]
+        assert len(pages) == 3 and "limit=1" in pages[0]
+        assert "continue=" not in pages[0] and all("continue=" in r for r in pages[1:])
+        cluster.kube.split_events = True
+        cluster.kube.expire_watches()       # the next watch streams split
+        time.sleep(0.5)
+        ip = next_ip()
+        b = Backend("web-9", host=ip, port=cluster.port)
+        try:
+            eps.append(dict(ip=ip, pod="web-9"))
+            cluster.kube.put_slice("shop", "web-0", "web", "http", cluster.port, eps[0::3] + [eps[-1]])
+            deadline = time.time() + 5
+            while time.time() < deadline and nodes(g.admin, "up-web")["TotalCount"] != 6:
+                time.sleep(0.05)
+            assert nodes(g.admin, "up-web")["TotalCount"] == 6
+            seen = {json.loads(g.request("GET", "/release/up-web").body.decode())["backend"]
+                    for _ in range(12)}
+            assert "web-9" in seen
+            assert nodes(g.admin, "up-web")["Discovery"][0]["Errors"] == 0
+        finally:
+            b.close()
+    finally:
+        cluster.kube.split_events = False
+        stop(g)

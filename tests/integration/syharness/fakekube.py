@@ -27,7 +27,8 @@ resourceVersion and is sent to matching watches), compact() (old versions
 and continue tokens become 410), expire_watches() (ERROR 410 to every open
 watch), drop() (close every open connection), stall(True) (answer nothing,
 hold connections open), garbage(mode) (answer nonsense), stop()/start() on
-the same port (restart), set_token(), delay (seconds before each answer).
+the same port (restart), set_token(), delay (seconds before each answer),
+split_events (watch events sent one byte per chunk).
 """
 import base64
 import copy
@@ -173,6 +174,7 @@ class FakeKube:
         self.stalled = threading.Event()
         self.garbage_mode = None
         self.delay = 0.0                        # seconds before every answer
+        self.split_events = False               # watch events one byte per chunk
         self.bookmark_interval = bookmark_interval
         self.requests = []                      # request targets, in order
         self.history = []                       # (resource, type, obj, old)
@@ -613,5 +615,12 @@ class _Handler(BaseHTTPRequestHandler):
                     k.watches.remove(w)
 
     def _chunk(self, data):
+        if self.kube.split_events:
+            # Every byte its own chunk and its own write: the client must
+            # join an event from as many reads as it has bytes.
+            for i in range(len(data)):
+                self.wfile.write(b"1\r\n%s\r\n" % data[i:i + 1])
+                self.wfile.flush()
+            return
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
