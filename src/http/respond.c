@@ -81,6 +81,8 @@ static void write_local_ex(sy_client *c, int status, const char *ctype, const ch
                      "X-Api-RequestId: %s\r\n%s",
                      status, sy_status_reason(status), ctype, blen, r ? r->request_id : "-",
                      c->close_after ? "Connection: close\r\n" : "");
+    if (r)
+        r->resp_at = c->out_sent + sy_buf_pending(&c->out); /* see take_back_response */
     sy_buf_append(&c->out, head, (size_t)n);
     if (extra_len)
         sy_buf_append(&c->out, extra, extra_len);
