@@ -84,7 +84,7 @@ bench: deps
 
 # Attacks and load on loopback (slowloris, slow readers, fd flood, reload
 # storm, kill -9 during admin writes, soak): a report in bench/STRESS.md,
-# not a pass/fail test; about 5 minutes, bounded by `timeout`.
+# not a pass/fail test; about 3 minutes, bounded by `timeout`.
 stress: deps
 	$(MAKE) all
 	timeout -k 15 900 /usr/bin/python3 bench/stress.py

@@ -632,6 +632,24 @@ def scenario_soak(gw):
 
 # ---- report ----
 
+NOTES = """How to read it:
+
+- slowloris: every head is cut by `RequestHeaderTimeout` (10 s here, a
+  total deadline, not an inactivity timer) and the attacker comes back;
+  "closed by the header deadline" counts those cuts.
+- connection flood: at a worker's client cap (`MaxConnections` within the
+  descriptor budget derived from `ulimit -n`, doc/config.md) a new
+  connection is accepted and closed at once, so the gateway never runs out
+  of descriptors (no EMFILE); the legitimate client, indistinguishable from
+  the flood on loopback, gets through only as the flood's heads reach their
+  deadline and free slots (its failures are those closes).
+- kill -9: a write counts as acknowledged when its 201 arrived; the file
+  store writes a temporary file, fsyncs it and renames it over the
+  configuration before answering.
+- RSS figures are VmRSS of the gateway process (MB).
+"""
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -658,7 +676,7 @@ def write_report(rows, started, gw_exit, load0):
             r["name"], r["load"], ok, p99, r["rss"] or "", r["errors"], r["crashes"], r["lost"]))
     lines += ["", "Crashes in all: %d. Gateway exit status after SIGTERM at the end: %s. "
               "Total attack requests forwarded to the backend: %d."
-              % (crashes, gw_exit, attacks_forwarded()), ""]
+              % (crashes, gw_exit, attacks_forwarded()), "", NOTES]
     with open(OUT, "w") as f:
         f.write("\n".join(lines))
     log("wrote " + OUT)
