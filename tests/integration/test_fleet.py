@@ -756,3 +756,34 @@ def test_one_revision_is_applied_as_one_snapshot(make_gateway, make_backend, etc
     for g, n in zip(gws, since):
         assert "not a valid configuration" not in g.stderr()[n:], g.stderr()[n:]
         assert status(g)["apply_error"] is None
+
+
+def test_etcd_with_authentication(make_gateway, make_backend):
+    """Username/Password: the gateway authenticates (and again when its
+    token is refused); without them etcd refuses it and it does not start."""
+    e = Etcd(1, extra=("--auth-token-ttl", "1")).start()
+    try:
+        m = e.members[0]
+        m.post("/v3/auth/user/add", {"name": "root", "password": "rootpw"})
+        m.post("/v3/auth/user/grant", {"user": "root", "role": "root"})
+        m.post("/v3/auth/enable", {})
+        prefix = new_prefix()
+        g1 = fleet_gateway(make_gateway, e.endpoints, prefix, Username="root", Password="rootpw")
+        g2 = fleet_gateway(make_gateway, e.endpoints, prefix, Username="root", Password="rootpw")
+        g1.admin.post("/v1/services", {"ServiceId": "svc-auth", "Domains": [{"DomainName": HOST}]})
+        deadline = time.time() + 5
+        while g2.admin.call("GET", "/v1/services/svc-auth")[0] != 200:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        assert "rootpw" not in g1.admin.raw("GET", "/v1/config")[2].decode()
+        time.sleep(2)                                   # the tokens expire (TTL 1 s)
+        g1.admin.patch("/v1/services/svc-auth", {"ServiceDesc": "after expiry"})
+        deadline = time.time() + 5
+        while g2.admin.get("/v1/services/svc-auth").get("ServiceDesc") != "after expiry":
+            assert time.time() < deadline
+            time.sleep(0.02)
+        nope = fleet_gateway(make_gateway, e.endpoints, prefix, start=False)
+        r = run_cli("-t", "-c", nope.config_path)
+        assert r.returncode == 1 and "etcd answered" in r.stderr, r.stderr
+    finally:
+        e.stop()
