@@ -275,6 +275,12 @@ def test_concurrent_edits_one_wins_one_409(make_gateway, make_backend, etcd):
             t.join(10)
         codes = sorted(out[f][0] for f in out)
         assert codes in ([200, 200], [200, 409]), out
+        # The gateway whose call got 409 may not have applied the winner's
+        # revision yet (only the writer reads its writes at once).
+        deadline = time.time() + 5
+        while status(g1)["applied_revision"] != status(g2)["applied_revision"]:
+            assert time.time() < deadline
+            time.sleep(0.01)
         final = g1.admin.get("/v1/upstreams/up-x")
         # Never a lost update: what was acknowledged is there.
         for f, (code, doc) in out.items():
