@@ -10,7 +10,8 @@
 # runs -t1 -c50 -d${DURATION}s --latency after a 1 s warm-up.  The table
 # gives req/s, p50, p99, subj% (CPU of the process under test, from
 # /proc/PID/task/*/schedstat), cpu0%/cpu1% (core busy incl. steal, from
-# /proc/stat), req/s per busy core (req/s / subj%), peak RSS (VmHWM), wrk
+# /proc/stat), req/s per busy core (req/s / subj%) and its inverse, CPU
+# microseconds per request (us/req), peak RSS (VmHWM), wrk
 # errors, new backend connections (keep-alive check) and the ratios to
 # HAProxy (same header case) and to the backend direct: a1 = backend worker
 # alone on cpu1, a2 = backend on cpu0 beside wrk (the layout's cap).
@@ -304,14 +305,14 @@ print_table() {  # print_table TITLE PREFIX
         CPU[name] = cpu; PER[name] = per; C0[name] = v["core0"]; C1[name] = v["core1"]; RSS[name] = v["hwm_kb"] / 1024; ERR[name] = errs; NC[name] = v["newconn"]
     }
     END {
-        printf "%-22s %8s %6s %6s %5s %5s %5s %10s %6s %5s %6s %8s %8s %8s\n", "run", "req/s", "p50ms", "p99ms", "subj%", "cpu0%", "cpu1%", "req/s/core", "rssMB", "errs", "newcon", "/haproxy", "/directA1", "/directA2"
+        printf "%-22s %8s %6s %6s %5s %5s %5s %10s %6s %6s %5s %6s %8s %8s %8s\n", "run", "req/s", "p50ms", "p99ms", "subj%", "cpu0%", "cpu1%", "req/s/core", "us/req", "rssMB", "errs", "newcon", "/haproxy", "/directA1", "/directA2"
         for (i = 1; i <= n; i++) {
             k = names[i]; h = k
             sub(/^[a-z]+/, "haproxy", h)
             rh = (h in R && R[h] > 0 && k !~ /^direct/) ? sprintf("%.2f", R[k] / R[h]) : "-"
             a1 = ("direct-a1" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a1"]) : "-"
             a2 = ("direct-a2" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a2"]) : "-"
-            printf "%-22s %8.0f %6.2f %6.2f %5.0f %5.0f %5.0f %10.0f %6.1f %5d %6d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], C0[k], C1[k], PER[k], RSS[k], ERR[k], NC[k], rh, a1, a2
+            printf "%-22s %8.0f %6.2f %6.2f %5.0f %5.0f %5.0f %10.0f %6.1f %6.1f %5d %6d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], C0[k], C1[k], PER[k], PER[k] > 0 ? 1e6 / PER[k] : 0, RSS[k], ERR[k], NC[k], rh, a1, a2
         }
     }' "$ROWS" | tee -a "$OUT"
 }
