@@ -312,7 +312,7 @@ print_table() {  # print_table TITLE PREFIX
             rh = (h in R && R[h] > 0 && k !~ /^direct/) ? sprintf("%.2f", R[k] / R[h]) : "-"
             a1 = ("direct-a1" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a1"]) : "-"
             a2 = ("direct-a2" in R && k !~ /^direct/) ? sprintf("%.2f", R[k] / R["direct-a2"]) : "-"
-            printf "%-22s %8.0f %6.2f %6.2f %5.0f %5.0f %5.0f %10.0f %6.1f %6.1f %5d %6d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], C0[k], C1[k], PER[k], PER[k] > 0 ? 1e6 / PER[k] : 0, RSS[k], ERR[k], NC[k], rh, a1, a2
+            printf "%-22s %8.0f %6.2f %6.2f %5.0f %5.0f %5.0f %10.0f %6.1f %6.1f %5d %6d %8s %8s %8s\n", k, R[k], P50[k], P99[k], CPU[k], C0[k], C1[k], PER[k], (PER[k] > 0 ? 1e6 / PER[k] : 0), RSS[k], ERR[k], NC[k], rh, a1, a2
         }
     }' "$ROWS" | tee -a "$OUT"
 }
