@@ -208,8 +208,10 @@ static void build_index(sy_arena *a, sy_policy_table *t, const keys *ks)
 
     for (size_t i = 0; i < t->n; i++) {
         sy_policy *pol = &t->order[i];
-        const key *kp = &ks->k[ks->first[pol->index]];
         size_t kn = pol->cond ? 0 : ks->count[pol->index];
+        /* A table with no keys at all has no key array: never form a
+         * pointer into it (UBSan: zero offset on NULL). */
+        const key *kp = kn ? &ks->k[ks->first[pol->index]] : NULL;
         /* All of a policy's parameters must fit, or none is indexed. */
         size_t fresh = 0;
         for (size_t k = 0; k < kn; k++) {
@@ -252,7 +254,7 @@ static void build_index(sy_arena *a, sy_policy_table *t, const keys *ks)
      * position. */
     for (size_t i = 0; i < t->n; i++) {
         const sy_policy *pol = &t->order[i];
-        if (!pol->indexed)
+        if (!pol->indexed || !ks->count[pol->index])
             continue;
         const key *kp = &ks->k[ks->first[pol->index]];
         for (size_t k = 0; k < ks->count[pol->index]; k++) {
