@@ -141,13 +141,28 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     if (sc)
         load_service_config(c, sc, SY_PATH_KEY(path, "ServiceConfig"), b);
     sy_cfg_str(c, map, path, "ServiceMockReturnMessage", SY_OPT, &b->mock_body);
-    if (sy_cfg_int(c, map, path, "ServiceMockStatusCode", SY_OPT, 100, 599, &n))
-        b->mock_status = (int)n;
+    if (sy_cfg_int(c, map, path, "ServiceMockStatusCode", SY_OPT, 100, 599, &n)) {
+        /* A 1xx is interim: the client would read the mock's final answer
+         * as the next response (101 even says the protocol switched). */
+        if (n < 200)
+            sy_cfg_err(c, sy_ymap_get(map, "ServiceMockStatusCode")->mark,
+                       SY_PATH_KEY(path, "ServiceMockStatusCode"),
+                       "must be between 200 and 599 (a 1xx is not a final response)");
+        else
+            b->mock_status = (int)n;
+    }
     if (b->type == SY_BACKEND_MOCK) {
-        if (!sy_ymap_get(map, "ServiceMockReturnMessage"))
+        const sy_ynode *msg = sy_ymap_get(map, "ServiceMockReturnMessage");
+        if (!msg)
             sy_cfg_err(c, map->mark,
                        SY_PATH_KEY(path, "ServiceMockReturnMessage"),
                        "is required for a MOCK backend");
+        else if ((b->mock_status == 204 || b->mock_status == 304) && b->mock_body && *b->mock_body)
+            /* Such a response ends at its head; a body would be read by
+             * the client as the next response. */
+            sy_cfg_err(c, msg->mark, SY_PATH_KEY(path, "ServiceMockReturnMessage"),
+                       "must be empty with ServiceMockStatusCode %d (that response has no body)",
+                       b->mock_status);
         return;
     }
     check_http(c, map, path, b);

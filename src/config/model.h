@@ -253,7 +253,7 @@ typedef struct sy_backend_cfg {
     sy_upstream_cfg *upstream; /* resolved by the validator */
     uint32_t timeout_ms;  /* ServiceTimeout (seconds in config); default 15 s */
     char *mock_body;      /* ServiceMockReturnMessage */
-    int mock_status;      /* extension: ServiceMockStatusCode, default 200 */
+    int mock_status;      /* extension: ServiceMockStatusCode 200..599, default 200 */
 } sy_backend_cfg;
 
 /* ---- Services, domains, APIs ---- */

@@ -75,19 +75,30 @@ static void write_local_ex(sy_client *c, int status, const char *ctype, const ch
 {
     sy_request *r = c->req;
     char head[512];
-    bool head_req = r && r->head_done && sy_str_eq_c(r->method, "HEAD");
-    int n = snprintf(head, sizeof(head),
+    bool no_body = r && r->head_done && sy_str_eq_c(r->method, "HEAD");
+    int n;
+    if (status == 204 || status == 304) {
+        /* RFC 9112 §6.3: these end at their head.  Neither a body nor a
+         * Content-Length (which a client could take as a body's) is
+         * written: the next bytes on the connection are the next answer. */
+        n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nX-Api-RequestId: %s\r\n%s", status,
+                     sy_status_reason(status), r ? r->request_id : "-",
+                     c->close_after ? "Connection: close\r\n" : "");
+        no_body = true;
+    } else {
+        n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "X-Api-RequestId: %s\r\n%s",
                      status, sy_status_reason(status), ctype, blen, r ? r->request_id : "-",
                      c->close_after ? "Connection: close\r\n" : "");
+    }
     if (r)
         r->resp_at = c->out_sent + sy_buf_pending(&c->out); /* see take_back_response */
     sy_buf_append(&c->out, head, (size_t)n);
     if (extra_len)
         sy_buf_append(&c->out, extra, extra_len);
     sy_buf_append(&c->out, "\r\n", 2);
-    if (!head_req)
+    if (!no_body)
         sy_buf_append(&c->out, body, blen);
     if (r) {
         r->status = status;

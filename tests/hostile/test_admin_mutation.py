@@ -278,7 +278,7 @@ def invalid_things(doc):
             int_in("Services[%d].Apis[%d].ServiceTimeout" % (i, j), a.get("ServiceTimeout"), 1, 1800,
                    (int, float))  # seconds, decimals allowed
             int_in("Services[%d].Apis[%d].ServiceMockStatusCode" % (i, j),
-                   a.get("ServiceMockStatusCode"), 100, 599)
+                   a.get("ServiceMockStatusCode"), 200, 599)
     for i, p in enumerate(doc.get("Plugins") or []):
         id_ok("Plugins[%d].PluginId" % i, p.get("PluginId"))
         data = p.get("PluginData")

@@ -96,6 +96,15 @@ static void test_out_of_range(void **state)
     expect_error("Services:\n  - ServiceId: s\n    Apis:\n      - {ApiId: a, Path: /, ServiceTimeout: 0,"
                  " ServiceType: MOCK, ServiceMockReturnMessage: x}\n",
                  "t.yaml:4:45: Services[0].Apis[0].ServiceTimeout: must be between 1 and 1800 seconds");
+    /* MOCK statuses that end at their head (issue 9). */
+    expect_error("Services:\n  - ServiceId: s\n    Apis:\n      - {ApiId: a, Path: /, ServiceType: MOCK,"
+                 " ServiceMockReturnMessage: x, ServiceMockStatusCode: 101}\n",
+                 "t.yaml:4:100: Services[0].Apis[0].ServiceMockStatusCode: "
+                 "must be between 200 and 599 (a 1xx is not a final response)");
+    expect_error("Services:\n  - ServiceId: s\n    Apis:\n      - {ApiId: a, Path: /, ServiceType: MOCK,"
+                 " ServiceMockReturnMessage: x, ServiceMockStatusCode: 204}\n",
+                 "t.yaml:4:74: Services[0].Apis[0].ServiceMockReturnMessage: "
+                 "must be empty with ServiceMockStatusCode 204 (that response has no body)");
 }
 
 static void test_bad_enums_and_formats(void **state)
