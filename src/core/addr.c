@@ -21,13 +21,13 @@ void sy_addr_text(const struct sockaddr *sa, char *buf, size_t cap)
     }
 }
 
-void sy_addr_ip(const struct sockaddr_storage *ss, char *buf, size_t cap)
+void sy_addr_ip(const struct sockaddr *sa, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    if (ss->ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)cap);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)cap);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
         if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
             inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)cap);
         else

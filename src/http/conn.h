@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "gen/snapshot.h"
+#include "core/addr.h"
 #include "core/buf.h"
 #include "http/head.h"
 #include "net/loop.h"
@@ -112,10 +113,13 @@ struct sy_client {
     struct sy_worker *w;
     sy_timer timer;
     enum sy_client_state state;
-    struct sockaddr_storage peer;
-    socklen_t peer_len;
-    char peer_ip[64];
-    llhttp_t parser;
+    sy_ipaddr peer;                    /* IPv4/IPv6 only: 28 bytes, not 128 */
+    char peer_ip[SY_IP_TEXT_MAX];
+    /* The parser lives at the front of the receive buffer's block and
+     * both exist only while bytes are pending or a request is open: an
+     * idle keep-alive connection holds neither (it restarts at a message
+     * boundary, where a fresh llhttp_init is the same state). */
+    llhttp_t *parser;
     char *rbuf;                        /* receive buffer, fixed capacity */
     size_t rlen, rpos, rcap;           /* bytes held, bytes parsed, capacity */
     size_t head_start;                 /* rbuf offset where this head began */

@@ -349,8 +349,8 @@ static void next_request(sy_client *c)
         return;
     }
     sy_client_set_state(c, SY_CS_HEAD);
-    if (HPE_PAUSED == llhttp_get_errno(&c->parser))
-        llhttp_resume(&c->parser);
+    if (c->parser && HPE_PAUSED == llhttp_get_errno(c->parser))
+        llhttp_resume(c->parser);
     /* Compact: keep only the unparsed (pipelined) bytes. */
     if (c->rpos) {
         memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
@@ -419,7 +419,7 @@ static void fail_parse(sy_client *c, llhttp_errno_t err)
     if (r && r->local)
         return; /* a callback already answered */
     int status = r && r->local_status ? r->local_status : 400;
-    const char *reason = llhttp_get_error_reason(&c->parser);
+    const char *reason = llhttp_get_error_reason(c->parser);
     char msg[160];
     snprintf(msg, sizeof(msg), "malformed request: %s", reason ? reason : llhttp_errno_name(err));
     if (c->up) {
@@ -467,7 +467,7 @@ static bool parse_input(sy_client *c)
     }
     const char *start = c->rbuf + c->rpos;
     c->in_parser = true;
-    llhttp_errno_t err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
+    llhttp_errno_t err = llhttp_execute(c->parser, start, c->rlen - c->rpos);
     c->in_parser = false;
     if (c->closed)
         return false;
@@ -486,7 +486,7 @@ static bool parse_input(sy_client *c)
     if (err == HPE_OK) {
         c->rpos = c->rlen;
     } else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-        c->rpos = (size_t)(llhttp_get_error_pos(&c->parser) - c->rbuf);
+        c->rpos = (size_t)(llhttp_get_error_pos(c->parser) - c->rbuf);
         if (err == HPE_PAUSED_UPGRADE)
             c->paused_upgrade = true;
     } else {
@@ -555,18 +555,30 @@ static void client_process_loop(sy_client *c);
  * connections active at once reuse them; a burst's extra ones are freed). */
 #define SY_RBUF_POOL_MAX 64
 
+/* A pooled block: [llhttp_t][receive buffer, rcap bytes].  A block in
+ * the pool keeps its next link in its first bytes. */
+static size_t block_size(const sy_client *c)
+{
+    return sizeof(llhttp_t) + c->rcap;
+}
+
 void sy_client_rbuf_ensure(sy_client *c)
 {
     if (c->rbuf)
         return;
     sy_worker *w = c->w;
+    char *block;
     if (w->rbuf_pool && w->rbuf_pool_cap == c->rcap) {
-        c->rbuf = w->rbuf_pool;
-        memcpy(&w->rbuf_pool, c->rbuf, sizeof(char *));
+        block = w->rbuf_pool;
+        memcpy(&w->rbuf_pool, block, sizeof(char *));
         w->rbuf_pool_n--;
     } else {
-        c->rbuf = sy_malloc(c->rcap);
+        block = sy_malloc(block_size(c));
     }
+    c->parser = (llhttp_t *)block;
+    llhttp_init(c->parser, HTTP_REQUEST, &req_settings);
+    c->parser->data = c;
+    c->rbuf = block + sizeof(llhttp_t);
     sy_stats_rbuf(w->id, 1);
     c->rlen = c->rpos = 0;
 }
@@ -576,6 +588,7 @@ static void rbuf_release(sy_client *c)
     sy_worker *w = c->w;
     if (!c->rbuf)
         return;
+    char *block = (char *)c->parser;
     if (w->rbuf_pool && w->rbuf_pool_cap != c->rcap) {
         /* The head limits changed with a reload: start a new pool. */
         while (w->rbuf_pool) {
@@ -587,14 +600,15 @@ static void rbuf_release(sy_client *c)
         w->rbuf_pool_n = 0;
     }
     if (w->rbuf_pool_n < SY_RBUF_POOL_MAX) {
-        memcpy(c->rbuf, &w->rbuf_pool, sizeof(char *));
-        w->rbuf_pool = c->rbuf;
+        memcpy(block, &w->rbuf_pool, sizeof(char *));
+        w->rbuf_pool = block;
         w->rbuf_pool_cap = c->rcap;
         w->rbuf_pool_n++;
     } else {
-        free(c->rbuf);
+        free(block);
     }
     c->rbuf = NULL;
+    c->parser = NULL;
     c->rlen = c->rpos = c->head_start = 0;
     sy_stats_rbuf(w->id, -1);
 }
@@ -769,8 +783,6 @@ static sy_client *client_new(sy_worker *w)
     if (c->rcap < 16384)
         c->rcap = 16384;
     sy_arena_init(&c->arena, 8192); /* the buffer comes with the first bytes */
-    llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
-    c->parser.data = c;
     sy_timer_init(&c->timer, client_timer_cb, c);
     sy_client_set_state(c, SY_CS_HEAD);
     c->head_deadline = sy_loop_now(w->loop) + gw->header_timeout_ms;
@@ -787,9 +799,12 @@ void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *pe
     sy_client *c = client_new(w);
     c->io.fd = fd;
     c->io.cb = client_io_cb;
-    c->peer = *peer;
-    c->peer_len = len;
-    sy_addr_ip(peer, c->peer_ip, sizeof(c->peer_ip));
+    /* Listeners are IPv4/IPv6 (net/listen.c): keep just that much. */
+    if (peer->ss_family == AF_INET6 && len >= sizeof(c->peer.in6))
+        c->peer.in6 = *(const struct sockaddr_in6 *)peer;
+    else if (peer->ss_family == AF_INET && len >= sizeof(c->peer.in))
+        c->peer.in = *(const struct sockaddr_in *)peer;
+    sy_addr_ip(&c->peer.sa, c->peer_ip, sizeof(c->peer_ip));
     c->next = w->clients;
     if (w->clients)
         w->clients->prev = c;
@@ -821,7 +836,6 @@ sy_client *sy_client_new_stream(sy_client *parent, struct sy_h2stream *s)
     sy_client *c = client_new(w);
     c->io.fd = -1;
     c->peer = parent->peer;
-    c->peer_len = parent->peer_len;
     memcpy(c->peer_ip, parent->peer_ip, sizeof(c->peer_ip));
     c->tls = parent->tls;
     c->tls_version = parent->tls_version;

@@ -168,7 +168,7 @@ void sy_worker_free_dead(sy_worker *w)
         w->dead_clients = c->next;
         if (c->rbuf)
             sy_stats_rbuf(w->id, -1);
-        free(c->rbuf);
+        free(c->parser); /* the block that holds the receive buffer too */
         sy_buf_free(&c->out);
         sy_arena_free(&c->arena);
         free(c);

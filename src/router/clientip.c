@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool sy_ip_parse(sy_str s, struct sockaddr_storage *out)
+bool sy_ip_parse(sy_str s, sy_ipaddr *out)
 {
     char tmp[64];
     s = sy_str_trim(s);
@@ -18,8 +18,8 @@ bool sy_ip_parse(sy_str s, struct sockaddr_storage *out)
     memcpy(tmp, s.p, s.len);
     tmp[s.len] = '\0';
     memset(out, 0, sizeof(*out));
-    struct sockaddr_in *a4 = (struct sockaddr_in *)out;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+    struct sockaddr_in *a4 = &out->in;
+    struct sockaddr_in6 *a6 = &out->in6;
     if (inet_pton(AF_INET, tmp, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
         return true;
@@ -32,14 +32,14 @@ bool sy_ip_parse(sy_str s, struct sockaddr_storage *out)
 }
 
 /* Bytes of an address for CIDR comparison; v4-mapped v6 counts as v4. */
-static int addr_bytes(const struct sockaddr_storage *ss, const unsigned char **p)
+static int addr_bytes(const sy_ipaddr *ip, const unsigned char **p)
 {
-    if (ss->ss_family == AF_INET) {
-        *p = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
+    if (ip->sa.sa_family == AF_INET) {
+        *p = (const unsigned char *)&ip->in.sin_addr;
         return AF_INET;
     }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    if (ip->sa.sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = &ip->in6;
         if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
             *p = &s6->sin6_addr.s6_addr[12];
             return AF_INET;
@@ -50,10 +50,10 @@ static int addr_bytes(const struct sockaddr_storage *ss, const unsigned char **p
     return 0;
 }
 
-bool sy_cidr_contains(const sy_cidr *c, const struct sockaddr_storage *ss)
+bool sy_cidr_contains(const sy_cidr *c, const sy_ipaddr *ip)
 {
     const unsigned char *b = NULL;
-    int fam = addr_bytes(ss, &b);
+    int fam = addr_bytes(ip, &b);
     if (fam != c->family)
         return false;
     int bits = c->prefix;
@@ -65,29 +65,27 @@ bool sy_cidr_contains(const sy_cidr *c, const struct sockaddr_storage *ss)
     return true;
 }
 
-bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const struct sockaddr_storage *ss)
+bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const sy_ipaddr *ip)
 {
     for (size_t i = 0; i < n; i++)
-        if (sy_cidr_contains(&list[i], ss))
+        if (sy_cidr_contains(&list[i], ip))
             return true;
     return false;
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
+static void addr_text(const sy_ipaddr *ip, char *out, size_t cap)
 {
     const unsigned char *b = NULL;
-    int fam = addr_bytes(ss, &b);
+    int fam = addr_bytes(ip, &b);
     if (!fam || !inet_ntop(fam, b, out, (socklen_t)cap))
         snprintf(out, cap, "unknown");
 }
 
-void sy_clientip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
-                          const char *peer_ip, const sy_header *hdrs, size_t n_hdrs,
-                          char *out, size_t cap, struct sockaddr_storage *out_addr,
+void sy_clientip_resolve(const sy_gateway_cfg *gw, const sy_ipaddr *peer, const char *peer_ip,
+                          const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
                           bool *peer_trusted)
 {
     snprintf(out, cap, "%s", peer_ip);
-    *out_addr = *peer;
     *peer_trusted = gw->n_trusted && sy_cidr_list_contains(gw->trusted, gw->n_trusted, peer);
     if (!*peer_trusted)
         return;
@@ -103,12 +101,11 @@ void sy_clientip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage
             while (start > 0 && v.p[start - 1] != ',')
                 start--;
             sy_str hop = sy_str_trim(sy_str_make(v.p + start, end - start));
-            struct sockaddr_storage ss;
-            if (!sy_ip_parse(hop, &ss))
+            sy_ipaddr ip;
+            if (!sy_ip_parse(hop, &ip))
                 return; /* malformed: stop at the last good position */
-            *out_addr = ss;
-            addr_text(&ss, out, cap);
-            if (!sy_cidr_list_contains(gw->trusted, gw->n_trusted, &ss))
+            addr_text(&ip, out, cap);
+            if (!sy_cidr_list_contains(gw->trusted, gw->n_trusted, &ip))
                 return; /* first untrusted hop from the right: the client */
             end = start ? start - 1 : 0;
         }

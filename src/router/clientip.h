@@ -9,17 +9,17 @@
 #include <sys/socket.h>
 
 #include "config/model.h"
+#include "core/addr.h"
 #include "router/reqview.h"
 
-bool sy_ip_parse(sy_str s, struct sockaddr_storage *out);
-bool sy_cidr_contains(const sy_cidr *c, const struct sockaddr_storage *ss);
-bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const struct sockaddr_storage *ss);
+bool sy_ip_parse(sy_str s, sy_ipaddr *out);
+bool sy_cidr_contains(const sy_cidr *c, const sy_ipaddr *ip);
+bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const sy_ipaddr *ip);
 
 /* Decide the client address.  `peer_trusted` tells the caller whether the
  * incoming X-Forwarded-For chain may be kept (and appended to). */
-void sy_clientip_resolve(const sy_gateway_cfg *gw, const struct sockaddr_storage *peer,
-                          const char *peer_ip, const sy_header *hdrs, size_t n_hdrs,
-                          char *out, size_t cap, struct sockaddr_storage *out_addr,
+void sy_clientip_resolve(const sy_gateway_cfg *gw, const sy_ipaddr *peer, const char *peer_ip,
+                          const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
                           bool *peer_trusted);
 
 #endif

@@ -101,7 +101,7 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
     rv->force_random = in->force_random;
     rv->force_hash = in->force_hash;
     sy_clientip_resolve(gw, in->peer, in->peer_ip, in->headers, in->n_headers, out->client_ip,
-                         sizeof(out->client_ip), &rv->client_addr, &out->peer_trusted);
+                         sizeof(out->client_ip), &out->peer_trusted);
     rv->client_ip = sy_str_c(out->client_ip);
     if (bad) {
         answer(out, SY_DECIDE_ERROR, 400, "bad_request", bad);

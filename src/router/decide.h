@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "config/model.h"
+#include "core/addr.h"
 #include "router/policy.h"
 #include "router/reqview.h"
 #include "router/router.h"
@@ -30,7 +31,7 @@ typedef struct sy_decide_in {
     const sy_header *headers;
     size_t n_headers;
     bool tls;                /* arrived over TLS: scheme https */
-    const struct sockaddr_storage *peer;
+    const sy_ipaddr *peer;
     const char *peer_ip;
     bool has_body;           /* Content-Length > 0 or chunked */
     bool length_known;       /* content_length is the whole body size */

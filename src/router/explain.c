@@ -216,7 +216,7 @@ json_t *sy_explain(const sy_routing *g, const sy_explain_req *in, char *err, siz
         return NULL;
     }
     const char *peer_ip = in->client_ip ? in->client_ip : "127.0.0.1";
-    struct sockaddr_storage peer;
+    sy_ipaddr peer;
     if (!sy_ip_parse(sy_str_c(peer_ip), &peer)) {
         snprintf(err, errlen, "client_ip '%s' is not an IP address", peer_ip);
         return NULL;

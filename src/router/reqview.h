@@ -27,7 +27,6 @@ typedef struct sy_req_view {
     const sy_header *headers;
     size_t n_headers;
     sy_str client_ip;     /* textual, after the TrustedProxies walk */
-    struct sockaddr_storage client_addr; /* same address, binary */
     sy_arena *scratch;    /* per-request arena for decoded values */
 
     /* Test hooks (test-routes, explain): when set, Random() returns

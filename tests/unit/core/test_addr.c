@@ -53,17 +53,17 @@ static void test_ip_only(void **state)
     (void)state;
     char buf[64];
     struct sockaddr_storage a = v4("127.0.0.1", 1);
-    sy_addr_ip(&a, buf, sizeof buf);
+    sy_addr_ip((struct sockaddr *)&a, buf, sizeof buf);
     assert_string_equal(buf, "127.0.0.1");
     a = v6("::ffff:198.51.100.2", 1);   /* a v4 client on a dual-stack socket */
-    sy_addr_ip(&a, buf, sizeof buf);
+    sy_addr_ip((struct sockaddr *)&a, buf, sizeof buf);
     assert_string_equal(buf, "198.51.100.2");
     a = v6("::1", 1);
-    sy_addr_ip(&a, buf, sizeof buf);
+    sy_addr_ip((struct sockaddr *)&a, buf, sizeof buf);
     assert_string_equal(buf, "::1");
     struct sockaddr_storage none = {.ss_family = AF_UNIX};
     strcpy(buf, "stale");
-    sy_addr_ip(&none, buf, sizeof buf);
+    sy_addr_ip((struct sockaddr *)&none, buf, sizeof buf);
     assert_string_equal(buf, "");
 }
 
