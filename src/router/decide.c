@@ -122,6 +122,13 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
                rt->error);
         return;
     }
+    for (size_t i = 0; i < rt->n_params; i++) {
+        if (sy_segment_has_separator(rt->param_values[i])) {
+            answer(out, SY_DECIDE_ERROR, 400, "bad_request",
+                   "an encoded slash or backslash in a {var} path segment is not allowed");
+            return;
+        }
+    }
     if (narrate && rt->policies) {
         const sy_policy *win = sy_policy_table_explain(rt->policies, rv, narrate->on_policy, narrate->ud);
         if (win) {

@@ -47,31 +47,63 @@ int sy_host_normalize(sy_str v, char *out, size_t cap)
     return (int)end;
 }
 
+/* Length of the path separator starting at p[i], 0 if none: "/", and what
+ * some backend decodes or normalises into one ("\", "%2F", "%5C"). */
+static size_t separator_at(sy_str path, size_t i)
+{
+    char ch = path.p[i];
+    if (ch == '/' || ch == '\\')
+        return 1;
+    if (ch == '%' && i + 2 < path.len &&
+        ((path.p[i + 1] == '2' && (path.p[i + 2] == 'f' || path.p[i + 2] == 'F')) ||
+         (path.p[i + 1] == '5' && (path.p[i + 2] == 'c' || path.p[i + 2] == 'C'))))
+        return 3;
+    return 0;
+}
+
+/* Is p[from..to) "." or "..", each dot raw or %2e? */
+static bool is_dots(sy_str path, size_t from, size_t to)
+{
+    size_t dots = 0, k = from;
+    while (k < to) {
+        if (path.p[k] == '.') {
+            k++;
+        } else if (k + 3 <= to && path.p[k] == '%' && path.p[k + 1] == '2' &&
+                   (path.p[k + 2] == 'e' || path.p[k + 2] == 'E')) {
+            k += 3;
+        } else {
+            return false;
+        }
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
 bool sy_path_has_dot_segment(sy_str path)
 {
-    size_t i = 0;
-    while (i < path.len) {
-        if (path.p[i] != '/') {
+    size_t start = 0;
+    for (size_t i = 0; i <= path.len;) {
+        size_t sep = i < path.len ? separator_at(path, i) : 1;
+        if (!sep) {
             i++;
             continue;
         }
-        size_t j = i + 1, dots = 0, k = j;
-        while (k < path.len && path.p[k] != '/') {
-            if (path.p[k] == '.') {
-                dots++;
-                k++;
-            } else if (k + 2 < path.len && path.p[k] == '%' && path.p[k + 1] == '2' &&
-                       (path.p[k + 2] == 'e' || path.p[k + 2] == 'E')) {
-                dots++;
-                k += 3;
-            } else {
-                dots = 99;
-                break;
-            }
-        }
-        if (k > j && (dots == 1 || dots == 2))
+        /* A segment's name ends at ';': Tomcat and others strip path
+         * parameters, so "..;x" is ".." to them. */
+        const char *semi = memchr(path.p + start, ';', i - start);
+        size_t end = semi ? (size_t)(semi - path.p) : i;
+        if (is_dots(path, start, end))
             return true;
-        i = j;
+        i += sep;
+        start = i;
     }
+    return false;
+}
+
+bool sy_segment_has_separator(sy_str v)
+{
+    for (size_t i = 0; i < v.len; i++)
+        if (separator_at(v, i))
+            return true;
     return false;
 }

@@ -16,7 +16,14 @@
 int sy_host_normalize(sy_str v, char *out, size_t cap);
 
 /* A "." or ".." segment, raw or %2e-encoded: it could route to one API and
- * be resolved to another by the backend, so such paths are refused. */
+ * be resolved to another by the backend, so such paths are refused.
+ * Segments end at "/" and at what a backend may decode or normalise into
+ * one ("%2F", "%5C", "\"); a segment's name ends at ";" ("..;x" is ".."
+ * to Tomcat, which strips path parameters). */
 bool sy_path_has_dot_segment(sy_str path);
+
+/* A "/" or "\" in v, raw or %-encoded: a {var} value holding one would
+ * change the structure of the backend path it is substituted into. */
+bool sy_segment_has_separator(sy_str v);
 
 #endif
