@@ -220,11 +220,17 @@ static int run(const char *file)
             if (sy_cfgmgr_reload(&e) != SY_CFGMGR_OK) {
                 sy_error("reload failed, keeping config generation %llu:",
                          (unsigned long long)sy_cfgmgr_current()->generation);
-                for (size_t i = 0; i < e.n; i++)
+                sy_buf why = {0};
+                for (size_t i = 0; i < e.n; i++) {
                     sy_error("  %s", e.msgs[i]);
+                    sy_buf_append_str(&why, e.msgs[i]);
+                    sy_buf_append(&why, "\n", i + 1 < e.n);
+                }
+                sy_buf_append(&why, "", 1);
                 sy_errors_free(&e);
                 sy_cfgmgr_unlock();
-                sy_admin_reload_failed();
+                sy_admin_reload_failed(why.data);
+                sy_buf_free(&why);
                 continue;
             }
             sy_snapshot *next = sy_cfgmgr_current();

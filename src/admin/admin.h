@@ -23,8 +23,10 @@ int sy_admin_start(sy_snapshot *s, int n_workers);
  * the old generation can be released: the main thread still holds s).
  * Also counts the reload for switchyard_config_reloads_total. */
 void sy_admin_publish(sy_snapshot *s);
-/* A reload was refused (switchyard_config_reload_failures_total). */
-void sy_admin_reload_failed(void);
+/* A reload was refused (switchyard_config_reload_failures_total); `why`
+ * (the loader's messages, one a line, or NULL) is kept for /v1/status and
+ * the dashboard until the next reload. */
+void sy_admin_reload_failed(const char *why);
 
 /* Stop the thread, close every admin connection, drop the reference. */
 void sy_admin_stop(void);

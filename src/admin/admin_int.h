@@ -39,6 +39,10 @@ typedef struct sy_admin_info {
 
 extern sy_admin_info sy_admin_env;
 
+/* server.c: the last reload since the listener started: false when none;
+ * else its Unix time, whether it took effect, and (refused) why. */
+bool sy_admin_last_reload(double *at, bool *ok, char *why, size_t cap);
+
 /* routes.c: authenticate and dispatch one request. */
 void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs);
 /* Body helpers: a JSON document (reference stolen) or a JSON error. */

@@ -105,6 +105,14 @@ static void h_status(const sy_admin_req *rq, sy_admin_resp *rs)
                             "services", (json_int_t)cfg->n_services,
                             "plugins", (json_int_t)cfg->n_plugins);
     json_object_set_new(doc, "config_version", json_integer((json_int_t)cfg->version));
+    double at;
+    bool ok;
+    char why[2048];
+    json_object_set_new(doc, "last_reload",
+                        sy_admin_last_reload(&at, &ok, why, sizeof why)
+                            ? json_pack("{s:f, s:b, s:s?}", "time", at, "ok", ok, "error",
+                                        ok ? NULL : why)
+                            : json_null());
     json_t *store = sy_fleet_status();
     json_object_set_new(doc, "config_store", store ? store : json_pack("{s:s}", "type", "file"));
     sy_admin_json(rs, 200, doc);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,11 +86,44 @@ static sy_snapshot *snap_pin(void)
     return s;
 }
 
+/* The last reload (SIGHUP, admin change, etcd revision) once the listener
+ * runs: when, whether it took effect, and why not.  Written by the main or
+ * admin thread, read by the admin thread: a mutex (never on a worker). */
+static struct {
+    pthread_mutex_t mu;
+    double at;                 /* Unix seconds, 0 = none yet */
+    bool ok;
+    char why[2048];
+} last_reload = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void note_reload(bool ok, const char *why)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_mutex_lock(&last_reload.mu);
+    last_reload.at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    last_reload.ok = ok;
+    snprintf(last_reload.why, sizeof last_reload.why, "%s", why ? why : "");
+    pthread_mutex_unlock(&last_reload.mu);
+}
+
+bool sy_admin_last_reload(double *at, bool *ok, char *why, size_t cap)
+{
+    pthread_mutex_lock(&last_reload.mu);
+    *at = last_reload.at;
+    *ok = last_reload.ok;
+    if (why && cap)
+        snprintf(why, cap, "%s", last_reload.why);
+    pthread_mutex_unlock(&last_reload.mu);
+    return *at > 0;
+}
+
 void sy_admin_publish(sy_snapshot *s)
 {
     sy_stats_on_reload(true);
     if (!A.running)
         return;
+    note_reload(true, NULL);
     sy_snapshot_ref(s);
     pthread_mutex_lock(&A.snap_mu);
     sy_snapshot *old = A.snap;
@@ -98,9 +132,10 @@ void sy_admin_publish(sy_snapshot *s)
     sy_snapshot_unref(old);
 }
 
-void sy_admin_reload_failed(void)
+void sy_admin_reload_failed(const char *why)
 {
     sy_stats_on_reload(false);
+    note_reload(false, why && *why ? why : "refused");
 }
 
 /* ---- llhttp callbacks ---- */

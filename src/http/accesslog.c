@@ -43,10 +43,18 @@ static void field(sy_buf *b, const char *name, sy_str v, bool first)
 
 void sy_access_log(sy_client *c)
 {
-    sy_stats_on_request(c->w->id, c->req->snap, &c->req->route, c->req->status);
-    if (sy_rt.access_fd < 0 || !c->req)
-        return;
     sy_request *r = c->req;
+    if (r) {
+        uint64_t now_us = sy_clock_us();
+        sy_stats_obs o = {.status = r->status,
+                          .duration_us = now_us > r->start_us ? now_us - r->start_us : 0,
+                          .bytes_in = r->body_bytes,
+                          .bytes_out = r->bytes_sent + sy_buf_pending(&c->out),
+                          .upstream = r->upstream};
+        sy_stats_on_request(c->w->id, r->snap, &r->route, &o);
+    }
+    if (sy_rt.access_fd < 0 || !r)
+        return;
     sy_buf *b = &c->w->access_log;
     struct timespec ts;
     struct tm tm;

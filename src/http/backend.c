@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "core/log.h"
+#include "stats/stats.h"
 #include "http/conn.h"
 #include "http/worker.h"
 #include "net/readedge.h"
@@ -124,6 +125,7 @@ static void up_free(sy_upconn *u)
         close(u->io.fd);
         u->io.fd = -1;
         w->n_upfds--;
+        sy_stats_gauge_add(w->id, SY_GAUGE_BACKEND_CONNS, -1);
     }
     u->free_next = w->dead_ups;
     w->dead_ups = u;
@@ -255,6 +257,7 @@ static int up_connect(sy_upconn *u)
     }
     u->io.fd = fd;
     u->w->n_upfds++;
+    sy_stats_gauge_add(u->w->id, SY_GAUGE_BACKEND_CONNS, 1);
     u->state = SY_US_CONNECTING;
     u->writable = false;
     u->readable = false;

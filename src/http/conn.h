@@ -105,6 +105,7 @@ typedef struct sy_request {
     bool resp_done;
     uint64_t bytes_sent;
     uint64_t start_ms, up_start_ms, up_head_ms;
+    uint64_t start_us;                 /* sy_clock_us() at the first head byte */
     const char *error_word;
 } sy_request;
 

@@ -77,6 +77,7 @@ static void request_begin(sy_client *c)
     r->snap = c->w->snap;
     sy_snapshot_ref(r->snap);
     r->start_ms = sy_loop_now(c->w->loop);
+    r->start_us = sy_clock_us();
     r->node = -1;
     uint64_t a = sy_worker_rand(c->w), b = sy_worker_rand(c->w);
     for (int i = 0; i < 16; i++) {
@@ -169,6 +170,7 @@ void sy_client_close(sy_client *c)
     if (c->next)
         c->next->prev = c->prev;
     w->n_clients--;
+    sy_stats_gauge_add(w->id, SY_GAUGE_CLIENT_CONNS, -1);
     /* Freed after the current I/O batch: later events in this batch may
      * still point at it. */
     c->next = w->dead_clients;
@@ -810,6 +812,7 @@ void sy_client_accept_ex(sy_worker *w, int fd, const struct sockaddr_storage *pe
         w->clients->prev = c;
     w->clients = c;
     w->n_clients++;
+    sy_stats_gauge_add(w->id, SY_GAUGE_CLIENT_CONNS, 1);
     c->writable = true;
     c->tp = &sy_transport_plain;
     if (tls) {

@@ -47,6 +47,8 @@ void sy_loop_del(sy_loop *loop, sy_io *io);
 /* Cached monotonic milliseconds, refreshed once per iteration. */
 uint64_t sy_loop_now(const sy_loop *loop);
 uint64_t sy_clock_ms(void);
+/* Monotonic microseconds (request durations for the histograms). */
+uint64_t sy_clock_us(void);
 
 void sy_timer_init(sy_timer *t, sy_timer_cb cb, void *data);
 void sy_timer_arm(sy_loop *loop, sy_timer *t, uint64_t delay_ms);

@@ -25,16 +25,36 @@
 #define BLOCK 256
 #define MAX_BLOCKS 4096
 #define UNSET UINT32_MAX
-#define CELL_MATCHED SY_STATS_CLASSES
+
+/* A cell's counters: status classes, then these, then the histogram. */
+enum {
+    CELL_MATCHED = SY_STATS_CLASSES,
+    CELL_SUM_US,
+    CELL_BYTES_IN,
+    CELL_BYTES_OUT,
+    CELL_BUCKET0,
+    CELL_END = CELL_BUCKET0 + SY_STATS_BUCKETS + 1
+};
 
 typedef struct cell {
-    _Atomic uint64_t c[8];     /* classes 0..5, matched, spare: 64 bytes */
+    _Atomic uint64_t c[32];    /* CELL_END used: four cache lines */
 } cell;
+_Static_assert(CELL_END <= 32, "cell too small");
+
+/* 100 us to 10 s: a loopback hop is a few hundred microseconds, a backend
+ * past ServiceTimeout's usual 15 s is +Inf anyway. */
+const uint64_t sy_stats_bucket_us[SY_STATS_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+const char *const sy_stats_bucket_le[SY_STATS_BUCKETS] = {
+    "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+    "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"};
 
 typedef struct view {
     uint64_t gen;              /* 0 = unused */
-    size_t n_apis, n_svcs, n_plugins, n_pols;
+    size_t n_apis, n_svcs, n_plugins, n_pols, n_ups;
     uint32_t *api_ids;         /* n_apis * SY_ENV_COUNT */
+    uint32_t *ups_ids;         /* n_ups */
     uint32_t *svc_ids;         /* (n_svcs + 1) * (SY_ENV_COUNT + 1) */
     uint32_t *pol_base;        /* n_plugins + 1 */
     uint32_t *pol_ids;         /* n_pols */
@@ -45,6 +65,7 @@ typedef struct wslot {
     view views[2];
     unsigned evict;
     atomic_long rbufs;   /* client receive buffers held (sy_stats_rbuf) */
+    atomic_long gauges[SY_GAUGE_N];
 } wslot;
 
 typedef struct series {
@@ -150,6 +171,7 @@ void sy_stats_init(int n_workers)
 static void view_free(view *v)
 {
     free(v->api_ids);
+    free(v->ups_ids);
     free(v->svc_ids);
     free(v->pol_base);
     free(v->pol_ids);
@@ -211,6 +233,27 @@ uint64_t sy_stats_rbufs(void)
     return sum > 0 ? (uint64_t)sum : 0;
 }
 
+void sy_stats_gauge_add(int worker, enum sy_stats_gauge g, int delta)
+{
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) ||
+        (unsigned)g >= SY_GAUGE_N)
+        return;
+    atomic_long *a = &slots[worker]->gauges[g];
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
+}
+
+/* A worker's gauge may be negative for a moment only if another worker
+ * opened what it closes (never: each closes its own); clamp the sum. */
+uint64_t sy_stats_gauge(enum sy_stats_gauge g)
+{
+    long sum = 0;
+    int n = atomic_load_explicit(&n_slots, memory_order_acquire);
+    for (int i = 0; i < n && (unsigned)g < SY_GAUGE_N; i++)
+        sum += atomic_load_explicit(&slots[i]->gauges[g], memory_order_relaxed);
+    return sum > 0 ? (uint64_t)sum : 0;
+}
+
 /* ---- hot path ---- */
 
 static uint32_t *unset_array(size_t n)
@@ -234,7 +277,9 @@ static view *view_for(wslot *w, const sy_snapshot *s)
     v->n_apis = sy_router_api_count(s->router);
     v->n_svcs = cfg->n_services;
     v->n_plugins = cfg->n_plugins;
+    v->n_ups = cfg->n_upstreams;
     v->api_ids = unset_array(v->n_apis * SY_ENV_COUNT);
+    v->ups_ids = unset_array(v->n_ups);
     v->svc_ids = unset_array((v->n_svcs + 1) * (SY_ENV_COUNT + 1));
     v->pol_base = sy_malloc((v->n_plugins + 1) * sizeof(uint32_t));
     size_t total = 0;
@@ -266,10 +311,10 @@ static cell *cell_for(wslot *w, uint32_t id)
 }
 
 /* Single writer: a relaxed load + store is enough (no locked add). */
-static inline void bump(cell *c, int i)
+static inline void add(cell *c, int i, uint64_t n)
 {
     uint64_t v = atomic_load_explicit(&c->c[i], memory_order_relaxed);
-    atomic_store_explicit(&c->c[i], v + 1, memory_order_relaxed);
+    atomic_store_explicit(&c->c[i], v + n, memory_order_relaxed);
 }
 
 static int status_class(int status)
@@ -277,13 +322,34 @@ static int status_class(int status)
     return status >= 100 && status <= 599 ? status / 100 : 0;
 }
 
-void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, int status)
+static int bucket_of(uint64_t us)
 {
-    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !s || !rt)
+    int b = 0;
+    while (b < SY_STATS_BUCKETS && us > sy_stats_bucket_us[b])
+        b++;
+    return b;
+}
+
+/* One request into a cell: its class, duration and bytes. */
+static void observe(cell *c, int cls, int bucket, const sy_stats_obs *o)
+{
+    add(c, cls, 1);
+    add(c, CELL_BUCKET0 + bucket, 1);
+    add(c, CELL_SUM_US, o->duration_us);
+    add(c, CELL_BYTES_IN, o->bytes_in);
+    add(c, CELL_BYTES_OUT, o->bytes_out);
+}
+
+void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt,
+                         const sy_stats_obs *o)
+{
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !s ||
+        !rt || !o)
         return;
     wslot *w = slots[worker];
     view *v = view_for(w, s);
-    int cls = status_class(status);
+    int cls = status_class(o->status);
+    int bucket = bucket_of(o->duration_us);
     uint32_t *idp;
     if (rt->api && rt->service && rt->env >= 0 && rt->api_index < v->n_apis) {
         idp = &v->api_ids[rt->api_index * SY_ENV_COUNT + (size_t)rt->env];
@@ -301,7 +367,17 @@ void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, i
     }
     cell *c = cell_for(w, *idp);
     if (c)
-        bump(c, cls);
+        observe(c, cls, bucket, o);
+    if (o->upstream) {
+        size_t ui = (size_t)(o->upstream - s->cfg->upstreams);
+        if (ui < v->n_ups && &s->cfg->upstreams[ui] == o->upstream) {
+            idp = &v->ups_ids[ui];
+            if (*idp == UNSET)
+                *idp = series_id(SY_STATS_UPSTREAM, o->upstream->id, "", "");
+            if ((c = cell_for(w, *idp)))
+                observe(c, cls, bucket, o);
+        }
+    }
     if (rt->plugin && rt->policy && rt->api) {
         size_t pi = (size_t)(rt->plugin - s->cfg->plugins);
         size_t k = (size_t)(rt->policy - rt->plugin->policies);
@@ -312,8 +388,8 @@ void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt, i
             *idp = series_id(SY_STATS_POLICY, rt->plugin->id, rt->policy->name, "");
         c = cell_for(w, *idp);
         if (c) {
-            bump(c, cls);
-            bump(c, CELL_MATCHED);
+            observe(c, cls, bucket, o);
+            add(c, CELL_MATCHED, 1);
         }
     }
 }
@@ -337,7 +413,14 @@ void sy_stats_foreach(sy_stats_series_cb *cb, void *ud)
             for (int k = 0; k < SY_STATS_CLASSES; k++)
                 out.by_class[k] += atomic_load_explicit(&c->c[k], memory_order_relaxed);
             out.matched += atomic_load_explicit(&c->c[CELL_MATCHED], memory_order_relaxed);
+            out.sum_us += atomic_load_explicit(&c->c[CELL_SUM_US], memory_order_relaxed);
+            out.bytes_in += atomic_load_explicit(&c->c[CELL_BYTES_IN], memory_order_relaxed);
+            out.bytes_out += atomic_load_explicit(&c->c[CELL_BYTES_OUT], memory_order_relaxed);
+            for (int k = 0; k <= SY_STATS_BUCKETS; k++)
+                out.bucket[k] += atomic_load_explicit(&c->c[CELL_BUCKET0 + k], memory_order_relaxed);
         }
+        for (int k = 0; k <= SY_STATS_BUCKETS; k++)
+            out.count += out.bucket[k];
         cb(ud, &out);
     }
     pthread_mutex_unlock(&reg.mu);

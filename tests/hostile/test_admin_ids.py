@@ -116,7 +116,7 @@ def test_metrics_labels_are_one_line_each(admin, backend):
     assert st == 200 and "\r" not in text
     for line in text.split("\n"):
         if line and not line.startswith("#"):
-            assert re.fullmatch(r'[a-z_0-9]+(\{([a-z_]+="([^"\\\n]|\\[\\"n])*",?)*\})? \d+', line), line
+            assert re.fullmatch(r'[a-z_0-9]+(\{([a-z_]+="([^"\\\n]|\\[\\"n])*",?)*\})? \d+(\.\d+)?', line), line
     assert 'upstream="A.b_c-9"' in text
     assert "X-Inj" not in text
 

@@ -232,7 +232,9 @@ def parse_metrics(text):
             for lm in LABEL.finditer(rest):
                 labels[lm.group(1)] = lm.group(2)
             assert ",".join('%s="%s"' % kv for kv in labels.items()) == rest, ln
-        assert m.group(1) in types, "sample before its # TYPE: %r" % ln
+        fam = re.sub(r"_(bucket|sum|count)$", "", m.group(1))
+        assert m.group(1) in types or types.get(fam) == "histogram", \
+            "sample before its # TYPE: %r" % ln
         samples[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
     return samples, types
 

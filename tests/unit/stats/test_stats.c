@@ -21,10 +21,14 @@
 /* The access-log hook's call, from a request record. */
 static void count(int worker, const sy_request *r)
 {
-    if (r)
-        sy_stats_on_request(worker, r->snap, &r->route, r->status);
-    else
-        sy_stats_on_request(worker, NULL, NULL, 0);
+    if (r) {
+        sy_stats_obs o = {.status = r->status, .duration_us = r->start_us,
+                          .bytes_in = r->body_bytes, .bytes_out = r->bytes_sent,
+                          .upstream = r->upstream};
+        sy_stats_on_request(worker, r->snap, &r->route, &o);
+    } else {
+        sy_stats_on_request(worker, NULL, NULL, NULL);
+    }
 }
 
 static const char *CFG =
@@ -229,6 +233,46 @@ static void test_concurrent_exact(void **state)
     sy_snapshot_unref(s);
 }
 
+/* Durations land in the bucket whose bound is the first >= them; sum,
+ * count, bytes and the upstream series add up; gauges sum over workers. */
+static void test_histogram_bytes_upstream(void **state)
+{
+    sy_snapshot *s = snap_with("hist");
+    sy_upstream_cfg up = {.id = (char *)"not-in-cfg"};
+    /* api-b under another environment: a series no other test counts. */
+    sy_request r = req(s, 1, -1, 200);
+    r.route.env = sy_env_index("test", 4);
+    uint64_t durs[] = {50, 100, 101, 999, 1000, 20000000};
+    for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
+        r.start_us = durs[i]; /* count() passes start_us as the duration */
+        r.body_bytes = 10;
+        r.bytes_sent = 100;
+        count((int)(i % 4), &r);
+    }
+    r.upstream = &up; /* not an upstream of s->cfg: no upstream series */
+    r.start_us = 1;
+    count(0, &r);
+    found b = lookup(SY_STATS_API, "shop", "test", "api-b");
+    assert_int_equal(b.hits, 1);
+    assert_int_equal(b.s.count, 7);
+    assert_int_equal(b.s.bucket[0], 3);  /* 50, 100, 1 <= 100 us */
+    assert_int_equal(b.s.bucket[1], 1);  /* 101 */
+    assert_int_equal(b.s.bucket[3], 2);  /* 999, 1000 <= 1 ms */
+    assert_int_equal(b.s.bucket[SY_STATS_BUCKETS], 1); /* 20 s: +Inf */
+    assert_int_equal(b.s.sum_us, 50 + 100 + 101 + 999 + 1000 + 20000000 + 1);
+    assert_int_equal(b.s.bytes_in, 70);
+    assert_int_equal(b.s.bytes_out, 700);
+    assert_int_equal(lookup(SY_STATS_UPSTREAM, "not-in-cfg", "", "").hits, 0);
+    sy_stats_gauge_add(0, SY_GAUGE_CLIENT_CONNS, 2);
+    sy_stats_gauge_add(3, SY_GAUGE_CLIENT_CONNS, 1);
+    sy_stats_gauge_add(9, SY_GAUGE_CLIENT_CONNS, 5); /* out of range: ignored */
+    assert_int_equal(sy_stats_gauge(SY_GAUGE_CLIENT_CONNS), 3);
+    sy_stats_gauge_add(0, SY_GAUGE_CLIENT_CONNS, -2);
+    sy_stats_gauge_add(3, SY_GAUGE_CLIENT_CONNS, -1);
+    assert_int_equal(sy_stats_gauge(SY_GAUGE_CLIENT_CONNS), 0);
+    sy_snapshot_unref(s);
+}
+
 static void test_reloads(void **state)
 {
     uint64_t ok = sy_stats_reloads(true), bad = sy_stats_reloads(false);
@@ -269,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_api_and_policy_counts),
         cmocka_unit_test(test_survives_reload_by_name),
         cmocka_unit_test(test_concurrent_exact),
+        cmocka_unit_test(test_histogram_bytes_upstream),
         cmocka_unit_test(test_reloads),
         cmocka_unit_test(test_metrics_text),
     };
