@@ -35,6 +35,7 @@ static void usage(FILE *f)
             "                          [--random X] [--hash X] [--json] METHOD URL\n"
             "       switchyard test-routes -c FILE CASES.yaml\n"
             "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
+            "       switchyard import tencent [-o OUT.yaml] ANSWER.json...   (Tencent Describe* answers)\n"
             "       switchyard config-keys      the Gateway key reference (Markdown)\n"
             "       switchyard --version | --help\n"
             "\n"
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
         return sy_cli_explain(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "test-routes") == 0)
         return sy_cli_test_routes(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "import") == 0)
+        return sy_cli_import(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return sy_fleet_cli(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "config-keys") == 0) {

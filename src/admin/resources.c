@@ -249,10 +249,16 @@ static void res_write(sy_res_ctx *x)
         body = is_attach ? query_body(x) : json_object();
     else if (!(body = sy_admin_body(x->rq, x->rs)))
         return;
+    json_t *ignored;
+    if (!sy_res_tencent(x, body, &ignored)) {
+        json_decref(body);
+        return;
+    }
     sy_cfgmgr_lock();
     if (!sy_admin_begin_write(x->rq, x->rs)) {
         sy_cfgmgr_unlock();
         json_decref(body);
+        json_decref(ignored);
         return;
     }
     x->doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, true);
@@ -285,12 +291,15 @@ static void res_write(sy_res_ctx *x)
         json_t *out = x->show(x, now);
         json_object_set_new(out, "ConfigVersion",
                             json_integer((json_int_t)sy_cfgmgr_current()->cfg->version));
+        if (ignored)
+            json_object_set(out, "TencentIgnored", ignored);
         sy_admin_json(x->rs, x->status, out);
         json_decref(now);
     }
     sy_cfgmgr_unlock();
     json_decref(x->doc);
     json_decref(body);
+    json_decref(ignored);
     /* The JSON documents of a large configuration (~800 MB for 100,000
      * policies) were freed after publish() trimmed: give them back too. */
     malloc_trim(0);

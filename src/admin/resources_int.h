@@ -112,6 +112,11 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body);
  * whole-document JSON round trip the other writers make (res_plugins.c). */
 void sy_res_policy_add(sy_res_ctx *x);
 
+/* res_tencent.c: rewrite a body sent in Tencent's shape (CreateApi...) into
+ * ours before the writer runs.  False after a 400; *ignored gets the
+ * [{field, reason}] dropped (NULL when none), for the reply. */
+bool sy_res_tencent(sy_res_ctx *x, json_t *body, json_t **ignored);
+
 /* res_services.c: the active release of `svc` in `env` (at *idx if
  * idx), or NULL. */
 json_t *sy_res_active_in(json_t *svc, const char *env, size_t *idx);

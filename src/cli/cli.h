@@ -6,4 +6,8 @@ int sy_cli_explain(int argc, char **argv);
 /* `switchyard test-routes -c FILE CASES.yaml`: assert routing decisions. */
 int sy_cli_test_routes(int argc, char **argv);
 
+/* `switchyard import tencent [-o OUT] FILE...`: Tencent Describe* answers
+ * (JSON) to a Switchyard configuration (cli/import.c). */
+int sy_cli_import(int argc, char **argv);
+
 #endif

@@ -1,0 +1,86 @@
+/* Tencent's request shapes on the admin API: a CreateApi, CreateService,
+ * CreateUpstream or CreatePlugin body (RequestConfig, AuthType, K8sServices,
+ * Action/Version/Region...) is rewritten into our shape by the one mapping
+ * config/tencent.h defines, before the writer and the validator see it.
+ * What the mapping refuses is a 400 naming each field and why; what it
+ * drops is listed in the reply as TencentIgnored, so nothing goes
+ * silently. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/resources_int.h"
+#include "config/tencent.h"
+
+/* Which object the path writes, or -1 (releases, attachments). */
+static int kind_of(const sy_res_ctx *x)
+{
+    const char *t = x->seg[0];
+    if (strcmp(t, "upstreams") == 0 && x->nseg <= 2)
+        return SY_TC_UPSTREAM;
+    if (strcmp(t, "plugins") == 0 && x->nseg <= 2)
+        return SY_TC_PLUGIN;
+    if (strcmp(t, "services") == 0 && x->nseg <= 2)
+        return SY_TC_SERVICE;
+    if (strcmp(t, "services") == 0 && x->nseg >= 3 && strcmp(x->seg[2], "apis") == 0)
+        return SY_TC_API;
+    return -1;
+}
+
+static void refuse(sy_res_ctx *x, json_t *refused)
+{
+    sy_errors e = {0};
+    size_t i;
+    json_t *p;
+    json_array_foreach(refused, i, p)
+        sy_errors_add(&e, "%s: %s", json_string_value(json_object_get(p, "field")),
+                      json_string_value(json_object_get(p, "reason")));
+    sy_admin_invalid(x->rs, &e, NULL, NULL);
+    sy_errors_free(&e);
+}
+
+/* Tencent's common request parameters: Action must name this call; Version
+ * and Region have no meaning for one self-hosted gateway. */
+static bool common_params(sy_res_ctx *x, int kind, json_t *body, json_t *ignored)
+{
+    json_t *a = json_object_get(body, "Action");
+    if (a) {
+        const char *want = sy_tc_action((sy_tc_kind)kind, x->rq->method);
+        if (!json_is_string(a) || !want || strcmp(json_string_value(a), want) != 0) {
+            sy_admin_bad_field(x->rs, "Action", "must be %s on %s of this path",
+                               want ? want : "absent", x->rq->method);
+            return false;
+        }
+        json_object_del(body, "Action");
+    }
+    static const char *const drop[] = {"Version", "Region"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_object_get(body, drop[i]);
+        if (!json_is_string(v))
+            continue; /* our own Version field does not exist on objects */
+        json_array_append_new(ignored, json_pack("{s:s, s:s}", "field", drop[i], "reason",
+                                                 "a common parameter of Tencent's API; one "
+                                                 "self-hosted gateway has no API version or "
+                                                 "region"));
+        json_object_del(body, drop[i]);
+    }
+    return true;
+}
+
+bool sy_res_tencent(sy_res_ctx *x, json_t *body, json_t **ignored)
+{
+    *ignored = NULL;
+    int kind = kind_of(x);
+    if (kind < 0 || strcmp(x->rq->method, "DELETE") == 0)
+        return true;
+    sy_tc_report r;
+    sy_tc_report_init(&r, false);
+    bool ok = common_params(x, kind, body, r.ignored);
+    if (ok && !sy_tc_map((sy_tc_kind)kind, body, "", kind == SY_TC_API ? x->seg[1] : NULL, &r)) {
+        refuse(x, r.refused);
+        ok = false;
+    }
+    if (ok && json_array_size(r.ignored))
+        *ignored = json_incref(r.ignored);
+    sy_tc_report_free(&r);
+    return ok;
+}
