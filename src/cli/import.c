@@ -312,7 +312,41 @@ static void attachments(imp *m, json_t *pl, const char *at, json_t *services)
         json_decref(att);
 }
 
-static json_t *build_plugins(imp *m, json_t *services)
+/* Policies whose backend names an upstream that was not carried are left
+ * out one by one (the others still route).  PluginData is Tencent's JSON
+ * string; it is written back as a list. */
+static void policies(imp *m, json_t *pl, const char *at, json_t *upstreams)
+{
+    json_t *data = json_object_get(pl, "PluginData"), *list = NULL;
+    if (json_is_string(data))
+        list = json_loads(json_string_value(data), 0, NULL);
+    else if (json_is_array(data))
+        list = json_incref(data);
+    if (!json_is_array(list)) {
+        json_decref(list);
+        return; /* the loader says what is wrong with it */
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s.PluginData", at);
+    for (size_t i = 0; i < json_array_size(list);) {
+        json_t *pol = json_array_get(list, i);
+        json_t *bc = json_object_get(pol, "backend_config");
+        const char *up = json_string_value(
+            json_object_get(json_object_get(bc, "ServiceConfig"), "UpstreamId"));
+        if (up && !has_id(upstreams, "UpstreamId", up)) {
+            const char *name = json_string_value(json_object_get(pol, "strategy_name"));
+            say(m, p, "not carried: policy %s (the %zu%s) uses upstream %s, which is not "
+                "among the imported upstreams", name ? name : "?", i + 1,
+                i == 0 ? "st" : i == 1 ? "nd" : i == 2 ? "rd" : "th", up);
+            json_array_remove(list, i);
+            continue;
+        }
+        i++;
+    }
+    json_object_set_new(pl, "PluginData", list);
+}
+
+static json_t *build_plugins(imp *m, json_t *services, json_t *upstreams)
 {
     json_t *out = json_array();
     const char *id;
@@ -321,7 +355,9 @@ static json_t *build_plugins(imp *m, json_t *services)
         json_t *p = mapped(m, SY_TC_PLUGIN, e, NULL, "plugin");
         if (!p)
             continue;
-        attachments(m, p, json_string_value(json_object_get(e, "at")), services);
+        const char *at = json_string_value(json_object_get(e, "at"));
+        policies(m, p, at, upstreams);
+        attachments(m, p, at, services);
         json_array_append_new(out, p);
     }
     return out;
@@ -391,7 +427,7 @@ int sy_cli_import(int argc, char **argv)
     if (rc == 0) {
         json_t *ups = build_upstreams(&m);
         json_t *svcs = build_services(&m, ups);
-        json_t *pls = build_plugins(&m, svcs);
+        json_t *pls = build_plugins(&m, svcs, ups);
         doc = json_pack("{s:o, s:o, s:o}", "Upstreams", ups, "Services", svcs, "Plugins", pls);
         sy_errors errs = {0};
         sy_config *cfg = sy_config_load_json(doc, "<import>", &errs);
