@@ -223,8 +223,23 @@ static int fz_be_on_value_complete(llhttp_t *p)
             FZ_FAIL("upstream request carries Connection: %.*s", (int)c->value_len, c->value);
     } else if (fz_ieq(n, nl, "Keep-Alive") || fz_ieq(n, nl, "Proxy-Connection") ||
                fz_ieq(n, nl, "TE") || fz_ieq(n, nl, "Trailer") || fz_ieq(n, nl, "Expect") ||
-               fz_ieq(n, nl, "Proxy-Authorization") || fz_ieq(n, nl, "Proxy-Authenticate")) {
+               fz_ieq(n, nl, "Proxy-Authorization") || fz_ieq(n, nl, "Proxy-Authenticate") ||
+               fz_ieq(n, nl, "HTTP2-Settings")) {
         FZ_FAIL("upstream request carries hop-by-hop field %.*s", (int)nl, n);
+    } else if (fz_ieq(n, nl, "Upgrade")) {
+        /* h2c is never offered upstream (request.c): no list item is it */
+        for (size_t i = 0, j; i < c->value_len; i = j + 1) {
+            j = i;
+            while (j < c->value_len && c->value[j] != ',')
+                j++;
+            size_t a = i, b = j;
+            while (a < b && (c->value[a] == ' ' || c->value[a] == '\t'))
+                a++;
+            while (b > a && (c->value[b - 1] == ' ' || c->value[b - 1] == '\t'))
+                b--;
+            if (fz_ieq(c->value + a, b - a, "h2c"))
+                FZ_FAIL("upstream request offers h2c: %.*s", (int)c->value_len, c->value);
+        }
     }
     if (memchr(n, '_', nl))
         FZ_FAIL("upstream request carries a field name with '_': %.*s", (int)nl, n);

@@ -66,6 +66,11 @@ REQUEST = {
     "absolute_userinfo": (0x00, 0, req("GET http://u@h/plain HTTP/1.1")),
     "dot_segments": (0x00, 0, req("GET /plain/../dead HTTP/1.1") + req("GET /plain/%2e%2E/x HTTP/1.1")),
     "dot_ok": (0x00, 0, req("GET /plain/...x/.y HTTP/1.1")),
+    "dot_hidden": (0x00, 0, req("GET /plain/..%2F..%5cdead HTTP/1.1") + req("GET /plain/..;/x HTTP/1.1")
+                   + req("GET /plain/a\\..\\x HTTP/1.1")),
+    "upgrade_h2c": (0x00, 0, req("GET /plain/ws HTTP/1.1", "Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c",
+                                 "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA")
+                    + req("GET /plain HTTP/1.1", "Upgrade: h2c, websocket", "Connection: Upgrade")),
     "connect": (0x00, 0, req("CONNECT api.example.com:443 HTTP/1.1")),
     "method_405": (0x00, 0, req("DELETE /ping HTTP/1.1")),
     "http2_preface": (0x00, 0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),

@@ -39,18 +39,25 @@ int sy_str_to_u64(sy_str s, uint64_t *out)
     return 0;
 }
 
+bool sy_str_list_next(sy_str list, size_t *pos, sy_str *item)
+{
+    size_t i = *pos;
+    if (i > list.len)
+        return false;
+    size_t j = i;
+    while (j < list.len && list.p[j] != ',')
+        j++;
+    *item = sy_str_trim(sy_str_make(list.p + i, j - i));
+    *pos = j + 1;
+    return true;
+}
+
 int sy_str_list_has_token(sy_str list, const char *token)
 {
-    sy_str tok = sy_str_c(token);
-    size_t i = 0;
-    while (i <= list.len) {
-        size_t j = i;
-        while (j < list.len && list.p[j] != ',')
-            j++;
-        sy_str item = sy_str_trim(sy_str_make(list.p + i, j - i));
+    sy_str tok = sy_str_c(token), item;
+    size_t pos = 0;
+    while (sy_str_list_next(list, &pos, &item))
         if (sy_str_ieq(item, tok))
             return 1;
-        i = j + 1;
-    }
     return 0;
 }

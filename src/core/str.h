@@ -7,6 +7,7 @@
 #ifndef SY_CORE_STR_H
 #define SY_CORE_STR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,5 +70,9 @@ int sy_str_to_u64(sy_str s, uint64_t *out);
 /* Case-insensitive search for a token in a comma-separated list
  * ("keep-alive, Upgrade").  Used for Connection and Transfer-Encoding. */
 int sy_str_list_has_token(sy_str list, const char *token);
+
+/* The next item of a comma-separated list, trimmed (possibly empty), from
+ * *pos on; *pos starts at 0.  Returns false when the list is done. */
+bool sy_str_list_next(sy_str list, size_t *pos, sy_str *item);
 
 #endif

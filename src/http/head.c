@@ -241,3 +241,15 @@ const char *sy_head_why(int err, bool trailer_section)
         return "ok";
     }
 }
+
+bool sy_field_tokens_next(sy_field_tokens *it, sy_str *tok)
+{
+    for (; it->i < it->n; it->i++, it->pos = 0) {
+        if (!sy_str_ieq_c(it->fields[it->i].name, it->name))
+            continue;
+        while (sy_str_list_next(it->fields[it->i].value, &it->pos, tok))
+            if (tok->len)
+                return true;
+    }
+    return false;
+}

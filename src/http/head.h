@@ -103,4 +103,16 @@ size_t sy_head_length(const sy_head *h, const char *limit);
 /* A short reason for an error code, for logs and error bodies. */
 const char *sy_head_why(int err, bool trailer);
 
+/* The items of every field called `name` in fields[0..n), as one
+ * comma-separated list (RFC 9110 §5.3), trimmed; empty items are skipped.
+ * Start with {.fields, .n, .name}. */
+typedef struct sy_field_tokens {
+    const sy_header *fields;
+    size_t n;
+    const char *name;
+    size_t i, pos;
+} sy_field_tokens;
+
+bool sy_field_tokens_next(sy_field_tokens *it, sy_str *tok);
+
 #endif

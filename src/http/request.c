@@ -159,6 +159,16 @@ static const char *repeated_singleton(const sy_request *r)
     return NULL;
 }
 
+bool sy_request_upgrade_offers(const sy_request *r, sy_str proto)
+{
+    sy_field_tokens it = {.fields = r->head.fields, .n = r->head.n, .name = "Upgrade"};
+    sy_str tok;
+    while (sy_field_tokens_next(&it, &tok))
+        if (!sy_str_ieq_c(tok, "h2c") && (!proto.len || sy_str_ieq(tok, proto)))
+            return true;
+    return false;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     sy_client *c = CLIENT(p);
@@ -200,6 +210,10 @@ static int on_headers_complete(llhttp_t *p)
     }
     if (r->has_cl && !r->chunked)
         r->content_length = p->content_length;
+    /* Read before llhttp decides whether the bytes after this message are
+     * another protocol: an h2c-only Upgrade leaves a plain request. */
+    if (p->upgrade && p->method != HTTP_CONNECT && !sy_request_upgrade_offers(r, SY_STR_NULL))
+        p->upgrade = 0;
     if (r->http_minor == 0 ? !r->keep_alive_10 : r->conn_close)
         c->close_after = true;
     if (c->n_requests + 1 >= gw->max_keepalive_requests)

@@ -5,6 +5,7 @@
 #include "http/response.h"
 
 #include "http/conn.h"
+#include "http/request.h"
 #include "http/worker.h"
 
 #define UCONN(p) ((sy_upconn *)(p)->data)
@@ -81,10 +82,17 @@ static int on_headers_complete(llhttp_t *p)
         return -1; /* 101 to a request that did not ask for it */
     if (u->status == 101) {
         /* RFC 9110 §15.2.2: a 101 names the new protocol in Upgrade; one
-         * without it would switch us to a tunnel the client never sees. */
+         * without it would switch us to a tunnel the client never sees.
+         * §7.8: only to protocols the client offered (and we passed on:
+         * never h2c). */
         bool named = false;
-        for (size_t i = 0; i < u->head.n && !named; i++)
-            named = sy_str_ieq_c(u->head.fields[i].name, "Upgrade") && u->head.fields[i].value.len;
+        sy_field_tokens it = {.fields = u->head.fields, .n = u->head.n, .name = "Upgrade"};
+        sy_str tok;
+        while (sy_field_tokens_next(&it, &tok)) {
+            if (!sy_request_upgrade_offers(c->req, tok))
+                return -1;
+            named = true;
+        }
         if (!named)
             return -1;
     }

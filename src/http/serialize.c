@@ -68,7 +68,8 @@ static bool is_hop_or_ours(sy_str n, bool request)
         SY_STR_LIT("Connection"), SY_STR_LIT("Keep-Alive"), SY_STR_LIT("Proxy-Connection"),
         SY_STR_LIT("TE"), SY_STR_LIT("Transfer-Encoding"), SY_STR_LIT("Content-Length"),
         SY_STR_LIT("Upgrade"), SY_STR_LIT("Trailer"), SY_STR_LIT("Proxy-Authenticate"),
-        SY_STR_LIT("Proxy-Authorization")};
+        SY_STR_LIT("Proxy-Authorization"),
+        SY_STR_LIT("HTTP2-Settings")}; /* RFC 9113 §3.2.1 names it connection-specific */
     static const sy_str ours_req[] = {
         SY_STR_LIT("Host"), SY_STR_LIT("Expect"), SY_STR_LIT("X-Forwarded-For"),
         SY_STR_LIT("X-Real-IP"), SY_STR_LIT("X-Forwarded-Proto"), SY_STR_LIT("X-Api-RequestId"),
@@ -108,6 +109,26 @@ static bool named_by_connection(const sy_header *h, size_t n, sy_str name)
         if (sy_str_ieq_c(h[i].name, "Connection") && sy_str_list_has_token(h[i].value, tok))
             return true;
     return false;
+}
+
+/* The protocols the client offered, without h2c
+ * (sy_request_upgrade_offers), and the Connection token that goes with
+ * them. */
+static void put_upgrade(sy_buf *out, const sy_request *r)
+{
+    bool first = true;
+    sy_field_tokens it = {.fields = r->head.fields, .n = r->head.n, .name = "Upgrade"};
+    sy_str tok;
+    sy_buf_append_str(out, "Upgrade: ");
+    while (sy_field_tokens_next(&it, &tok)) {
+        if (sy_str_ieq_c(tok, "h2c"))
+            continue;
+        if (!first)
+            sy_buf_append(out, ", ", 2);
+        put(out, tok);
+        first = false;
+    }
+    sy_buf_append_str(out, "\r\nConnection: upgrade\r\n");
 }
 
 int sy_serialize_request_head(sy_client *c, sy_buf *out)
@@ -196,12 +217,8 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     put_header(out, "X-Api-RequestId", sy_str_c(r->request_id));
     if (r->route.policy)
         put_header(out, "X-Switchyard-Policy", sy_str_c(r->route.policy->name));
-    if (r->upgrade) {
-        for (size_t i = 0; i < r->head.n; i++)
-            if (sy_str_ieq_c(r->head.fields[i].name, "Upgrade"))
-                put_header(out, "Upgrade", r->head.fields[i].value);
-        sy_buf_append_str(out, "Connection: upgrade\r\n");
-    }
+    if (r->upgrade)
+        put_upgrade(out, r);
     if (r->chunked) {
         sy_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
     } else if (r->has_cl) {

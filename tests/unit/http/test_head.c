@@ -286,9 +286,32 @@ static void test_head_length_with_empty_last_value(void **state)
     assert_int_equal(sy_head_length(&x.h, x.buf + x.len), (size_t)(strstr(t, "Y:\r\n\r\n") + 6 - t));
 }
 
+/* One list across repeated fields, empty items skipped (RFC 9110 §5.3). */
+static void test_field_tokens(void **state)
+{
+    const sy_header f[] = {
+        {SY_STR_LIT("upgrade"), SY_STR_LIT(" h2c ,, WebSocket")},
+        {SY_STR_LIT("connection"), SY_STR_LIT("upgrade")},
+        {SY_STR_LIT("Upgrade"), SY_STR_LIT("")},
+        {SY_STR_LIT("UPGRADE"), SY_STR_LIT("foo/2 ,")},
+    };
+    sy_field_tokens it = {.fields = f, .n = 4, .name = "Upgrade"};
+    sy_str tok;
+    const char *want[] = {"h2c", "WebSocket", "foo/2"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(sy_field_tokens_next(&it, &tok));
+        assert_true(sy_str_eq_c(tok, want[i]));
+    }
+    assert_false(sy_field_tokens_next(&it, &tok));
+    assert_false(sy_field_tokens_next(&it, &tok));
+    sy_field_tokens none = {.fields = f, .n = 4, .name = "Trailer"};
+    assert_false(sy_field_tokens_next(&none, &tok));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_field_tokens),
         cmocka_unit_test(test_same_fields_at_every_split),
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_moved_buffer_is_an_error),
