@@ -40,6 +40,9 @@ def gw(make_module_gateway, module_backend):
                 a("m-get", "=/m", method="GET"),
                 a("m-post", "=/m", method="POST"),
                 a("any", "/any"),
+                a("rec", "/rec"),
+                a("only", "=/only"),
+                a("dir", "/dir/"),
                 a("get-only", "/getonly", method="GET"),
                 mock_api("mock", "=/mock", '{"pong":true}', method="GET"),
             ], envs=["release", "prepub"]),
@@ -127,6 +130,22 @@ def test_var_beats_plain_prefix(gw):
 def test_plain_prefix_is_string_prefix(gw):
     assert path_of(gw, "/release/usertest") == "/A-usertest"
     assert path_of(gw, "/release/user/a") == "/A-user/a"
+
+
+def test_prefix_semantics(gw, assert_error, module_backend):
+    """Tencent's rule (doc/tencent-model.md): a plain path is a string
+    prefix, so /rec also serves /recfoo; an exact =/p serves only /p; a
+    path ending in '/' only what is below it."""
+    assert path_of(gw, "/release/rec") == "/A-rec"
+    assert path_of(gw, "/release/recfoo") == "/A-recfoo"
+    assert path_of(gw, "/release/rec/a") == "/A-rec/a"
+    assert path_of(gw, "/release/only") == "/A-only"
+    for p in ("/release/onlyfoo", "/release/only/", "/release/only/x", "/release/dirfoo",
+              "/release/dir"):
+        assert_error(gw.request("GET", p, host="other.test"), 404)
+    assert path_of(gw, "/release/dir/x") == "/A-dir/x"
+    assert [r.target for r in module_backend.requests] == ["/A-rec", "/A-recfoo", "/A-rec/a",
+                                                           "/A-only", "/A-dir/x"]
 
 
 def test_longest_plain_prefix_wins(gw):
