@@ -23,6 +23,9 @@ endif
 LIB_SRCS  := $(shell find src -name '*.c' ! -name main.c | sort)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
+# The dashboard's files, embedded as a generated C file (scripts/embed-ui.sh).
+UI_FILES  := $(sort $(wildcard ui/*))
+UI_OBJ    := $(BUILD)/obj/gen/ui_assets.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -41,7 +44,15 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) -g -DLLHTTP_STRICT_MODE=1 $(filter -fsanitize% -fno-%,$(CFLAGS)) -I$(LLHTTP_INC) -c $< -o $@
 
-$(BUILD)/libswitchyard.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+$(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-ui.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-ui.sh $@ $(UI_FILES)
+
+$(UI_OBJ): $(BUILD)/gen/ui_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libswitchyard.a: $(LIB_OBJS) $(UI_OBJ) $(LLHTTP_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -53,6 +53,13 @@ void sy_admin_error(sy_admin_resp *rs, int status, const char *word, const char 
  * once the dispatch table (routes.c) has matched the path and method. */
 void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs);
 
+/* ui.c: the dashboard's embedded files under /ui/ (no token: they hold no
+ * data; with a strict Content-Security-Policy). */
+bool sy_admin_ui_path(sy_str path);
+void sy_admin_ui(const sy_admin_req *rq, sy_admin_resp *rs);
+/* traffic.c: GET /v1/traffic, the request counters as JSON. */
+void sy_admin_traffic(const sy_admin_req *rq, sy_admin_resp *rs);
+
 /* metrics.c: Prometheus text exposition of every counter. */
 void sy_admin_metrics(const sy_snapshot *s, sy_buf *out);
 /* A Prometheus label value escaped as the text format requires: backslash,

@@ -17,8 +17,6 @@
 #include "store/fleet.h"
 #include "version.h"
 
-static const char *class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-
 void sy_prom_escape(sy_buf *b, const char *s)
 {
     for (; *s; s++) {
@@ -126,7 +124,7 @@ static void on_series(void *ud, const sy_stats_series *s)
     int by_class = pol ? F_PREQ : F_REQ;
     for (int k = 0; k < SY_STATS_CLASSES; k++)
         if (s->by_class[k])
-            sample(&f[by_class], fams[by_class].name, lk, nl, s, "code_class", class_names[k],
+            sample(&f[by_class], fams[by_class].name, lk, nl, s, "code_class", sy_stats_class_names[k],
                    s->by_class[k]);
     if (pol) {
         sample(&f[F_PMATCH], fams[F_PMATCH].name, lk, nl, s, NULL, NULL, s->matched);

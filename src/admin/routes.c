@@ -290,6 +290,7 @@ static const struct route {
 } routes[] = {
     {"/metrics", "GET, HEAD", h_metrics},
     {"/v1/status", "GET, HEAD", h_status},
+    {"/v1/traffic", "GET, HEAD", sy_admin_traffic},
     {"/v1/explain", "POST", h_explain},
     {"/v1/config", "GET, HEAD, PUT", sy_admin_resources},
     {"/v1/upstreams", LIST, sy_admin_resources},
@@ -343,6 +344,10 @@ static bool method_in(const char *m, const char *list)
 
 void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
 {
+    if (sy_admin_ui_path(rq->path)) { /* the dashboard's page: no data, no token */
+        sy_admin_ui(rq, rs);
+        return;
+    }
     if (!authorized(rq, rs))
         return;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -363,5 +368,6 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
     }
     sy_admin_error(rs, 404, "not_found", "no such admin endpoint (try /v1/status, /metrics, "
                                          "POST /v1/explain, /v1/services, /v1/upstreams, "
-                                         "/v1/plugins, /v1/config; see doc/admin-api.md)");
+                                         "/v1/plugins, /v1/config, /v1/traffic, the dashboard "
+                                         "at /ui/; see doc/admin-api.md)");
 }

@@ -41,6 +41,9 @@ typedef struct cell {
 } cell;
 _Static_assert(CELL_END <= 32, "cell too small");
 
+const char *const sy_stats_class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx",
+                                                            "3xx", "4xx", "5xx"};
+
 /* 100 us to 10 s: a loopback hop is a few hundred microseconds, a backend
  * past ServiceTimeout's usual 15 s is +Inf anyway. */
 const uint64_t sy_stats_bucket_us[SY_STATS_BUCKETS] = {

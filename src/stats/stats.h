@@ -25,6 +25,8 @@
 
 /* Status classes: [0] anything outside 100..599, [1]..[5] 1xx..5xx. */
 #define SY_STATS_CLASSES 6
+/* Their names as /metrics' code_class and /v1/traffic's keys: "other", "1xx".. */
+extern const char *const sy_stats_class_names[SY_STATS_CLASSES];
 
 /* Set up n_workers counter slots.  Call once before the workers start;
  * until then (and for worker ids out of range) on_request does nothing. */

@@ -331,3 +331,23 @@ def test_every_metric_is_documented_and_every_documented_one_exists(env):
     src = in_source()
     assert src - doc == set(), "written by src/ but not in doc/metrics.md: %s" % sorted(src - doc)
     assert doc - src == set(), "in doc/metrics.md but no code writes it: %s" % sorted(doc - src)
+
+
+def test_traffic_json_reads_the_same_counters(env):
+    """GET /v1/traffic (the dashboard's live page) agrees with /metrics."""
+    s, _ = parse(scrape(env["adm"]))
+    st, doc = env["adm"].call("GET", "/v1/traffic")
+    assert st == 200, doc
+    assert len(doc["bucket_bounds"]) == 16 and doc["bucket_bounds"][-1] == 10
+    apis = {(a["service"], a["env"], a["api"]): a for a in doc["apis"]}
+    for (svc, e, a), row in apis.items():
+        want = sum(v for _, v in pick(s, "switchyard_requests_total", service=svc, env=e, api=a))
+        assert row["requests"] == want == sum(row["classes"].values()) == sum(row["buckets"]), row
+        assert row["bytes_in"] == one(s, "switchyard_received_bytes_total", service=svc, env=e, api=a)
+        assert abs(row["sum_seconds"] -
+                   one(s, "switchyard_request_duration_seconds_sum", service=svc, env=e, api=a)) < 1e-6
+    assert apis[("shop", "release", "api-orders")]["service_name"] == "shop"
+    pol = {(p["plugin"], p["policy"]): p for p in doc["policies"]}
+    assert pol[("plugin-canary", "canary")]["matched"] == N_CANARY
+    ups = {u["upstream"]: u for u in doc["upstreams"]}
+    assert ups["up-green"]["requests"] == N_CANARY and ups["up-blue"]["requests"] >= N_POST_BLUE
