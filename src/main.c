@@ -22,6 +22,8 @@
 #include "discovery/k8s.h"
 #include "http/worker.h"
 #include "gen/prober.h"
+#include "stats/rollout_stats.h"
+#include "rollout/rollout.h"
 #include "net/limits.h"
 #include "store/fleet.h"
 #include "version.h"
@@ -191,11 +193,13 @@ static int run(const char *file)
     malloc_trim(0); /* see publish() */
     sy_cfgmgr_init(store, n_workers, publish);
     sy_stats_init(n_workers);
+    sy_ro_stats_init(n_workers);
     if (sy_k8s_start(snap) < 0)
         return 1;
     sy_k8s_wait(snap, SY_K8S_FIRST_SYNC_MS);
     if (sy_workers_start(n_workers, snap->cfg) < 0 || sy_admin_start(snap, n_workers) < 0 ||
-        sy_prober_start(snap) < 0 || (fleet && sy_fleet_start(store) < 0))
+        sy_prober_start(snap) < 0 || (fleet && sy_fleet_start(store) < 0) ||
+        sy_rollout_start(fleet) < 0)
         return 1;
     for (size_t i = 0; i < snap->cfg->gw.n_listen; i++)
         sy_info("listening on %s:%u (%d workers)", snap->cfg->gw.listen[i].host,
@@ -243,6 +247,7 @@ static int run(const char *file)
         sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
         sy_admin_stop(); /* joins the admin thread: no change is in progress after */
+        sy_rollout_stop(); /* and none from the rollout controller */
         if (fleet) {
             sy_store_free(store); /* joins the watch threads: nothing publishes after */
             store = file_store;

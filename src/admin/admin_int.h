@@ -52,6 +52,8 @@ void sy_admin_error(sy_admin_resp *rs, int status, const char *word, const char 
 /* resources.c: /v1/upstreams, /v1/services..., /v1/plugins..., /v1/config,
  * once the dispatch table (routes.c) has matched the path and method. */
 void sy_admin_resources(const sy_admin_req *rq, sy_admin_resp *rs);
+/* /v1/rollouts and its actions (res_rollouts.c). */
+void sy_admin_rollouts(const sy_admin_req *rq, sy_admin_resp *rs);
 
 /* ui.c: the dashboard's embedded files under /ui/ (no token: they hold no
  * data; with a strict Content-Security-Policy). */

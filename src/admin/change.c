@@ -12,6 +12,7 @@
 #include "config/dump.h"
 #include "config/load.h"
 #include "gen/manager.h"
+#include "rollout/rollout.h"
 #include "config/yaml_tree.h"
 
 #define ADMIN_NAME "<admin>"
@@ -311,6 +312,11 @@ void sy_admin_store_error(sy_admin_resp *rs, int rc, const char *err)
 bool sy_admin_commit(json_t *doc, sy_admin_resp *rs, const char *scope, const char *scope2)
 {
     const sy_config *cur = sy_cfgmgr_current()->cfg;
+    char why[400];
+    if (sy_rollout_guard(cur, doc, why, sizeof why)) {
+        sy_admin_error(rs, 409, "conflict", why);
+        return false;
+    }
     json_object_set_new(doc, "Version", json_integer((json_int_t)(cur->version + 1)));
     sy_errors errs = {0};
     sy_config *cfg = sy_config_load_json(doc, ADMIN_NAME, &errs);

@@ -16,6 +16,7 @@
 #include "admin/upstream_report.h"
 #include "store/fleet.h"
 #include "version.h"
+#include "rollout/rollout.h"
 
 void sy_prom_escape(sy_buf *b, const char *s)
 {
@@ -220,4 +221,5 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
     sy_k8s_tunnel_metrics(s, out); /* TKE tunnel discovery state (admin/upstream_report.c) */
     sy_stls_metrics(out); /* TLS handshakes and failures (net/tls_server.c) */
     sy_fleet_metrics(out); /* etcd store: applied revision, lag, staleness */
+    sy_rollout_metrics(s->cfg, out); /* per rollout: share, phase, arms (rollout/metrics.c) */
 }

@@ -307,6 +307,9 @@ static const struct route {
     {"/v1/plugins/*", ITEM, sy_admin_resources},
     {"/v1/plugins/*/attachments", "GET, HEAD, POST, DELETE", sy_admin_resources},
     {"/v1/plugins/*/policies", "POST", sy_admin_resources},
+    {"/v1/rollouts", LIST, sy_admin_rollouts},
+    {"/v1/rollouts/*", ITEM, sy_admin_rollouts},
+    {"/v1/rollouts/*/*", "POST", sy_admin_rollouts},
 };
 #undef ITEM
 #undef LIST

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config/fields.h"
+#include "config/rollout.h"
 #include "config/yaml_tree.h"
 #include "core/log.h"
 
@@ -468,6 +469,10 @@ char *sy_config_dump_yaml_add(const sy_config *cfg, unsigned flags, const sy_dum
     upstreams(&b, cfg);
     services(&b, cfg);
     plugins(&b, cfg, add);
+    char *ro = sy_rollouts_yaml(cfg);
+    if (ro)
+        put(&b, "%s", ro);
+    free(ro);
     return b.p;
 }
 
@@ -499,7 +504,7 @@ json_t *sy_config_dump_json(const sy_config *cfg, unsigned flags)
         json_decref(doc);
         doc = json_object();
     }
-    static const char *const lists[] = {"Upstreams", "Services", "Plugins", NULL};
+    static const char *const lists[] = {"Upstreams", "Services", "Plugins", "Rollouts", NULL};
     for (int i = 0; lists[i]; i++)
         if (!json_is_array(json_object_get(doc, lists[i])))
             json_object_set_new(doc, lists[i], json_array());

@@ -135,6 +135,8 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *n);
 void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *n);
+/* After Plugins: rollouts name a plugin's policy (config/rollout.c). */
+void sy_cfg_load_rollouts(sy_cfg_ctx *c, const sy_ynode *n);
 /* One streamed item of Plugins[plugin].PluginData: loaded now (with the
  * sections before Plugins already loaded), its problems held back until
  * the plugin itself is loaded, so messages keep their order. */

@@ -12,7 +12,7 @@
 #include "config/intern.h"
 
 static const char *const top_keys[] = {"Version", "Gateway", "Upstreams",
-                                       "Services", "Plugins", NULL};
+                                       "Services", "Plugins", "Rollouts", NULL};
 
 /* A config larger than this is a mistake (or an attack on the admin API). */
 #define SY_CONFIG_MAX_BYTES (64u << 20)
@@ -93,6 +93,8 @@ static void load_root(loader *L, const sy_ynode *root)
     const sy_ynode *v;
     if ((v = sy_ymap_get(root, "Plugins")))
         sy_cfg_load_plugins(c, v);
+    if ((v = sy_ymap_get(root, "Rollouts")))
+        sy_cfg_load_rollouts(c, v);
 }
 
 /* Stream PluginData items only when the upstreams they name are known

@@ -357,7 +357,51 @@ typedef struct sy_plugin_cfg {
     sy_attachment_cfg *attachments;
     size_t n_attachments;
     char *desc;           /* Description */
+    /* Per PluginData index, the rollout that gates the policy (NULL =
+     * none); NULL when no rollout names this plugin (config/rollout.c). */
+    const struct sy_rollout_cfg **rollout_of;
 } sy_plugin_cfg;
+
+/* ---- Rollouts (doc/rollouts.md) ---- */
+#define SY_ROLLOUT_MAX_STEPS 20
+
+enum sy_rollout_phase {
+    SY_RO_PENDING,
+    SY_RO_PROGRESSING,
+    SY_RO_PAUSED,
+    SY_RO_ROLLED_BACK,
+    SY_RO_SUCCEEDED,
+};
+#define SY_RO_PHASES 5
+extern const char *const sy_rollout_phase_names[]; /* "Pending", ... NULL */
+
+/* A closed-loop canary of one Routing policy.  The spec is what the user
+ * wrote; phase and step come from Status, which only the controller and
+ * the admin actions write (src/rollout/). */
+typedef struct sy_rollout_cfg {
+    sy_mark mark;
+    char *id;                  /* RolloutId */
+    char *plugin_id;           /* PluginId: a Routing plugin */
+    char *strategy;            /* StrategyName: the policy whose share is ramped */
+    char *split_by;            /* SplitBy operand; NULL = per request at random */
+    int steps[SY_ROLLOUT_MAX_STEPS]; /* Steps: percent, increasing, ending at 100 */
+    size_t n_steps;
+    uint32_t step_interval_ms; /* StepInterval */
+    uint32_t interval_ms;      /* Analysis.Interval */
+    uint32_t min_requests;     /* Analysis.MinRequests, per arm per window */
+    double max_error_rate;     /* Analysis.MaxErrorRate; < 0 = not checked */
+    double max_error_rate_increase; /* MaxErrorRateIncrease; < 0 = not checked */
+    double max_p99_ratio;      /* MaxLatencyP99Ratio; < 0 = not checked */
+    int failure_limit;         /* FailureLimit: consecutive failed windows */
+    bool on_failure_pause;     /* OnFailure: PAUSE (else ROLLBACK) */
+    int phase;                 /* enum sy_rollout_phase, from Status */
+    int step;                  /* Status.CurrentStep, index into steps */
+    int weight;                /* the share now, percent: derived from phase and step */
+    char *status_json;         /* Status as compact JSON, NULL = none yet */
+    const sy_plugin_cfg *plugin; /* resolved (NULL when finished and gone) */
+    size_t policy_index;       /* in plugin->policies */
+    int stats_slot;            /* stats/rollout_stats.h cache; -1 until known */
+} sy_rollout_cfg;
 
 typedef struct sy_config {
     sy_arena arena;
@@ -369,6 +413,8 @@ typedef struct sy_config {
     size_t n_services;
     sy_plugin_cfg *plugins;
     size_t n_plugins;
+    sy_rollout_cfg *rollouts;
+    size_t n_rollouts;
     /* Version: the configuration's version, raised by one on every admin
      * change (gen/manager.h); 0 when the file has none. */
     uint64_t version;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "stats/stats.h"
+#include "stats/rollout_stats.h"
 #include "http/conn.h"
 #include "http/worker.h"
 
@@ -52,6 +53,8 @@ void sy_access_log(sy_client *c)
                           .bytes_out = r->bytes_sent + sy_buf_pending(&c->out),
                           .upstream = r->upstream};
         sy_stats_on_request(c->w->id, r->snap, &r->route, &o);
+        if (r->route.rollout)
+            sy_ro_stats_on_request(c->w->id, &r->route, r->status, o.duration_us / 1000);
     }
     if (sy_rt.access_fd < 0 || !r)
         return;

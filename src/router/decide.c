@@ -130,7 +130,11 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
         }
     }
     if (narrate && rt->policies) {
-        const sy_policy *win = sy_policy_table_explain(rt->policies, rv, narrate->on_policy, narrate->ud);
+        sy_policy_arm arm = {0};
+        const sy_policy *win = sy_policy_table_explain_arm(rt->policies, rv, narrate->on_policy,
+                                                           narrate->ud, &arm);
+        rt->rollout = arm.rollout;
+        rt->arm = arm.arm;
         if (win) {
             rt->policy = win->cfg;
             rt->backend = win->cfg->backend;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 /* Beyond this many distinct indexed parameters in one plugin, policies on
@@ -50,7 +51,15 @@ typedef struct pindex {
     size_t n_str, n_num; /* keys counted during the first pass */
 } pindex;
 
+/* A running rollout's share test on one policy (doc/rollouts.md). */
+typedef struct gate {
+    const sy_rollout_cfg *ro;
+    bool has_param;            /* SplitBy given: bucket by its hash */
+    sy_expr_param param;
+} gate;
+
 struct sy_policy_table {
+    gate **gates;              /* per PluginData index, NULL = ungated; NULL = none */
     sy_policy *order;          /* evaluation order */
     size_t n;
     uint32_t *scan;            /* positions of non-indexed policies, ascending */
@@ -267,6 +276,54 @@ static void build_index(sy_arena *a, sy_policy_table *t, const keys *ks)
     }
 }
 
+/* SplitBy is any condition operand: compile `OPERAND = ''` and take the
+ * parameter the index would look up, so it reads exactly as a condition
+ * would (header names, cookies, query, client_ip, ...). */
+typedef struct split_key {
+    sy_arena *a;
+    sy_expr_param param;
+    int n;
+} split_key;
+
+static void take_split(void *ud, const sy_expr_param *p, const sy_expr_lit *v)
+{
+    (void)v;
+    split_key *sk = ud;
+    if (sk->n++ == 0) {
+        sk->param = *p;
+        sk->param.name = sy_arena_str(sk->a, p->name);
+    }
+}
+
+static gate *make_gate(sy_arena *a, const sy_rollout_cfg *ro, const char *file, sy_errors *errs)
+{
+    gate *g = sy_arena_alloc(a, sizeof(*g));
+    g->ro = ro;
+    if (!ro->split_by)
+        return g;
+    char src[600], err[256];
+    int col = 0;
+    snprintf(src, sizeof(src), "%s = ''", ro->split_by);
+    sy_arena tmp;
+    sy_arena_init(&tmp, 1024);
+    sy_expr *e = strlen(ro->split_by) < 500 ? sy_expr_compile(&tmp, src, err, sizeof(err), &col) : NULL;
+    split_key sk = {.a = a};
+    bool ok = e && sy_expr_index_keys(e, take_split, &sk) && sk.n == 1;
+    sy_expr_free(e);
+    sy_arena_free(&tmp);
+    if (!ok) {
+        char path[160];
+        snprintf(path, sizeof(path), "Rollouts[%s].SplitBy", ro->id ? ro->id : "?");
+        sy_errors_at(errs, file, ro->mark, path,
+                     "'%s' is not a request operand (header.NAME, cookie.NAME, query.NAME, "
+                     "client_ip, ...)", ro->split_by);
+        return NULL;
+    }
+    g->has_param = true;
+    g->param = sk.param;
+    return g;
+}
+
 sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
                                           const char *file, const char *path,
                                           sy_errors *errs)
@@ -311,7 +368,16 @@ sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
             continue;
         }
         ks.first[j] = (uint32_t)ks.n;
-        if (sy_expr_index_keys(e, collect_key, &ks))
+        const sy_rollout_cfg *ro = p->rollout_of ? p->rollout_of[j] : NULL;
+        if (ro) {
+            /* A gated policy is evaluated: the index cannot fall through
+             * to the next policy when the share test fails. */
+            if (!t->gates)
+                t->gates = sy_arena_alloc(a, t->n * sizeof(*t->gates));
+            if (!(t->gates[j] = make_gate(a, ro, file, errs)))
+                failed = true;
+            compile_kept(a, pol);
+        } else if (sy_expr_index_keys(e, collect_key, &ks))
             ks.count[j] = (uint32_t)(ks.n - ks.first[j]);
         else
             compile_kept(a, pol);
@@ -356,7 +422,58 @@ void sy_policy_table_free(sy_policy_table *t)
 
 /* ---- match ---- */
 
+static __thread uint64_t split_rng;
+
+/* splitmix64 (as Random()), seeded per thread from its own address and the clock. */
+static double split_random(void)
+{
+    if (!split_rng)
+        split_rng = (uint64_t)(uintptr_t)&split_rng ^ ((uint64_t)time(NULL) << 20) ^ 1;
+    uint64_t z = (split_rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+
+/* The request's bucket in [0, 1): the top 53 bits of XXH3-64 of the
+ * SplitBy value, the same number hash() gives, so buckets are stable
+ * across steps, workers, gateways and restarts.  A request without the
+ * value is outside every share (bucket 1). */
+static double gate_bucket(const gate *g, const sy_req_view *rv)
+{
+    if (!g->has_param)
+        return rv->force_random ? *rv->force_random : split_random();
+    if (rv->force_hash)
+        return *rv->force_hash;
+    sy_str v;
+    if (!sy_expr_fetch(&g->param, rv, &v))
+        return 1.0;
+    uint64_t h = XXH3_64bits(v.p ? v.p : "", v.len);
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+/* Whether a policy whose condition held keeps the request. */
+static bool gate_pass(const sy_policy_table *t, const sy_policy *pol, const sy_req_view *rv,
+                      sy_policy_arm *arm)
+{
+    const gate *g = t->gates ? t->gates[pol->index] : NULL;
+    if (!g)
+        return true;
+    double b = gate_bucket(g, rv);
+    bool in = b < g->ro->weight / 100.0;
+    if (arm && (in || !arm->rollout))
+        *arm = (sy_policy_arm){g->ro, in ? SY_ARM_CANARY : SY_ARM_BASELINE, b};
+    return in;
+}
+
 const sy_policy *sy_policy_table_find(const sy_policy_table *t, const sy_req_view *rv)
+{
+    return sy_policy_table_find_arm(t, rv, NULL);
+}
+
+const sy_policy *sy_policy_table_find_arm(const sy_policy_table *t, const sy_req_view *rv,
+                                          sy_policy_arm *arm)
 {
     uint32_t best = UINT32_MAX;
     /* Values decoded for lookups are used before any evaluation resets
@@ -381,7 +498,7 @@ const sy_policy *sy_policy_table_find(const sy_policy_table *t, const sy_req_vie
     }
     for (size_t i = 0; i < t->n_scan && t->scan[i] < best; i++) {
         const sy_policy *pol = &t->order[t->scan[i]];
-        if (sy_expr_eval(pol->cond, rv))
+        if (sy_expr_eval(pol->cond, rv) && gate_pass(t, pol, rv, arm))
             return pol;
     }
     return best == UINT32_MAX ? NULL : &t->order[best];
@@ -411,6 +528,16 @@ size_t sy_policy_table_indexed(const sy_policy_table *t)
 const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_view *rv,
                                          sy_policy_explain_cb *cb, void *ud)
 {
+    return sy_policy_table_explain_arm(t, rv, cb, ud, NULL);
+}
+
+const sy_policy *sy_policy_table_explain_arm(const sy_policy_table *t, const sy_req_view *rv,
+                                             sy_policy_explain_cb *cb, void *ud,
+                                             sy_policy_arm *arm)
+{
+    sy_policy_arm local = {0};
+    if (!arm)
+        arm = &local;
     const sy_policy *win = NULL;
     char detail[4096];
     sy_arena tmp;
@@ -432,6 +559,19 @@ const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_
         bool r = sy_expr_explain(e, rv, detail, sizeof(detail));
         if (e != pol->cond)
             sy_expr_free(e);
+        const gate *g = t->gates ? t->gates[pol->index] : NULL;
+        if (r && g) {
+            sy_policy_arm was = *arm;
+            r = gate_pass(t, pol, rv, arm);
+            size_t dl = strlen(detail);
+            double b = r || !was.rollout ? arm->bucket : gate_bucket(g, rv);
+            snprintf(detail + dl, sizeof(detail) - dl,
+                     "rollout %s (%s, step %d): bucket %.6g %s share %d%% -> %s\n", g->ro->id,
+                     sy_rollout_phase_names[g->ro->phase], g->ro->step + 1, b, r ? "<" : ">=",
+                     g->ro->weight,
+                     r ? "canary arm: this policy serves the request"
+                       : "baseline arm: the next policy or the API default serves it");
+        }
         if (r)
             win = pol;
         cb(ud, pol, r ? SY_POLICY_MATCHED : SY_POLICY_NO_MATCH, detail);

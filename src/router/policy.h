@@ -51,6 +51,21 @@ const sy_policy_cfg *sy_policy_table_match(const sy_policy_table *t, const sy_re
 /* Same, returning the compiled policy (for its counter index). */
 const sy_policy *sy_policy_table_find(const sy_policy_table *t, const sy_req_view *rv);
 
+/* Rollouts (doc/rollouts.md): a policy a running rollout ramps matches
+ * only when its condition holds and the request's bucket of SplitBy falls
+ * in the rollout's share.  Requests that satisfy the condition but fall
+ * outside are the rollout's baseline arm (they go on to the next policy). */
+enum sy_rollout_arm { SY_ARM_NONE, SY_ARM_CANARY, SY_ARM_BASELINE };
+typedef struct sy_policy_arm {
+    const sy_rollout_cfg *rollout; /* NULL = the request is in no rollout */
+    int arm;                       /* enum sy_rollout_arm */
+    double bucket;                 /* the request's bucket in [0, 1) */
+} sy_policy_arm;
+
+/* sy_policy_table_find, also saying which rollout arm the request is in. */
+const sy_policy *sy_policy_table_find_arm(const sy_policy_table *t, const sy_req_view *rv,
+                                          sy_policy_arm *arm);
+
 size_t sy_policy_table_count(const sy_policy_table *t);
 /* The policy at evaluation position i (0 = tried first). */
 const sy_policy *sy_policy_table_at(const sy_policy_table *t, size_t i);
@@ -73,5 +88,9 @@ typedef void sy_policy_explain_cb(void *ud, const sy_policy *pol, enum sy_policy
  * report each one.  Returns the winner or NULL. */
 const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_view *rv,
                                          sy_policy_explain_cb *cb, void *ud);
+/* Same, with the rollout arm (arm may be NULL). */
+const sy_policy *sy_policy_table_explain_arm(const sy_policy_table *t, const sy_req_view *rv,
+                                             sy_policy_explain_cb *cb, void *ud,
+                                             sy_policy_arm *arm);
 
 #endif

@@ -424,10 +424,13 @@ void sy_router_pick_backend(const sy_router *r, const sy_req_view *rv, sy_route 
     (void)r;
     if (out->status || !out->policies)
         return;
-    const sy_policy_cfg *p = sy_policy_table_match(out->policies, rv);
+    sy_policy_arm arm = {0};
+    const sy_policy *p = sy_policy_table_find_arm(out->policies, rv, &arm);
+    out->rollout = arm.rollout;
+    out->arm = arm.arm;
     if (p) {
-        out->policy = p;
-        out->backend = p->backend;
+        out->policy = p->cfg;
+        out->backend = p->cfg->backend;
     }
 }
 

@@ -25,6 +25,8 @@ typedef struct sy_route {
     const sy_plugin_cfg *plugin;
     const sy_policy_cfg *policy;   /* matched policy, NULL = API default */
     const sy_backend_cfg *backend; /* what the request goes to */
+    const sy_rollout_cfg *rollout; /* the rollout the request is an arm of, or NULL */
+    int arm;                       /* enum sy_rollout_arm (router/policy.h) */
     sy_str rel_path;               /* path with the environment prefix removed */
     sy_str remainder;              /* rel_path beyond the API path */
     size_t n_params;

@@ -103,7 +103,7 @@ class Gateway:
               "AccessLog": self.access_log, "LogLevel": "info"}
         gw.update(cfg.get("Gateway") or {})
         out = {"Gateway": gw}
-        for k in ("Upstreams", "Services", "Plugins"):
+        for k in ("Upstreams", "Services", "Plugins", "Rollouts"):
             if k in cfg:
                 out[k] = cfg[k]
         return yamlgen.dump(out)

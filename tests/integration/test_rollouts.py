@@ -1,0 +1,242 @@
+"""Closed-loop canaries (doc/rollouts.md) through the real binary: a
+Routing policy's share ramped step by step, rolled back on its own errors
+or latency, held when traffic is too thin; the admin actions, stickiness,
+restart, validation, and reloads that must not reset a rollout.
+
+Intervals are scaled down (0.3-1 s) so the file stays well under a minute;
+a load thread pool sends requests with random UserIds meanwhile."""
+import http.client
+import random
+import threading
+import time
+
+import pytest
+
+from syharness.admin import Admin
+from syharness.backend import Reply
+from syharness.gateway import api, free_port, service
+
+
+def upstream(uid, b):
+    return {"UpstreamId": uid, "UpstreamName": uid, "Scheme": "HTTP", "Algorithm": "ROUND-ROBIN",
+            "Nodes": [{"Host": "127.0.0.1", "Port": b.port, "Weight": 100}]}
+
+
+def policy(name, cond, uid, weight=50):
+    return {"strategy_name": name, "strategy_weight": weight, "condition": cond,
+            "backend_type": "UPSTREAM",
+            "backend_config": {"ServiceType": "HTTP", "ServiceConfig": {
+                "Product": "upstream", "UpstreamId": uid, "Path": "/", "Method": "ANY"}}}
+
+
+def rollout(rid="rollout-orders-v2", steps=(20, 50, 100), interval=0.5, step_interval=0.5,
+            min_requests=10, split="header.UserId", **analysis):
+    a = {"Interval": interval, "MinRequests": min_requests, "FailureLimit": 1}
+    a.update(analysis or {"MaxErrorRate": 0.02, "MaxErrorRateIncrease": 0.01,
+                          "MaxLatencyP99Ratio": 1.5})
+    r = {"RolloutId": rid, "PluginId": "plugin-canary", "StrategyName": "canary",
+         "Steps": list(steps), "StepInterval": step_interval, "Analysis": a}
+    if split:
+        r["SplitBy"] = split
+    return r
+
+
+def config(stable, canary, aport, rollouts=None):
+    ups = {"Product": "upstream", "UpstreamId": "upstream-stable", "Path": "/", "Method": "ANY"}
+    cfg = {"Gateway": {"AdminListen": "127.0.0.1:%d" % aport, "Workers": 2},
+           "Upstreams": [upstream("upstream-stable", stable), upstream("upstream-canary", canary)],
+           "Services": [service("svc", [api("api-orders", "/", config=ups)])],
+           "Plugins": [{"PluginId": "plugin-canary", "PluginName": "canary",
+                        "PluginType": "Routing",
+                        "PluginData": [policy("canary", "header.Region = 'eu'", "upstream-canary"),
+                                       policy("other", "header.X-Other = '1'", "upstream-canary",
+                                              weight=10)],
+                        "Attachments": [{"ServiceId": "svc", "EnvironmentName": "release",
+                                         "ApiIds": ["api-orders"]}]}]}
+    if rollouts is not None:
+        cfg["Rollouts"] = rollouts
+    return cfg
+
+
+class Load:
+    """Threads sending GET /release/orders with Region: eu and a random
+    UserId over keep-alive connections; records (time, user, backend,
+    status)."""
+
+    def __init__(self, port, threads=4, users=None, pace=0.0):
+        self.port, self.threads, self.pace = port, threads, pace
+        self.users = users
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.results = []
+        self.ts = []
+
+    def _run(self, seed):
+        rnd = random.Random(seed)
+        conn = None
+        while not self.stop_flag.is_set():
+            user = rnd.choice(self.users) if self.users else "u%d" % rnd.randrange(10 ** 9)
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/release/orders", headers={
+                    "Host": "gw.test", "Region": "eu", "UserId": user})
+                r = conn.getresponse()
+                body = r.read()
+                who = body[12:40].split(b'"')[1].decode() if body.startswith(b'{"backend"') else "?"
+                with self.lock:
+                    self.results.append((time.time(), user, who, r.status))
+            except (OSError, http.client.HTTPException, IndexError):
+                conn = None
+            if self.pace:
+                time.sleep(self.pace)
+
+    def __enter__(self):
+        for i in range(self.threads):
+            t = threading.Thread(target=self._run, args=(i,), daemon=True)
+            t.start()
+            self.ts.append(t)
+        return self
+
+    def __exit__(self, *a):
+        self.stop_flag.set()
+        for t in self.ts:
+            t.join(6)
+
+
+def status(adm, rid="rollout-orders-v2"):
+    st, doc = adm.call("GET", "/v1/rollouts/" + rid)
+    assert st == 200, doc
+    return doc["Status"]
+
+
+def wait_phase(adm, phases, timeout=15.0, rid="rollout-orders-v2"):
+    deadline = time.time() + timeout
+    s = None
+    while time.time() < deadline:
+        s = status(adm, rid)
+        if s["Phase"] in phases:
+            return s
+        time.sleep(0.05)
+    raise AssertionError("rollout never reached %s: %r" % (phases, s))
+
+
+@pytest.fixture
+def arms(make_backend):
+    return make_backend("stable"), make_backend("canary")
+
+
+def start(make_gateway, arms, rollouts):
+    aport = free_port()
+    g = make_gateway(config(arms[0], arms[1], aport, rollouts))
+    return g, Admin(aport)
+
+
+def test_healthy_canary_walks_every_step_and_succeeds(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100))])
+    with Load(g.port, threads=4):
+        s = wait_phase(adm, ["Succeeded", "RolledBack", "Paused"], timeout=25)
+    assert s["Phase"] == "Succeeded", s["Events"][-1]
+    assert s["CurrentWeight"] == 100
+    moves = [(e["From"], e["To"], e["Weight"]) for e in s["Events"]]
+    assert moves[0] == ("Pending", "Progressing", 10), moves
+    assert ("Progressing", "Progressing", 50) in moves and ("Progressing", "Progressing", 100) in moves
+    # Observed share per step, over the requests the gateway judged there.
+    for w in (10, 50):
+        c = sum(v["Canary"]["Requests"] for v in s["Verdicts"] if v["Weight"] == w)
+        b = sum(v["Baseline"]["Requests"] for v in s["Verdicts"] if v["Weight"] == w)
+        assert c + b >= 100, (w, c, b)
+        assert abs(100.0 * c / (c + b) - w) <= 3 + 300.0 / (c + b) ** 0.5, (w, c, b)
+    # After success the policy serves every matching request.
+    r = g.request("GET", "/release/orders", headers=[("Region", "eu"), ("UserId", "anyone")])
+    assert r.json()["backend"] == "canary"
+    r = g.request("GET", "/release/orders", headers=[("UserId", "anyone")])
+    assert r.json()["backend"] == "stable"
+
+
+
+def flaky(rate, name="canary"):
+    """A backend reply function: `rate` of the requests get a 500."""
+    rnd = random.Random(7)
+
+    def reply(req):
+        if rnd.random() < rate:
+            return Reply(status=500, body=b'{"backend": "canary", "error": true}')
+        return Reply()
+    return reply
+
+
+def test_erroring_canary_is_rolled_back_within_two_windows(make_gateway, arms):
+    arms[1].set_reply(flaky(0.30))
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.5,
+                                                step_interval=5)])
+    with Load(g.port, threads=4) as ld:
+        s = wait_phase(adm, ["RolledBack"], timeout=10)
+        t_back = time.time()
+        time.sleep(0.3)
+    started = next(e for e in s["Events"] if e["To"] == "Progressing")
+    back = s["Events"][-1]
+    assert back["To"] == "RolledBack" and back["Weight"] == 0, s["Events"]
+    assert "MaxErrorRate" in back["Reason"] and "failed window" in back["Reason"], back
+    windows = [v for v in s["Verdicts"] if v["Result"] != "Inconclusive"]
+    assert len(windows) <= 2, s["Verdicts"]
+    assert s["CurrentWeight"] == 0 and s["FailedCanaryRequests"] > 0, s
+    # No request reaches the canary after the rollback was stored.
+    late = [r for r in ld.results if r[0] > t_back + 0.05 and r[2] == "canary"]
+    assert late == [], late[:3]
+    # The share is 0: every Region eu request goes to the stable backend.
+    for i in range(20):
+        r = g.request("GET", "/release/orders", headers=[("Region", "eu"), ("UserId", "u%d" % i)])
+        assert r.json()["backend"] == "stable"
+    st, txt = adm.call("GET", "/metrics")
+    assert 'switchyard_rollout_status{rollout="rollout-orders-v2",phase="RolledBack"} 1' in txt
+    assert 'switchyard_rollout_weight{rollout="rollout-orders-v2",plugin="plugin-canary",policy="canary"} 0' in txt
+
+
+def test_slow_canary_is_rolled_back_on_p99_ratio(make_gateway, arms):
+    arms[1].set_reply(Reply(delay=0.2))
+    g, adm = start(make_gateway, arms, [rollout(steps=(20, 50, 100), interval=0.6,
+                                                step_interval=5, min_requests=5)])
+    with Load(g.port, threads=8):
+        s = wait_phase(adm, ["RolledBack"], timeout=10)
+    back = s["Events"][-1]
+    assert "MaxLatencyP99Ratio" in back["Reason"] and "p99" in back["Reason"], back
+    fail = [v for v in s["Verdicts"] if v["Result"] == "Fail"][-1]
+    assert fail["Canary"]["P99Ms"] >= 150 and fail["Baseline"]["P99Ms"] < 100, fail
+
+
+def test_thin_traffic_stays_inconclusive_and_never_fails(make_gateway, arms):
+    arms[1].set_reply(flaky(1.0))   # every canary request fails, but too few to judge
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 100), interval=0.3,
+                                                min_requests=1000)])
+    with Load(g.port, threads=1, pace=0.01):
+        time.sleep(2.0)
+        s = status(adm)
+    assert s["Phase"] == "Progressing" and s["CurrentStep"] == 0, s
+    assert s["Verdicts"] and all(v["Result"] == "Inconclusive" for v in s["Verdicts"]), s
+    assert "too little traffic" in s["Verdicts"][-1]["Reason"]
+
+
+@pytest.mark.parametrize("bad, field, words", [
+    ({"PluginId": "plugin-nope"}, "PluginId", "no Routing plugin"),
+    ({"StrategyName": "nope"}, "StrategyName", "has no policy"),
+    ({"Steps": [5, 5, 100]}, "Steps[1]", "must increase"),
+    ({"Steps": [5, 50]}, "Steps[1]", "last step must be 100"),
+    ({"Steps": [0, 100]}, "Steps[0]", "percentage"),
+    ({"Analysis": {"MaxErrorRate": 1.5}}, "Analysis.MaxErrorRate", "at most 1"),
+    ({"Analysis": {"MaxLatencyP99Ratio": 0.5}}, "Analysis.MaxLatencyP99Ratio", "above 1"),
+    ({"Analysis": {"Interval": 0}}, "Analysis.Interval", "between"),
+    ({"Analysis": {"MinRequests": 100}}, "Analysis", "at least one of"),
+    ({"SplitBy": "Random()"}, "SplitBy", "not a request operand"),
+    ({"OnFailure": "EXPLODE"}, "OnFailure", "must be one of"),
+])
+def test_bad_rollout_is_refused_with_its_field_path(make_gateway, arms, bad, field, words):
+    g, adm = start(make_gateway, arms, [])
+    body = rollout()
+    body.update(bad)
+    st, doc = adm.call("POST", "/v1/rollouts", body)
+    assert st == 400, doc
+    text = repr(doc)
+    assert field in text and words in text, doc
+    st, doc = adm.call("GET", "/v1/rollouts")
+    assert doc["TotalCount"] == 0
