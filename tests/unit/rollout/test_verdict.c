@@ -144,13 +144,12 @@ static const char *CFG =
     "         backend_config: {ServiceType: HTTP, ServiceConfig: {Url: 'http://127.0.0.1:9', Path: /}}}\n"
     "Rollouts:\n"
     "  - RolloutId: r\n    PluginId: p\n    StrategyName: c\n    Steps: [5, 25, 100]\n"
-    "    Analysis: {MaxErrorRate: 0.02}\n"
-    "%s";
+    "    Analysis: {MaxErrorRate: 0.02}\n";
 
 static sy_config *load(const char *status, sy_errors *e)
 {
     char text[4096];
-    snprintf(text, sizeof text, CFG, status);
+    snprintf(text, sizeof text, "%s%s", CFG, status);
     return sy_config_load_string(text, strlen(text), "t.yaml", e);
 }
 
@@ -158,6 +157,8 @@ static void test_load_defaults_and_status(void **st)
 {
     sy_errors e = {0};
     sy_config *cfg = load("", &e);
+    for (size_t i = 0; i < e.n; i++)
+        print_message("%s\n", e.msgs[i]);
     assert_non_null(cfg);
     const sy_rollout_cfg *ro = &cfg->rollouts[0];
     assert_int_equal(ro->interval_ms, 10000);
