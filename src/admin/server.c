@@ -23,6 +23,9 @@
 
 #include "admin/admin_int.h"
 #include "http/head.h"
+#include "http/reqrules.h"
+#include "http/status.h"
+#include "router/target.h"
 #include "stats/stats.h"
 #include "core/log.h"
 #include "net/listen.h"
@@ -49,6 +52,8 @@ struct aconn {
     char *in;                  /* receive buffer (IN_CAP): a head stays in */
     size_t in_len, in_pos;     /* place while it is parsed, as in the proxy */
     bool in_head;
+    const char *url_end;       /* in `in`, after the target's last piece */
+    bool version_seen;
     char *auth;
     char *if_match;     /* If-Match (optimistic concurrency on writes) */
     bool if_match_dup;
@@ -158,6 +163,8 @@ static int on_message_begin(llhttp_t *p)
      * names, no obs-fold or control bytes, bounded count and size). */
     sy_head_begin(&c->head, c->fields, MAX_FIELDS, NULL, MAX_HEAD);
     c->in_head = true;
+    c->url_end = NULL;
+    c->version_seen = false;
     free(c->auth);
     c->auth = NULL;
     free(c->if_match);
@@ -169,9 +176,23 @@ static int on_message_begin(llhttp_t *p)
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     aconn *c = CONN(p);
+    /* The proxy's request-line rule (http/reqrules.h): the head is in
+     * place in `in`, so the bytes around the target are still there. */
+    if (!c->url_end && !sy_reqline_one_sp_before_target(at))
+        return refuse(c, 400, "more than one space before the request-target");
     if (sy_buf_pending(&c->url) + len > MAX_URL)
         return refuse(c, 414, "request line too long");
     sy_buf_append(&c->url, at, len);
+    c->url_end = at + len;
+    return 0;
+}
+
+static int on_version(llhttp_t *p, const char *at, size_t len)
+{
+    aconn *c = CONN(p);
+    if (c->url_end && !c->version_seen && !sy_reqline_one_sp_before_version(c->url_end))
+        return refuse(c, 400, "more than one space before the HTTP version");
+    c->version_seen = true;
     return 0;
 }
 
@@ -231,6 +252,24 @@ static int on_headers_complete(llhttp_t *p)
     aconn *c = CONN(p);
     sy_head_end(&c->head);
     c->in_head = false;
+    /* The same head rules as the proxy's (http/reqrules.h), then what an
+     * origin server adds: a valid Host and an origin-form target without
+     * dot segments (the admin API is not a proxy). */
+    sy_str target = c->url.data ? sy_str_make(c->url.data + c->url.off, sy_buf_pending(&c->url))
+                                : sy_str_make("", 0);
+    sy_reqhead_facts facts;
+    const char *why;
+    int st = sy_reqhead_check(p, &c->head, target, &facts, &why);
+    if (st)
+        return refuse(c, st, why);
+    char host[256];
+    if (facts.host.p && sy_host_normalize(facts.host, host, sizeof host) < 0)
+        return refuse(c, 400, "invalid Host header");
+    if (!target.len || target.p[0] != '/')
+        return refuse(c, 400, "the admin API takes origin-form request-targets only");
+    const char *q = memchr(target.p, '?', target.len);
+    if (sy_path_has_dot_segment(sy_str_make(target.p, q ? (size_t)(q - target.p) : target.len)))
+        return refuse(c, 400, "dot segment in the request path");
     if (p->flags & F_CONTENT_LENGTH && p->content_length > SY_ADMIN_MAX_BODY)
         return refuse(c, 413, "request body larger than 1 MiB");
     return 0;
@@ -252,6 +291,19 @@ static int on_message_complete(llhttp_t *p)
 }
 
 /* ---- connections ---- */
+
+/* The "error" word of a request refused while it was parsed. */
+static const char *error_word(int status)
+{
+    switch (status) {
+    case 405: return "method_not_allowed";
+    case 413: return "payload_too_large";
+    case 414: return "uri_too_long";
+    case 431: return "headers_too_large";
+    case 501: return "not_implemented";
+    default: return "bad_request";
+    }
+}
 
 static void conn_close(aconn *c)
 {
@@ -310,30 +362,13 @@ static void conn_flush(aconn *c)
     }
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    default: return "Unknown";
-    }
-}
-
 static void queue_response(aconn *c, sy_admin_resp *rs, bool head_only)
 {
     char head[512];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s%s\r\n",
-                     rs->status, reason(rs->status), rs->ctype ? rs->ctype : "application/json",
+                     rs->status, sy_status_reason(rs->status), rs->ctype ? rs->ctype : "application/json",
                      sy_buf_pending(&rs->body), rs->extra_headers ? rs->extra_headers : "",
                      c->closing ? "Connection: close\r\n" : "");
     sy_buf_append(&c->out, head, (size_t)n);
@@ -388,10 +423,7 @@ static void feed(aconn *c)
         }
         sy_admin_resp rs = {0};
         if (c->err_status)
-            sy_admin_error(&rs, c->err_status, c->err_status == 413 ? "payload_too_large"
-                                               : c->err_status == 414 ? "uri_too_long"
-                                                                      : "headers_too_large",
-                           c->err_msg);
+            sy_admin_error(&rs, c->err_status, error_word(c->err_status), c->err_msg);
         else
             sy_admin_error(&rs, 400, "bad_request", llhttp_get_error_reason(&c->parser));
         c->closing = true;
@@ -529,6 +561,7 @@ int sy_admin_start(sy_snapshot *s, int n_workers)
     llhttp_settings_init(&settings);
     settings.on_message_begin = on_message_begin;
     settings.on_url = on_url;
+    settings.on_version = on_version;
     settings.on_header_field = on_header_field;
     settings.on_header_field_complete = on_header_field_complete;
     settings.on_header_value = on_header_value;

@@ -18,6 +18,7 @@
 #include "core/addr.h"
 #include "core/buf.h"
 #include "http/head.h"
+#include "http/status.h"
 #include "net/loop.h"
 #include "router/router.h"
 
@@ -68,8 +69,7 @@ typedef struct sy_request {
     enum sy_span span;
     size_t ext_bytes;                  /* chunk extension bytes of this chunk */
     bool chunk_open;                   /* a forwarded chunk awaits its CRLF */
-    size_t n_host;
-    bool has_cl, chunked, has_te, expect_continue, upgrade, conn_close, keep_alive_10;
+    bool has_cl, chunked, expect_continue, upgrade, conn_close, keep_alive_10;
     bool version_seen;                 /* the version span's first piece was checked */
     uint64_t content_length;
     bool head_done, body_done, local;  /* local = answered by the gateway */
@@ -216,7 +216,6 @@ void sy_respond_error(sy_client *c, int status, const char *word, const char *ms
 void sy_respond_mock(sy_client *c, const sy_backend_cfg *b);
 /* 301/308 to https://host[:port]path[?query] (IsForcedHttps). */
 void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path, sy_str query);
-const char *sy_status_reason(int status);
 
 /* ---- upstream side (http/backend.c) ---- */
 /* Begin the exchange for c->req: pick a node, take a pooled connection or

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "http/conn.h"
+#include "http/reqrules.h"
 #include "http/worker.h"
 #include "router/decide.h"
 
@@ -46,26 +47,11 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
-/* RFC 9112 §3: method SP target SP version, exactly one SP each; llhttp
- * skips any number.  A head is only appended to while it is parsed, so the
- * bytes before a span's first piece are still in the buffer: the method
- * ends right before the target's SP, the target right before the
- * version's " HTTP/". */
-static bool one_sp_before_target(const char *at)
-{
-    return at[-1] == ' ' && at[-2] != ' ';
-}
-
-static bool one_sp_before_version(const sy_request *r)
-{
-    const char *end = r->target.p + r->target.len;
-    return end[0] == ' ' && end[1] != ' ';
-}
-
 static int on_version(llhttp_t *p, const char *at, size_t len)
 {
     sy_client *c = CLIENT(p);
-    if (c->req->target.p && !c->req->version_seen && !one_sp_before_version(c->req))
+    if (c->req->target.p && !c->req->version_seen &&
+        !sy_reqline_one_sp_before_version(c->req->target.p + c->req->target.len))
         return reject(c, 400, "more than one space before the HTTP version");
     c->req->version_seen = true;
     return 0;
@@ -74,7 +60,7 @@ static int on_version(llhttp_t *p, const char *at, size_t len)
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     sy_client *c = CLIENT(p);
-    if (!c->req->target.p && !one_sp_before_target(at))
+    if (!c->req->target.p && !sy_reqline_one_sp_before_target(at))
         return reject(c, 400, "more than one space before the request-target");
     c->req->span = SY_SPAN_URL;
     int err = sy_head_span(&c->req->head, &c->req->target, at, len);
@@ -123,13 +109,8 @@ static int on_header_value_complete(llhttp_t *p)
     if (!h)
         return 0; /* a trailer field */
     sy_str n = h->name, v = h->value;
-    if (sy_str_ieq_c(n, "Host")) {
-        r->n_host++;
-        r->host_hdr = v;
-    } else if (sy_str_ieq_c(n, "Content-Length")) {
+    if (sy_str_ieq_c(n, "Content-Length")) {
         r->has_cl = true;
-    } else if (sy_str_ieq_c(n, "Transfer-Encoding")) {
-        r->has_te = true;
     } else if (sy_str_ieq_c(n, "Expect")) {
         if (sy_str_ieq_c(v, "100-continue"))
             r->expect_continue = true;
@@ -142,21 +123,6 @@ static int on_header_value_complete(llhttp_t *p)
             r->keep_alive_10 = true;
     }
     return 0;
-}
-
-/* Fields that routing, auth or the backend read as one value: a second
- * copy means two readers may each pick a different one (Host is counted
- * while parsing, it also has a missing-Host rule). */
-static const char *repeated_singleton(const sy_request *r)
-{
-    static const char *const names[] = {"Authorization", "Content-Type"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        size_t n = 0;
-        for (size_t i = 0; i < r->head.n; i++)
-            if (sy_str_ieq_c(r->head.fields[i].name, names[k]) && ++n > 1)
-                return names[k];
-    }
-    return NULL;
 }
 
 bool sy_request_upgrade_offers(const sy_request *r, sy_str proto)
@@ -179,35 +145,15 @@ static int on_headers_complete(llhttp_t *p)
     r->head_done = true;
     sy_head_end(&r->head); /* fields after this are trailers */
     r->method = sy_str_c(llhttp_method_name((llhttp_method_t)p->method));
-    if (p->http_major != 1)
-        return reject(c, 400, "unsupported HTTP version");
     r->http_minor = p->http_minor;
-    if (p->method == HTTP_CONNECT)
-        return reject(c, 405, "CONNECT is not supported");
-    if (r->target.len == 1 && r->target.p[0] == '*')
-        return reject(c, 400, "asterisk-form request-target is not routable");
-    if (r->n_host > 1)
-        return reject(c, 400, "more than one Host header");
-    if (r->n_host == 0 && r->http_minor == 1)
-        return reject(c, 400, "missing Host header");
-    if (repeated_singleton(r))
-        return reject(c, 400, "a header that must appear once is repeated");
-    if (r->has_te) {
-        if (r->http_minor == 0)
-            return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
-        /* Only exactly "chunked" (llhttp already insists chunked is last). */
-        size_t n_te = 0;
-        for (size_t i = 0; i < r->head.n; i++) {
-            if (!sy_str_ieq_c(r->head.fields[i].name, "Transfer-Encoding"))
-                continue;
-            n_te++;
-            if (!sy_str_ieq_c(r->head.fields[i].value, "chunked"))
-                return reject(c, 501, "unsupported transfer coding");
-        }
-        if (n_te != 1)
-            return reject(c, 400, "repeated Transfer-Encoding");
-        r->chunked = true;
-    }
+    /* The rules the admin listener applies too (http/reqrules.h). */
+    sy_reqhead_facts facts;
+    const char *why;
+    int st = sy_reqhead_check(p, &r->head, r->target, &facts, &why);
+    if (st)
+        return reject(c, st, why);
+    r->chunked = facts.chunked;
+    r->host_hdr = facts.host;
     if (r->has_cl && !r->chunked)
         r->content_length = p->content_length;
     /* Read before llhttp decides whether the bytes after this message are
@@ -223,7 +169,7 @@ static int on_headers_complete(llhttp_t *p)
      * decides it too (router/decide.c). */
     bool body = r->chunked || r->content_length;
     sy_decide_in in = {
-        .method = r->method, .target = r->target, .host = r->n_host ? r->host_hdr : SY_STR_NULL,
+        .method = r->method, .target = r->target, .host = r->host_hdr,
         .headers = r->head.fields, .n_headers = r->head.n, .tls = c->tls,
         .peer = &c->peer, .peer_ip = c->peer_ip, .has_body = body,
         .length_known = r->has_cl && !r->chunked, .content_length = r->content_length,
