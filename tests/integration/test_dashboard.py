@@ -145,6 +145,7 @@ def login(drv, dash, token=TOKEN):
     drv.get(dash["base"] + "/ui/")
     drv.execute_script("sessionStorage.clear()")
     drv.get(dash["base"] + "/ui/#overview")
+    drv.refresh()  # same page, other hash: load it again so it sees the cleared storage
     field = wait(drv, lambda d: d.find_element(By.ID, "token").is_displayed()
                  and d.find_element(By.ID, "token"), "the login form")
     field.send_keys(token)
@@ -380,3 +381,36 @@ def test_a_refused_token_mid_session_returns_to_login(dash, browser):
                and d.find_element(By.ID, "login-error").text, "the login form again")
     assert "refused the token (403)" in err, err
     assert browser.execute_script("return sessionStorage.length") == 0
+
+
+def test_discovered_pods_are_shown_with_their_discovery_state(browser, shots, tmp_path,
+                                                              make_gateway):
+    from test_tunnels import Cluster, tunnel
+    c = Cluster(tmp_path)
+    try:
+        c.service("orders")
+        p1, p2 = c.add("orders", "orders-1"), c.add("orders", "orders-2")
+        admin = free_port()
+        up = tunnel("up-pods", [(c, "shop", "orders", 100, None)], UpstreamName="TKE " + EVIL)
+        make_gateway({"Gateway": {"AdminListen": "127.0.0.1:%d" % admin, "AdminToken": TOKEN,
+                                  "KubernetesClusters": [c.entry()]},
+                      "Upstreams": [up],
+                      "Services": [{"ServiceId": "pods", "Environments": ["release"],
+                                    "Apis": [api("api-pods", "/p", config={
+                                        "Product": "upstream", "UpstreamId": "up-pods",
+                                        "Path": "/", "Method": "ANY"})]}]})
+        login(browser, {"base": "http://127.0.0.1:%d" % admin})
+        wait(browser, lambda d: "Config version" in visible_text(d, "#overview-body"), "sign-in")
+        browser.get("http://127.0.0.1:%d/ui/#upstreams" % admin)
+        a1, a2 = (p["ip"] + ":%d" % c.port for p in (p1, p2))
+        wait(browser, lambda d: node_states(d) == {a1: "healthy", a2: "healthy"}, "two pods")
+        text = visible_text(browser, "#upstreams-body")
+        assert "pod of shop/orders" in text and "K8S" in text, text
+        assert "Discovery: cls-a / shop / orders" in text and "Synced" in text, text
+        assert "TKE " + EVIL in text, text
+        no_script_ran(browser)
+        shot(browser, shots, "09-upstreams-pods")
+        c.remove("orders-2")   # the pod goes away: so does its row
+        wait(browser, lambda d: node_states(d) == {a1: "healthy"}, "one pod left")
+    finally:
+        c.close()
