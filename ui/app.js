@@ -380,27 +380,67 @@
 
   /* ---- rollouts ---- */
 
-  /* Hook for issue #12: GET /v1/rollouts, shown as a table of whatever
-   * fields the rollouts carry.  A gateway without it answers 404. */
+  const PHASE_CLASS = {Progressing: 'ok', Succeeded: 'ok', Paused: 'off', Pending: 'off',
+                       RolledBack: 'bad'};
+
+  function armCell(a) {
+    if (!a) return '—';
+    return show(a.Requests) + ' req · ' + (100 * (a.ErrorRate || 0)).toFixed(2) + ' % 5xx · p99 ' +
+      show(a.P99Ms) + ' ms';
+  }
+
+  /* GET /v1/rollouts (doc/rollouts.md): each rollout's policy, steps,
+   * phase, the controller's last verdicts and events.  Read only: pause,
+   * resume, abort and promote stay admin API calls.  A gateway without
+   * rollouts answers 404: the page says so. */
   refreshers.rollouts = async function () {
     const r = await call('GET', '/v1/rollouts');
     const body = clear(byId('rollouts-body'));
     if (r.status === 404) {
       body.append(el('div', {class: 'card hook', id: 'rollouts-missing'},
         el('h3', null, 'Not available on this gateway'),
-        el('p', null, 'GET /v1/rollouts answered 404: this build has no rollout API yet ' +
-          '(issue #12). This page lists the rollouts once the gateway has them.')));
+        el('p', null, 'GET /v1/rollouts answered 404: this build has no rollout API.')));
       return;
     }
-    const d = r.doc;
-    const rows = Array.isArray(d) ? d : (d && (d.Items || d.rollouts || d.Rollouts)) || [];
-    if (!rows.length) {
-      body.append(el('p', {class: 'muted'}, 'No rollout.'));
+    const items = (r.doc && r.doc.Items) || [];
+    if (!items.length) {
+      body.append(el('p', {class: 'muted', id: 'rollouts-none'},
+        'No rollout. Create one with POST /v1/rollouts (doc/rollouts.md).'));
       return;
     }
-    const cols = [];
-    for (const row of rows) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
-    body.append(table(cols, rows.map((row) => cols.map((k) => show(row[k])))));
+    for (const ro of items) {
+      const st = ro.Status || {};
+      const card = el('div', {class: 'card rollout', 'data-rollout': ro.RolloutId});
+      const title = el('h2', null, ro.RolloutId + ' ');
+      title.append(badge(show(st.Phase), PHASE_CLASS[st.Phase] || 'off'));
+      card.append(title);
+      const steps = ro.Steps || [];
+      card.append(el('dl', {class: 'kv'},
+        el('dt', null, 'Policy'), el('dd', null, show(ro.PluginId) + ' / ' + show(ro.StrategyName)),
+        el('dt', null, 'Split by'), el('dd', null, show(ro.SplitBy)),
+        el('dt', null, 'Step'), el('dd', {class: 'ro-step'}, 'step ' + show((st.CurrentStep || 0) + 1) +
+          ' of ' + steps.length + ': ' + show(st.CurrentWeight) + ' % of matching requests'),
+        el('dt', null, 'Steps'), el('dd', null, steps.map((w) => w + ' %').join(' → ')),
+        el('dt', null, 'Analysis'), el('dd', {class: 'mono'}, show(ro.Analysis)),
+        el('dt', null, 'Canary requests'), el('dd', null, (st.CanaryRequests || 0) + ' (' +
+          (st.FailedCanaryRequests || 0) + ' failed)')));
+      const verdicts = (st.Verdicts || []).slice(-5).reverse();
+      if (verdicts.length) {
+        card.append(el('h3', null, 'Last verdicts'));
+        card.append(table(['Time', 'Step', 'Weight', 'Result', 'Canary', 'Baseline', 'Reason'],
+          verdicts.map((v) => [show(v.Time), show(v.Step), show(v.Weight) + ' %',
+            badge(show(v.Result), v.Result === 'Pass' ? 'ok' : v.Result === 'Fail' ? 'bad' : 'off'),
+            armCell(v.Canary), armCell(v.Baseline), show(v.Reason)])));
+      }
+      const events = (st.Events || []).slice(-5).reverse();
+      if (events.length) {
+        card.append(el('h3', null, 'Last events'));
+        card.append(table(['Time', 'Phase', 'Step', 'Weight', 'Reason'],
+          events.map((e) => [show(e.Time), show(e.From) + ' → ' + show(e.To), show(e.Step),
+            show(e.Weight) + ' %', show(e.Reason)])));
+      }
+      body.append(card);
+    }
   };
 
   /* ---- explain ---- */

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "admin/admin_int.h"
 #include "rollout/rollout.h"
 
 static void line(sy_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,8 +53,12 @@ void sy_rollout_metrics(const sy_config *cfg, sy_buf *out)
               "canary gets, percent.\n# TYPE switchyard_rollout_weight gauge\n");
     for (size_t i = 0; i < cfg->n_rollouts; i++) {
         const sy_rollout_cfg *ro = &cfg->rollouts[i];
-        line(out, "switchyard_rollout_weight{rollout=\"%s\",plugin=\"%s\",policy=\"%s\"} %d\n",
-             ro->id, ro->plugin_id, ro->strategy, ro->weight);
+        /* Ids are [A-Za-z0-9._-] and policy names need no escaping today,
+         * but every free label goes through the one escaper all the same. */
+        line(out, "switchyard_rollout_weight{rollout=\"%s\",plugin=\"%s\",policy=\"", ro->id,
+             ro->plugin_id);
+        sy_prom_escape(out, ro->strategy);
+        line(out, "\"} %d\n", ro->weight);
     }
     line(out, "# HELP switchyard_rollout_step Current step of the rollout (1-based).\n"
               "# TYPE switchyard_rollout_step gauge\n");

@@ -57,9 +57,20 @@ def config(admin_port, b1, b2):
                                      "condition": "header.UserName = 'admin'",
                                      "backend_type": "MOCK",
                                      "backend_config": {"ServiceType": "MOCK",
-                                                        "ServiceMockReturnMessage": "canary"}}],
+                                                        "ServiceMockReturnMessage": "canary"}},
+                                    {"strategy_name": "ramp", "strategy_weight": 10,
+                                     "condition": "header.X-Ramp = '1'",
+                                     "backend_type": "UPSTREAM",
+                                     "backend_config": {"ServiceType": "HTTP",
+                                                        "ServiceConfig": ups}}],
                      "Attachments": [{"ServiceId": "shop", "EnvironmentName": "release",
-                                      "ApiIds": ["api-orders"]}]}]}
+                                      "ApiIds": ["api-orders"]}]}],
+        # A rollout that stays on its first step for the whole module.
+        "Rollouts": [{"RolloutId": "rollout-ramp", "PluginId": "plugin-canary",
+                      "StrategyName": "ramp", "Steps": [10, 50, 100], "StepInterval": 3600,
+                      "SplitBy": "header.UserId",
+                      "Analysis": {"Interval": 60, "MinRequests": 10, "FailureLimit": 1,
+                                   "MaxErrorRate": 0.02}}]}
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +243,9 @@ def test_login_shows_the_overview(dash, browser, shots):
     text = visible_text(browser, "#overview-body")
     st, _, body = fetch(dash["base"] + "/v1/status", {"Authorization": "Bearer " + TOKEN})
     status = json.loads(body)
-    for want in ("Version", status["version"], "Workers", "Uptime", "No reload since"):
+    # (The rollout's controller commits its first step: that is a reload too.)
+    for want in ("Version", status["version"], "Workers", "Uptime", "Last reload",
+                 "Config version%d" % status["config_version"]):
         assert want in text, (want, text)
     # The token is in this tab's session storage, never in the URL.
     assert browser.execute_script("return sessionStorage.getItem('switchyard.adminToken')") == TOKEN
@@ -339,14 +352,14 @@ def test_explain_form(dash, browser, shots):
 def test_rollouts_page(dash, browser, shots):
     if browser.execute_script("return sessionStorage.getItem('switchyard.adminToken')") != TOKEN:
         login(browser, dash)
-    st, _, _ = fetch(dash["base"] + "/v1/rollouts", {"Authorization": "Bearer " + TOKEN})
     browser.get(dash["base"] + "/ui/#rollouts")
-    if st == 404:
-        text = wait(browser, lambda d: visible_text(d, "#rollouts-missing"), "the rollouts hook")
-        assert "/v1/rollouts answered 404" in text, text
-    else:
-        assert st == 200, st
-        wait(browser, lambda d: visible_text(d, "#rollouts-body"), "the rollouts list")
+    card = wait(browser, lambda d: visible_text(d, ".rollout"), "the rollout card")
+    assert "rollout-ramp" in card and "plugin-canary / ramp" in card, card
+    assert "step 1 of 3: 10 % of matching requests" in card and "10 % → 50 % → 100 %" in card, card
+    phase = browser.execute_script("return document.querySelector('.rollout h2 .badge').textContent")
+    st, _, body = fetch(dash["base"] + "/v1/rollouts/rollout-ramp",
+                        {"Authorization": "Bearer " + TOKEN})
+    assert st == 200 and phase == json.loads(body)["Status"]["Phase"], (phase, body)
     shot(browser, shots, "07-rollouts")
 
 
