@@ -246,3 +246,34 @@ def test_unknown_key_still_named(env):
     setup_shop(a, blue, green)
     st, doc = a.call("POST", "/v1/services/service-shop0001/apis", create_api(Colour="blue"))
     assert st == 400 and "Colour" in fields(doc), doc
+
+
+def test_release_attach_detach_shapes(env):
+    g, a, blue, green = env
+    setup_shop(a, blue, green)
+    a.post("/v1/services/service-shop0001/apis", create_api())
+    doc = a.post("/v1/services/service-shop0001/releases", {
+        "Action": "ReleaseService", "Version": "2018-08-08", "ServiceId": "service-shop0001",
+        "EnvironmentName": "release", "ReleaseDesc": "first", "ApiIds": ["api-orders01"]})
+    assert doc["EnvironmentName"] == "release"
+    assert {e["field"] for e in doc["TencentIgnored"]} == {"Version", "ApiIds"}, doc
+    st, doc = a.call("POST", "/v1/services/service-shop0001/releases", {
+        "ServiceId": "service-other001", "EnvironmentName": "release"})
+    assert st == 400 and "ServiceId" in fields(doc), doc
+    a.post("/v1/plugins", {"PluginId": "plugin-p0000001", "PluginType": "Routing",
+                           "PluginData": "[]"})
+    body = {"Action": "AttachPlugin", "PluginId": "plugin-p0000001",
+            "ServiceId": "service-shop0001", "EnvironmentName": "release",
+            "ApiIds": ["api-orders01"]}
+    st, doc = a.call("POST", "/v1/plugins/plugin-p0000001/attachments",
+                     dict(body, PluginId="plugin-other001"))
+    assert st == 400 and "PluginId" in fields(doc), doc
+    st, doc = a.call("POST", "/v1/plugins/plugin-p0000001/attachments",
+                     dict(body, Action="DetachPlugin"))
+    assert st == 400 and "AttachPlugin" in fields(doc)["Action"], doc
+    a.post("/v1/plugins/plugin-p0000001/attachments", body)
+    assert a.get("/v1/plugins/plugin-p0000001/attachments")["TotalCount"] == 1
+    a.ok("DELETE", "/v1/plugins/plugin-p0000001/attachments", {
+        "Action": "DetachPlugin", "PluginId": "plugin-p0000001",
+        "ServiceId": "service-shop0001", "EnvironmentName": "release", "ApiId": "api-orders01"})
+    assert a.get("/v1/plugins/plugin-p0000001/attachments")["TotalCount"] == 0
