@@ -11,6 +11,7 @@
 
 enum tc_how {
     OURS,    /* our model has it: kept */
+    OWN_ID,  /* the object's own id: kept, even "" (which our validation refuses) */
     META,    /* no effect on traffic: dropped, reported when not empty */
     UNSUP,   /* a feature we lack: fine only empty or one of `ok` */
     SPECIAL, /* handled by the object's own code below */
@@ -39,10 +40,10 @@ static const char *const ok_normal[] = {"NORMAL", NULL};
 #define END {NULL, OURS, NULL, NULL}
 
 static const tc_field api_fields[] = {
-    {"ApiId", OURS, NULL, NULL}, {"ApiName", OURS, NULL, NULL}, {"ApiDesc", OURS, NULL, NULL},
+    {"ApiId", OWN_ID, NULL, NULL}, {"ApiName", OURS, NULL, NULL}, {"ApiDesc", OURS, NULL, NULL},
     {"Path", OURS, NULL, NULL}, {"Method", OURS, NULL, NULL},
     {"ServiceTimeout", OURS, NULL, NULL}, {"ServiceConfig", SPECIAL, NULL, NULL},
-    {"ServiceMockReturnMessage", OURS, NULL, NULL}, {"ServiceMockStatusCode", OURS, NULL, NULL},
+    {"ServiceMockReturnMessage", OWN_ID, NULL, NULL}, {"ServiceMockStatusCode", OURS, NULL, NULL},
     {"ServiceType", SPECIAL, NULL, NULL}, {"Protocol", SPECIAL, NULL, NULL},
     {"RequestConfig", SPECIAL, NULL, NULL}, {"ServiceId", SPECIAL, NULL, NULL},
     {"RequestParameters", SPECIAL, NULL, NULL}, {"ServiceParameters", SPECIAL, NULL, NULL},
@@ -102,7 +103,7 @@ static const tc_field backend_fields[] = {
     END};
 
 static const tc_field service_fields[] = {
-    {"ServiceId", OURS, NULL, NULL}, {"ServiceName", OURS, NULL, NULL},
+    {"ServiceId", OWN_ID, NULL, NULL}, {"ServiceName", OURS, NULL, NULL},
     {"ServiceDesc", OURS, NULL, NULL}, {"Protocol", SPECIAL, NULL, NULL},
     {"Environments", OURS, NULL, NULL}, {"Domains", OURS, NULL, NULL},
     {"Apis", OURS, NULL, NULL}, {"Releases", OURS, NULL, NULL},
@@ -128,7 +129,7 @@ static const tc_field service_fields[] = {
     END};
 
 static const tc_field upstream_fields[] = {
-    {"UpstreamId", OURS, NULL, NULL}, {"UpstreamName", OURS, NULL, NULL},
+    {"UpstreamId", OWN_ID, NULL, NULL}, {"UpstreamName", OURS, NULL, NULL},
     {"UpstreamDescription", META, KEPT_NOT, NULL}, {"UniqVpcId", META, PLACEMENT, NULL},
     {"UpstreamType", OURS, NULL, NULL}, {"Algorithm", OURS, NULL, NULL},
     {"Retries", OURS, NULL, NULL}, {"UpstreamHost", OURS, NULL, NULL},
@@ -167,7 +168,7 @@ static const tc_field k8s_fields[] = {
     END};
 
 static const tc_field plugin_fields[] = {
-    {"PluginId", OURS, NULL, NULL}, {"PluginName", OURS, NULL, NULL},
+    {"PluginId", OWN_ID, NULL, NULL}, {"PluginName", OURS, NULL, NULL},
     {"PluginData", OURS, NULL, NULL}, {"Description", OURS, NULL, NULL},
     {"Attachments", OURS, NULL, NULL},
     /* read-only: the admin API drops them, the import turns them into
@@ -257,15 +258,15 @@ static void pass(const tc_field *t, json_t *obj, const char *prefix, sy_tc_repor
         }
         /* Tencent answers "" for a value not set, and null for one it
          * cannot give: both mean absent.  A PATCH body's null removes a
-         * field, so on the admin API nulls of our fields stay. */
-        bool unset = (json_is_string(v) && !*json_string_value(v) &&
-                      strcmp(k, "ServiceMockReturnMessage") != 0) ||
+         * field, so on the admin API nulls of our fields stay; an empty
+         * own id or mock message stays for the validator. */
+        bool unset = (json_is_string(v) && !*json_string_value(v) && f->how != OWN_ID) ||
                      (json_is_null(v) && r->drop_unknown);
-        if ((f->how == OURS || f->how == SPECIAL) && unset) {
+        if ((f->how == OURS || f->how == OWN_ID || f->how == SPECIAL) && unset) {
             json_object_del(obj, k);
             continue;
         }
-        if (f->how == OURS || f->how == SPECIAL)
+        if (f->how == OURS || f->how == OWN_ID || f->how == SPECIAL)
             continue;
         if (f->how == UNSUP && !is_empty(v) && !one_of(v, f->ok))
             note(r->refused, prefix, k, "%s", f->why);
