@@ -12,8 +12,11 @@
  * result is loaded by the configuration loader before it is written, so
  * what is written passes `switchyard -t`.
  *
- * Exit: 0 written; 1 the result does not load or holds nothing; 2 usage, an
- * unreadable file or an answer this import does not know. */
+ * With -c BASE the Gateway section (listeners, admin token, Kubernetes
+ * clusters) is BASE's, so the output runs as it is.
+ *
+ * Exit: 0 written; 1 the result does not load; 2 usage, an unreadable file
+ * (or BASE) or an answer this import does not know. */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -184,13 +187,41 @@ static json_t *mapped(imp *m, sy_tc_kind kind, json_t *entry, const char *svc, c
     return o;
 }
 
-static json_t *build_upstreams(imp *m)
+/* A tunnel's clusters must be in Gateway.KubernetesClusters (the API
+ * server and its credentials), which no Describe answer holds. */
+static bool clusters_known(imp *m, json_t *u, const char *at, const json_t *gateway)
+{
+    size_t i, j;
+    json_t *k, *c;
+    json_array_foreach(json_object_get(u, "K8sService"), i, k) {
+        const char *cid = json_string_value(json_object_get(k, "ClusterId"));
+        bool found = false;
+        json_array_foreach(json_object_get(gateway, "KubernetesClusters"), j, c) {
+            const char *have = json_string_value(json_object_get(c, "ClusterId"));
+            found |= cid && have && strcmp(cid, have) == 0;
+        }
+        if (!found) {
+            say(m, at, "left out: upstream %s is a TKE tunnel of cluster %s, which needs a "
+                "Gateway.KubernetesClusters entry (its API server and token): give a base "
+                "configuration that has one with -c",
+                json_string_value(json_object_get(u, "UpstreamId")), cid ? cid : "?");
+            return false;
+        }
+    }
+    return true;
+}
+
+static json_t *build_upstreams(imp *m, const json_t *gateway)
 {
     json_t *out = json_array();
     const char *id;
     json_t *e;
     json_object_foreach(m->upstreams, id, e) {
         json_t *u = mapped(m, SY_TC_UPSTREAM, e, NULL, "upstream");
+        if (u && !clusters_known(m, u, json_string_value(json_object_get(e, "at")), gateway)) {
+            json_decref(u);
+            u = NULL;
+        }
         if (u)
             json_array_append_new(out, u);
     }
@@ -365,13 +396,14 @@ static json_t *build_plugins(imp *m, json_t *services, json_t *upstreams)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: switchyard import tencent [-o OUT.yaml] ANSWER.json...\n"
+    fprintf(f, "usage: switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
                "  ANSWER.json: the JSON of a Describe* answer of Tencent Cloud API Gateway\n"
                "  (DescribeServicesStatus, DescribeService, DescribeApi, DescribeApisStatus,\n"
                "  DescribeUpstreams, DescribePlugins, DescribePlugin), with or without its\n"
                "  {\"Response\": ...} wrapper.  Writes YAML to stdout or OUT; every field not\n"
-               "  carried is listed on stderr.  Exit 0 written, 1 the result does not load,\n"
-               "  2 usage or an unreadable answer.\n");
+               "  carried is listed on stderr.  -c: the Gateway section (listeners, token,\n"
+               "  KubernetesClusters) is BASE's; without it, the defaults.  Exit 0 written,\n"
+               "  1 the result does not load, 2 usage or an unreadable answer or BASE.\n");
 }
 
 static int write_out(const char *out, const char *text, int nfiles, char **files)
@@ -396,6 +428,7 @@ static int write_out(const char *out, const char *text, int nfiles, char **files
 int sy_cli_import(int argc, char **argv)
 {
     static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"config", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     if (argc < 2 || strcmp(argv[1], "tencent") != 0) {
@@ -404,12 +437,13 @@ int sy_cli_import(int argc, char **argv)
     }
     argc--;
     argv++;
-    const char *out = NULL;
+    const char *out = NULL, *base = NULL;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "o:c:h", longopts, NULL)) != -1) {
         switch (o) {
         case 'o': out = optarg; break;
+        case 'c': base = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -418,6 +452,24 @@ int sy_cli_import(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* The base's Gateway section, secrets included: the output is meant
+     * to run as it is, like the file it came from. */
+    json_t *gateway = NULL;
+    unsigned dump_flags = 0;
+    if (base) {
+        sy_errors errs = {0};
+        sy_config *bc = sy_config_load_file(base, &errs);
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.msgs[i]);
+        sy_errors_free(&errs);
+        if (!bc)
+            return 2;
+        json_t *all = sy_config_dump_json(bc, SY_DUMP_SECRETS);
+        gateway = json_incref(json_object_get(all, "Gateway"));
+        json_decref(all);
+        sy_config_free(bc);
+        dump_flags = SY_DUMP_SECRETS;
+    }
     imp m = {json_object(), json_object(), json_object(), json_object(), json_object(), 0};
     int rc = 0;
     for (int i = optind; i < argc && rc == 0; i++)
@@ -425,10 +477,12 @@ int sy_cli_import(int argc, char **argv)
             rc = 2;
     json_t *doc = NULL;
     if (rc == 0) {
-        json_t *ups = build_upstreams(&m);
+        json_t *ups = build_upstreams(&m, gateway);
         json_t *svcs = build_services(&m, ups);
         json_t *pls = build_plugins(&m, svcs, ups);
         doc = json_pack("{s:o, s:o, s:o}", "Upstreams", ups, "Services", svcs, "Plugins", pls);
+        if (gateway)
+            json_object_set(doc, "Gateway", gateway);
         sy_errors errs = {0};
         sy_config *cfg = sy_config_load_json(doc, "<import>", &errs);
         if (!cfg) {
@@ -437,7 +491,7 @@ int sy_cli_import(int argc, char **argv)
                 fprintf(stderr, "  %s\n", errs.msgs[i]);
             rc = 1;
         } else {
-            char *text = sy_config_dump_yaml(cfg);
+            char *text = sy_config_dump_yaml_ex(cfg, dump_flags);
             rc = write_out(out, text, argc - optind, argv + optind);
             free(text);
             sy_config_free(cfg);
@@ -451,6 +505,7 @@ int sy_cli_import(int argc, char **argv)
         sy_errors_free(&errs);
     }
     json_decref(doc);
+    json_decref(gateway);
     json_decref(m.upstreams);
     json_decref(m.services);
     json_decref(m.apis);

@@ -193,3 +193,36 @@ def test_result_that_does_not_load_exits_1(tmp_path):
     assert r.returncode == 1, r
     assert "does not load" in r.stderr and "Domains" in r.stderr
     assert r.stdout == ""
+
+
+def test_tke_tunnel_needs_its_cluster(tmp_path):
+    tke = os.path.join(FIX, "DescribeUpstreams-tke.json")
+    r = run_cli("import", "tencent", tke)
+    assert r.returncode == 0, r.stderr
+    assert "left out: upstream upstream-tke00001 is a TKE tunnel of cluster cls-abc12345" \
+        in r.stderr
+    assert not yaml.safe_load(r.stdout).get("Upstreams")
+    # With a base configuration that knows the cluster, the tunnel is carried:
+    # K8sServices as K8sService, the pods Tencent listed among Nodes dropped.
+    base = tmp_path / "base.yaml"
+    base.write_text("Gateway:\n  Listen: [\"127.0.0.1:18080\"]\n  AdminListen: \"off\"\n"
+                    "  KubernetesClusters:\n    - {ClusterId: cls-abc12345, "
+                    "Server: \"https://127.0.0.1:1\"}\n")
+    out = tmp_path / "tke.yaml"
+    r = run_cli("import", "tencent", "-c", str(base), "-o", str(out), tke)
+    assert r.returncode == 0, r.stderr
+    assert "UpstreamSet[0].Nodes: not carried: pods discovered" in r.stderr
+    assert run_cli("-t", "-c", str(out)).returncode == 0
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["Gateway"]["Listen"] == ["127.0.0.1:18080"]
+    u = cfg["Upstreams"][0]
+    assert u["UpstreamType"] == "K8S" and "Nodes" not in u, u
+    assert u["K8sService"][0]["ServiceName"] == "orders"
+    assert u["K8sService"][0]["ExtraLabels"] == [{"Key": "version", "Value": "v1"}]
+
+
+def test_bad_base_exits_2(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("Gateway:\n  Workers: lots\n")
+    r = run_cli("import", "tencent", "-c", str(base), os.path.join(FIX, "DescribeUpstreams.json"))
+    assert r.returncode == 2 and "Workers" in r.stderr, r.stderr
