@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "                          [--random X] [--hash X] [--json] METHOD URL\n"
             "       switchyard test-routes -c FILE CASES.yaml\n"
             "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
-            "       switchyard import tencent [-o OUT.yaml] ANSWER.json...   (Tencent Describe* answers)\n"
+            "       switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
             "       switchyard config-keys      the Gateway key reference (Markdown)\n"
             "       switchyard --version | --help\n"
             "\n"

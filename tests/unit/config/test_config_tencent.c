@@ -182,6 +182,27 @@ static void test_service_and_plugin(void **st)
     json_decref(o);
 }
 
+static void test_empty_own_id_stays(void **st)
+{
+    (void)st;
+    /* "" is unset for references and names, but an empty id of the object
+     * itself is left for the validator to refuse (no generated id) */
+    json_t *o = parse("{\"UpstreamId\": \"\", \"UpstreamName\": \"\"}");
+    sy_tc_report r;
+    sy_tc_report_init(&r, false);
+    assert_true(sy_tc_map(SY_TC_UPSTREAM, o, "", NULL, &r));
+    assert_string_equal(s(o, "UpstreamId"), "");
+    assert_null(json_object_get(o, "UpstreamName"));
+    sy_tc_report_free(&r);
+    json_decref(o);
+    o = parse("{\"ServiceType\": \"MOCK\", \"ServiceMockReturnMessage\": \"\"}");
+    sy_tc_report_init(&r, false);
+    assert_true(sy_tc_map(SY_TC_API, o, "", NULL, &r));
+    assert_string_equal(s(o, "ServiceMockReturnMessage"), "");
+    sy_tc_report_free(&r);
+    json_decref(o);
+}
+
 static void test_actions(void **st)
 {
     (void)st;
@@ -199,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys_by_mode),
         cmocka_unit_test(test_upstream_info),
         cmocka_unit_test(test_service_and_plugin),
+        cmocka_unit_test(test_empty_own_id_stays),
         cmocka_unit_test(test_actions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
