@@ -277,3 +277,39 @@ def test_release_attach_detach_shapes(env):
         "Action": "DetachPlugin", "PluginId": "plugin-p0000001",
         "ServiceId": "service-shop0001", "EnvironmentName": "release", "ApiId": "api-orders01"})
     assert a.get("/v1/plugins/plugin-p0000001/attachments")["TotalCount"] == 0
+
+
+def test_describe_objects_post_back(env):
+    """The objects of Describe answers (the import's fixtures) go through
+    the same mapping when sent to the admin API."""
+    import os
+    from syharness.gateway import REPO
+    g, a, blue, green = env
+    fix = os.path.join(REPO, "tests", "fixtures", "tencent")
+
+    def result(name):
+        with open(os.path.join(fix, name)) as f:
+            return json.load(f)["Response"]
+
+    for u in result("DescribeUpstreams.json")["Result"]["UpstreamSet"]:
+        u["Nodes"][0]["Port"] = blue.port
+        doc = a.post("/v1/upstreams", u)
+        assert any(e["field"] == "CreatedTime" for e in doc["TencentIgnored"]), doc
+    svc = result("DescribeServicesStatus.json")["Result"]["ServiceSet"][0]
+    doc = a.post("/v1/services", svc)
+    assert doc["Domains"][0]["DomainName"] == svc["OuterSubDomain"], doc
+    api = result("DescribeApi-orders.json")["Result"]
+    doc = a.post("/v1/services/service-k3j9x0qa/apis", api)
+    assert doc["Path"] == "/orders" and doc["ServiceConfig"]["UpstreamId"] == "upstream-blue0001"
+    doc = a.post("/v1/services/service-k3j9x0qa/apis", result("DescribeApi-ping.json")["Result"])
+    assert doc["ServiceType"] == "MOCK" and doc["Path"] == "=/ping", doc
+    st, doc = a.call("POST", "/v1/services/service-k3j9x0qa/apis",
+                     result("DescribeApi-admin.json")["Result"])
+    assert st == 400 and {"AuthType", "EnableCORS"} <= set(fields(doc)), doc
+    a.post("/v1/services/service-k3j9x0qa/releases", {"EnvironmentName": "release"})
+    plugin = result("DescribePlugins.json")["Result"]["PluginSet"][0]
+    a.post("/v1/plugins", plugin)
+    r = g.request("GET", "/release/ping", host=svc["OuterSubDomain"])
+    assert r.status == 200 and json.loads(r.body) == {"pong": True}
+    r = g.request("GET", "/release/orders", host=svc["OuterSubDomain"])
+    assert r.status == 200 and json.loads(r.body)["path"] == "/v1/orders", r
