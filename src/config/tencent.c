@@ -347,6 +347,8 @@ static void service_params(json_t *api, const char *prefix, sy_tc_report *r)
                  "parameter, or a default value) is not implemented");
         }
     }
+    if (list && !json_is_array(list) && !is_empty(list))
+        note(r->refused, prefix, "ServiceParameters", "must be a list");
     json_object_del(api, "ServiceParameters");
 }
 
@@ -479,6 +481,8 @@ static void map_service(json_t *svc, const char *prefix, sy_tc_report *r)
     json_t *avail = json_object_get(svc, "AvailableEnvironments");
     if (json_is_array(avail) && !json_object_get(svc, "Environments"))
         json_object_set(svc, "Environments", avail);
+    else if (avail && !json_is_array(avail) && !is_empty(avail))
+        note(r->refused, prefix, "AvailableEnvironments", "must be a list");
     json_object_del(svc, "AvailableEnvironments");
     /* Tencent's default domain (service-xxx-appid.region.apigateway...)
      * reaches environments by the first path segment, as a domain without
