@@ -111,6 +111,29 @@ static bool call_shape(sy_res_ctx *x, json_t *body, json_t *ignored)
     return true;
 }
 
+/* Describe answers show where an object is live; here that is made by
+ * other calls, so a body carrying it is told (the writers drop the fields
+ * as read-only). */
+static void live_state(int kind, json_t *body, json_t *ignored)
+{
+    static const struct {
+        int kind;
+        const char *key, *why;
+    } st[] = {
+        {SY_TC_SERVICE, "AvailableEnvironments",
+         "a service is published with POST /v1/services/ID/releases; it is created "
+         "published nowhere"},
+        {SY_TC_PLUGIN, "AttachedApis",
+         "attachments are made with POST /v1/plugins/ID/attachments"},
+    };
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        json_t *v = json_object_get(body, st[i].key);
+        if (st[i].kind == kind && json_array_size(v))
+            json_array_append_new(ignored, json_pack("{s:s, s:s}", "field", st[i].key,
+                                                     "reason", st[i].why));
+    }
+}
+
 bool sy_res_tencent(sy_res_ctx *x, json_t *body, json_t **ignored)
 {
     *ignored = NULL;
@@ -124,6 +147,7 @@ bool sy_res_tencent(sy_res_ctx *x, json_t *body, json_t **ignored)
         ok = true;
     } else {
         ok = common_params(x, sy_tc_action((sy_tc_kind)kind, x->rq->method), body, r.ignored);
+        live_state(kind, body, r.ignored);
         if (ok && !sy_tc_map((sy_tc_kind)kind, body, "", kind == SY_TC_API ? x->seg[1] : NULL,
                              &r)) {
             refuse(x, r.refused);

@@ -292,12 +292,16 @@ def test_describe_objects_post_back(env):
             return json.load(f)["Response"]
 
     for u in result("DescribeUpstreams.json")["Result"]["UpstreamSet"]:
-        u["Nodes"][0]["Port"] = blue.port
+        u["Nodes"][0]["Port"] = {8080: blue.port, 8081: green.port}[u["Nodes"][0]["Port"]]
         doc = a.post("/v1/upstreams", u)
         assert any(e["field"] == "CreatedTime" for e in doc["TencentIgnored"]), doc
     svc = result("DescribeServicesStatus.json")["Result"]["ServiceSet"][0]
     doc = a.post("/v1/services", svc)
     assert doc["Domains"][0]["DomainName"] == svc["OuterSubDomain"], doc
+    # published nowhere yet, and the reply says why AvailableEnvironments did nothing
+    assert "releases" in {e["field"]: e["reason"] for e in doc["TencentIgnored"]}[
+        "AvailableEnvironments"]
+    assert a.get("/v1/services/service-k3j9x0qa")["Environments"] == []
     api = result("DescribeApi-orders.json")["Result"]
     doc = a.post("/v1/services/service-k3j9x0qa/apis", api)
     assert doc["Path"] == "/orders" and doc["ServiceConfig"]["UpstreamId"] == "upstream-blue0001"
@@ -308,8 +312,16 @@ def test_describe_objects_post_back(env):
     assert st == 400 and {"AuthType", "EnableCORS"} <= set(fields(doc)), doc
     a.post("/v1/services/service-k3j9x0qa/releases", {"EnvironmentName": "release"})
     plugin = result("DescribePlugins.json")["Result"]["PluginSet"][0]
-    a.post("/v1/plugins", plugin)
+    doc = a.post("/v1/plugins", plugin)
+    assert any(e["field"] == "AttachedApis" for e in doc["TencentIgnored"]), doc
+    assert a.get("/v1/plugins/plugin-ady4rjzn/attachments")["TotalCount"] == 0
+    a.post("/v1/plugins/plugin-ady4rjzn/attachments", {
+        "ServiceId": "service-k3j9x0qa", "EnvironmentName": "release", "ApiIds": ["api-orders01"]})
     r = g.request("GET", "/release/ping", host=svc["OuterSubDomain"])
     assert r.status == 200 and json.loads(r.body) == {"pong": True}
     r = g.request("GET", "/release/orders", host=svc["OuterSubDomain"])
     assert r.status == 200 and json.loads(r.body)["path"] == "/v1/orders", r
+    assert json.loads(r.body)["backend"] == "blue"
+    r = g.request("GET", "/release/orders", host=svc["OuterSubDomain"],
+                  headers=[("UserName", "admin")])
+    assert r.status == 200 and json.loads(r.body)["backend"] == "green", r
