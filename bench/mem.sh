@@ -19,8 +19,9 @@
 #             (VmHWM), time from start to the first answer; Switchyard also
 #             `switchyard -t` (load + compile, no sockets).
 #   admin     one admin API change on a running 100,000-policy Switchyard:
-#             adding one policy (POST /v1/plugins/ID/policies) and a PATCH
-#             of the plugin's Description, wall time of each request.
+#             adding one policy (POST /v1/plugins/ID/policies), a PATCH of
+#             an upstream (policies untouched) and a PATCH of the plugin's
+#             Description, wall time and CPU of each request.
 #
 # Fair configs: every proxy keeps client connections idle for 75 s
 # (nginx keepalive_timeout, HAProxy timeout http-keep-alive / client,
@@ -343,6 +344,9 @@ if has admin; then
     admin_time "POST one policy" POST /v1/plugins/plugin-tenants/policies "$pol"
     got=$(curl -s --max-time 3 -H "X-Tenant: tnew" "http://127.0.0.1:$((P_SY + 5))/release/")
     say "  the new policy routes: X-Tenant: tnew -> $got"
+    # Leaves every policy alone: they are taken over, not dumped and parsed.
+    admin_time "PATCH upstream Retries" PATCH /v1/upstreams/upstream-green '{"Retries": 2}'
+    # The answer shows the plugin, all its policies (a JSON body of ~20 MB).
     admin_time "PATCH plugin Description" PATCH /v1/plugins/plugin-tenants '{"Description": "changed"}'
     kill -TERM $SY_T; wait $SY_T 2>/dev/null
 fi

@@ -17,9 +17,9 @@
 
 #define ADMIN_NAME "<admin>"
 
-json_t *sy_admin_cfg_json(const sy_config *cfg, bool secrets)
+json_t *sy_admin_cfg_json(const sy_config *cfg, unsigned flags)
 {
-    return sy_config_dump_json(cfg, secrets ? SY_DUMP_SECRETS : 0);
+    return sy_config_dump_json(cfg, flags);
 }
 
 json_t *sy_admin_find(json_t *arr, const char *key, const char *id, size_t *idx)
@@ -319,7 +319,9 @@ bool sy_admin_commit(json_t *doc, sy_admin_resp *rs, const char *scope, const ch
     }
     json_object_set_new(doc, "Version", json_integer((json_int_t)(cur->version + 1)));
     sy_errors errs = {0};
-    sy_config *cfg = sy_config_load_json(doc, ADMIN_NAME, &errs);
+    /* doc came from `cur` (sy_admin_cfg_json with SY_DUMP_KEEP_POLICIES):
+     * untouched PluginData is taken from it, not parsed again. */
+    sy_config *cfg = sy_config_load_json_on(doc, ADMIN_NAME, cur, &errs);
     char err[512] = "";
     int rc = cfg ? sy_cfgmgr_commit(cfg, &errs, err, sizeof err) : SY_CFGMGR_INVALID;
     if (rc == SY_CFGMGR_OK) {

@@ -14,9 +14,12 @@
 
 #include "admin/admin_int.h"
 
-/* The configuration as JSON (AdminToken included only with secrets):
- * Version, Gateway, Upstreams, Services, Plugins, every list present. */
-json_t *sy_admin_cfg_json(const sy_config *cfg, bool secrets);
+/* The configuration as JSON (config/dump.h flags: AdminToken included
+ * only with SY_DUMP_SECRETS; with SY_DUMP_KEEP_POLICIES each PluginData is
+ * a marker, for documents that are edited and committed, or read where
+ * policies are not shown): Version, Gateway, Upstreams, Services,
+ * Plugins, every list present. */
+json_t *sy_admin_cfg_json(const sy_config *cfg, unsigned flags);
 
 /* Element of array `arr` whose string member `key` is `id`, or NULL;
  * *idx gets its position. */

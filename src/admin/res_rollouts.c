@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "admin/resources_int.h"
+#include "config/dump.h"
 #include "gen/manager.h"
 #include "rollout/rollout.h"
 
@@ -49,7 +50,7 @@ static const char *const rollout_ro[] = {"Status", NULL};
 
 static void read_rollouts(sy_res_ctx *x)
 {
-    json_t *doc = sy_admin_cfg_json(x->rq->snap->cfg, false);
+    json_t *doc = sy_admin_cfg_json(x->rq->snap->cfg, SY_DUMP_KEEP_POLICIES);
     json_t *list = sy_res_arr(doc, "Rollouts");
     if (x->nseg == 1) {
         size_t limit, offset, i;
@@ -152,12 +153,12 @@ void sy_admin_rollouts(const sy_admin_req *rq, sy_admin_resp *rs)
         json_decref(body);
         return;
     }
-    x.doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, true);
+    x.doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, SY_DUMP_SECRETS | SY_DUMP_KEEP_POLICIES);
     x.status = 200;
     if (write_rollouts(&x, body) == 0) {
         snprintf(x.scope2, sizeof x.scope2, "Rollouts[%s]", x.id[0][0] ? x.id[0] : x.nseg > 1 ? x.seg[1] : "");
         if (sy_admin_commit(x.doc, rs, x.scope, x.scope2)) {
-            json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, false);
+            json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, SY_DUMP_KEEP_POLICIES);
             json_t *out = x.show(&x, now);
             json_object_set_new(out, "ConfigVersion",
                                 json_integer((json_int_t)sy_cfgmgr_current()->cfg->version));

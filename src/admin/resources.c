@@ -55,7 +55,9 @@ static json_t *map_list(json_t *src, json_t *(*view)(json_t *))
 
 static void res_read(sy_res_ctx *x)
 {
-    json_t *doc = sy_admin_cfg_json(x->rq->snap->cfg, false);
+    /* Only the plugins' pages show policies. */
+    bool policies = strcmp(x->seg[0], "plugins") == 0;
+    json_t *doc = sy_admin_cfg_json(x->rq->snap->cfg, policies ? 0 : SY_DUMP_KEEP_POLICIES);
     const char *top = x->seg[0];
     json_t *o = NULL;
     if (strcmp(top, "upstreams") == 0) {
@@ -261,7 +263,7 @@ static void res_write(sy_res_ctx *x)
         json_decref(ignored);
         return;
     }
-    x->doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, true);
+    x->doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, SY_DUMP_SECRETS | SY_DUMP_KEEP_POLICIES);
     x->status = 200;
     int rc;
     const char *t = x->seg[0];
@@ -287,7 +289,10 @@ static void res_write(sy_res_ctx *x)
     else if (rc == 0 && strcmp(t, "plugins") == 0)
         snprintf(x->scope2, sizeof x->scope2, "Plugins[%s]", x->seg[1]);
     if (rc == 0 && sy_admin_commit(x->doc, x->rs, x->scope, x->scope2)) {
-        json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, false);
+        /* A plugin's page shows its policies; nothing else does. */
+        bool plugin = strcmp(t, "plugins") == 0 && x->nseg <= 2;
+        json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg,
+                                        plugin ? 0 : SY_DUMP_KEEP_POLICIES);
         json_t *out = x->show(x, now);
         json_object_set_new(out, "ConfigVersion",
                             json_integer((json_int_t)sy_cfgmgr_current()->cfg->version));

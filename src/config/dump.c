@@ -4,6 +4,9 @@
 #include "config/dump.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/random.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -413,7 +416,42 @@ static void services(buf *b, const sy_config *cfg)
     }
 }
 
-static void plugins(buf *b, const sy_config *cfg, const sy_dump_add *add)
+/* The markers carry a secret drawn once per process, so no text a user
+ * sends (a PluginData string) can pass for one. */
+static uint64_t secret;
+static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
+
+static void draw_secret(void)
+{
+    while (getrandom(&secret, sizeof secret, 0) != (ssize_t)sizeof secret)
+        ;
+}
+
+static uint64_t kept_secret(void)
+{
+    pthread_once(&secret_once, draw_secret);
+    return secret;
+}
+
+#define KEPT_PREFIX "(switchyard: kept policies of plugin "
+
+long sy_dump_kept_plugin(const char *s, size_t len)
+{
+    char want[96];
+    size_t pl = sizeof KEPT_PREFIX - 1;
+    if (!s || len <= pl || len >= sizeof want || memcmp(s, KEPT_PREFIX, pl) != 0)
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long i = strtoul(s + pl, &end, 10);
+    if (errno || end == s + pl || i > 1000000)
+        return -1;
+    int n = snprintf(want, sizeof want, KEPT_PREFIX "%lu, %016llx)", i,
+                     (unsigned long long)kept_secret());
+    return (size_t)n == len && memcmp(want, s, len) == 0 ? (long)i : -1;
+}
+
+static void plugins(buf *b, const sy_config *cfg, const sy_dump_add *add, unsigned flags)
 {
     if (!cfg->n_plugins)
         return;
@@ -427,8 +465,13 @@ static void plugins(buf *b, const sy_config *cfg, const sy_dump_add *add)
         kv(b, 4, "PluginType", p->type);
         kv(b, 4, "Description", p->desc);
         const char *extra = add && add->plugin == i ? add->policy : NULL;
-        put(b, "    PluginData:%s\n", p->n_policies || extra ? "" : " []");
-        for (size_t j = 0; j < p->n_policies; j++) {
+        bool keep = (flags & SY_DUMP_KEEP_POLICIES) && p->n_policies && !extra;
+        if (keep)
+            put(b, "    PluginData: \"" KEPT_PREFIX "%zu, %016llx)\"\n", i,
+                (unsigned long long)kept_secret());
+        else
+            put(b, "    PluginData:%s\n", p->n_policies || extra ? "" : " []");
+        for (size_t j = 0; !keep && j < p->n_policies; j++) {
             const sy_policy_cfg *pol = &p->policies[j];
             put(b, "      - strategy_name: ");
             qstr(b, pol->name);
@@ -468,7 +511,7 @@ char *sy_config_dump_yaml_add(const sy_config *cfg, unsigned flags, const sy_dum
     gateway(&b, &cfg->gw, flags);
     upstreams(&b, cfg);
     services(&b, cfg);
-    plugins(&b, cfg, add);
+    plugins(&b, cfg, add, flags);
     char *ro = sy_rollouts_yaml(cfg);
     if (ro)
         put(&b, "%s", ro);

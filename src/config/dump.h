@@ -10,7 +10,19 @@ enum {
     /* Write AdminToken in clear.  Without it the token is left out (a
      * comment says one is set) so the admin API never echoes a secret. */
     SY_DUMP_SECRETS = 1 << 0,
+    /* Write each plugin's PluginData as a marker naming it in this
+     * configuration instead of its policies.  For documents an admin
+     * change edits and loads back against the same running configuration
+     * (sy_config_load_json_on): an unrelated change, or a plugin edit
+     * that leaves PluginData alone, then costs no text, tree or JSON of
+     * 100,000 policies.  Never shown or stored: the marker means nothing
+     * to another configuration or process. */
+    SY_DUMP_KEEP_POLICIES = 1 << 1,
 };
+
+/* The plugin index a SY_DUMP_KEEP_POLICIES marker names, or -1 when
+ * s[0..len) is not one written by this process. */
+long sy_dump_kept_plugin(const char *s, size_t len);
 
 /* malloc'ed YAML text that sy_config_load_string accepts and that loads
  * into an equivalent model; the caller frees it. */

@@ -23,6 +23,9 @@ typedef struct sy_cfg_ctx {
     const char *file;
     unsigned n_errors_at_start;
     struct sy_intern *intern; /* equal strings and backends stored once */
+    /* The running configuration a document dumped with
+     * SY_DUMP_KEEP_POLICIES came from: its markers name plugins here. */
+    const sy_config *base;
     /* Policies loaded while the YAML streamed (sy_ytree_parse_stream),
      * per Plugins index, picked up when their plugin is loaded. */
     struct sy_cfg_streamed *streamed;

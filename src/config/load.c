@@ -121,13 +121,15 @@ static void stream_item(void *ud, size_t plugin, size_t idx, const sy_ynode *nod
 /* `owned`, when not NULL, is the heap buffer holding `text`: it is freed
  * as soon as the tree is built, before the (larger) model is. */
 static sy_config *load_any(const char *text, size_t len, const json_t *doc,
-                           const char *name, sy_errors *errs, char *owned)
+                           const sy_config *base, const char *name, sy_errors *errs,
+                           char *owned)
 {
     sy_config *cfg = sy_calloc(1, sizeof *cfg);
     sy_arena_init(&cfg->arena, 16384);
     cfg->file = sy_arena_strdup(&cfg->arena, name ? name : "<config>");
 
-    loader L = {.c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file}};
+    loader L = {.c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file,
+                      .base = base}};
     sy_cfg_ctx *c = &L.c;
     sy_arena_init(&c->tmp, 16384);
     c->intern = sy_intern_new(&cfg->arena);
@@ -167,12 +169,18 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
 sy_config *sy_config_load_string(const char *text, size_t len,
                                  const char *name, sy_errors *errs)
 {
-    return load_any(text, len, NULL, name, errs, NULL);
+    return load_any(text, len, NULL, NULL, name, errs, NULL);
 }
 
 sy_config *sy_config_load_json(const json_t *doc, const char *name, sy_errors *errs)
 {
-    return load_any(NULL, 0, doc, name, errs, NULL);
+    return load_any(NULL, 0, doc, NULL, name, errs, NULL);
+}
+
+sy_config *sy_config_load_json_on(const json_t *doc, const char *name, const sy_config *base,
+                                  sy_errors *errs)
+{
+    return load_any(NULL, 0, doc, base, name, errs, NULL);
 }
 
 sy_config *sy_config_load_file(const char *path, sy_errors *errs)
@@ -208,7 +216,7 @@ sy_config *sy_config_load_file(const char *path, sy_errors *errs)
         return NULL;
     }
     fclose(f);
-    return load_any(buf, len, NULL, path, errs, buf);
+    return load_any(buf, len, NULL, NULL, path, errs, buf);
 }
 
 void sy_config_free(sy_config *cfg)

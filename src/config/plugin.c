@@ -4,6 +4,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "config/dump.h"
 #include "config/fields.h"
 #include "config/intern.h"
 
@@ -225,10 +226,103 @@ static void adopt_streamed(sy_cfg_ctx *c, const sy_ynode *list, sy_plugin_cfg *p
     }
 }
 
+/* Old backend -> its copy in the configuration being loaded: a tenant
+ * table shares a few backends among all its policies. */
+typedef struct backend_map {
+    const sy_backend_cfg **from;
+    sy_backend_cfg **to;
+    size_t mask, used;
+} backend_map;
+
+static char *kept_str(sy_cfg_ctx *c, const char *s)
+{
+    return s ? sy_intern_str(c->intern, s, strlen(s)) : NULL;
+}
+
+/* NULL when the backend names an upstream this configuration lacks. */
+static sy_backend_cfg *kept_backend(sy_cfg_ctx *c, backend_map *m, const sy_backend_cfg *old)
+{
+    if (2 * (m->used + 1) > m->mask + 1) {
+        backend_map big = {sy_calloc(m->mask ? 2 * (m->mask + 1) : 16, sizeof *big.from),
+                           sy_calloc(m->mask ? 2 * (m->mask + 1) : 16, sizeof *big.to),
+                           m->mask ? 2 * m->mask + 1 : 15, m->used};
+        for (size_t i = 0; m->mask && i <= m->mask; i++) {
+            if (!m->from[i])
+                continue;
+            size_t h = (size_t)XXH3_64bits(&m->from[i], sizeof m->from[i]) & big.mask;
+            while (big.from[h])
+                h = (h + 1) & big.mask;
+            big.from[h] = m->from[i];
+            big.to[h] = m->to[i];
+        }
+        free(m->from);
+        free(m->to);
+        *m = big;
+    }
+    size_t h = (size_t)XXH3_64bits(&old, sizeof old) & m->mask;
+    while (m->from[h] && m->from[h] != old)
+        h = (h + 1) & m->mask;
+    if (m->from[h])
+        return m->to[h];
+    /* Every string into this configuration's arena; the upstream is
+     * looked up again, in this configuration. */
+    sy_backend_cfg b = *old;
+    b.url = kept_str(c, old->url);
+    b.url_ep.host = kept_str(c, old->url_ep.host);
+    b.path = kept_str(c, old->path);
+    b.method = kept_str(c, old->method);
+    b.product = kept_str(c, old->product);
+    b.vpc_id = kept_str(c, old->vpc_id);
+    b.upstream_id = kept_str(c, old->upstream_id);
+    b.mock_body = kept_str(c, old->mock_body);
+    b.upstream = old->upstream ? sy_cfg_find_upstream(c->cfg, b.upstream_id) : NULL;
+    if (old->upstream && !b.upstream)
+        return NULL;
+    m->from[h] = old;
+    m->to[h] = sy_intern_backend(c->intern, &b);
+    m->used++;
+    return m->to[h];
+}
+
+/* PluginData still holding its SY_DUMP_KEEP_POLICIES marker: the policies
+ * of that plugin of the running configuration, copied (they were valid
+ * there; what they name is checked again by the validator). */
+static bool adopt_kept(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
+                       sy_plugin_cfg *pl)
+{
+    long k = c->base ? sy_dump_kept_plugin(v->str, v->len) : -1;
+    if (k < 0 || (size_t)k >= c->base->n_plugins)
+        return false;
+    const sy_plugin_cfg *from = &c->base->plugins[k];
+    size_t n = from->n_policies;
+    pl->policies = sy_arena_alloc(c->a, (n ? n : 1) * sizeof *pl->policies);
+    pl->n_policies = n;
+    backend_map m = {0};
+    for (size_t i = 0; i < n; i++) {
+        const sy_policy_cfg *p = &from->policies[i];
+        sy_policy_cfg *q = &pl->policies[i];
+        *q = *p;
+        q->name = p->name ? sy_arena_strdup(c->a, p->name) : NULL;
+        q->condition = p->condition ? sy_arena_strdup(c->a, p->condition) : NULL;
+        q->backend = kept_backend(c, &m, p->backend);
+        if (!q->backend) {
+            const sy_fpath *bp = SY_PATH_KEY(SY_PATH_IDX(path, i), "backend_config");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(SY_PATH_KEY(bp, "ServiceConfig"), "UpstreamId"),
+                       "unknown upstream \"%s\"", p->backend->upstream_id);
+            q->backend = sy_intern_backend(c->intern, &(sy_backend_cfg){0});
+        }
+    }
+    free(m.from);
+    free(m.to);
+    return true;
+}
+
 static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
                              sy_plugin_cfg *pl)
 {
     const sy_ynode *list = v;
+    if (v->kind == SY_YN_SCALAR && adopt_kept(c, v, path, pl))
+        return;
     /* Tencent's API carries PluginData as a JSON string. */
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
         char *ps = sy_fpath_str(path);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/dump.h"
 #include "config/rollout.h"
 #include "rollout/rollout.h"
 
@@ -77,10 +78,22 @@ refused:
     return 409;
 }
 
-/* Whether plugin p of doc still has a policy named `name`. */
-static bool has_policy(json_t *p, const char *name)
+/* Whether plugin p of doc still has a policy named `name` (PluginData
+ * still the marker of a dump with SY_DUMP_KEEP_POLICIES: the running
+ * plugin's policies). */
+static bool has_policy(const sy_config *running, json_t *p, const char *name)
 {
     json_t *data = json_object_get(p, "PluginData");
+    long k = json_is_string(data) ? sy_dump_kept_plugin(json_string_value(data),
+                                                         json_string_length(data))
+                                  : -1;
+    if (k >= 0 && (size_t)k < running->n_plugins) {
+        const sy_plugin_cfg *pl = &running->plugins[k];
+        for (size_t i = 0; i < pl->n_policies; i++)
+            if (pl->policies[i].name && strcmp(pl->policies[i].name, name) == 0)
+                return true;
+        return false;
+    }
     json_t *parsed = NULL;
     if (json_is_string(data)) /* Tencent's API carries it as a JSON string */
         data = parsed = json_loads(json_string_value(data), 0, NULL);
@@ -104,7 +117,7 @@ int sy_rollout_guard(const sy_config *running, json_t *doc, char *msg, size_t ca
         if (!pid || !pol || strcmp(pid, ro->plugin_id) != 0 || strcmp(pol, ro->strategy) != 0)
             continue; /* retargeted: the loader checks the new target */
         json_t *p = find(json_object_get(doc, "Plugins"), "PluginId", pid);
-        if (p && has_policy(p, pol))
+        if (p && has_policy(running, p, pol))
             continue;
         snprintf(msg, cap,
                  "policy \"%s\" of plugin \"%s\" is ramped by rollout \"%s\" (%s): abort, "

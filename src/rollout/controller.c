@@ -223,7 +223,9 @@ static void analyse(runtime *r, const sy_rollout_cfg *ro, uint64_t now)
 /* Write the dirty Statuses into the running configuration (lock held). */
 static void commit(const sy_config *cfg)
 {
-    json_t *doc = sy_config_dump_json(cfg, SY_DUMP_SECRETS);
+    /* Only Statuses change: the plugins' policies are taken over, not
+     * dumped and parsed again (a 100,000-policy plugin every window). */
+    json_t *doc = sy_config_dump_json(cfg, SY_DUMP_SECRETS | SY_DUMP_KEEP_POLICIES);
     json_t *list = json_object_get(doc, "Rollouts");
     size_t i;
     json_t *it;
@@ -236,7 +238,7 @@ static void commit(const sy_config *cfg)
     json_object_set_new(doc, "Version", json_integer((json_int_t)cfg->version + 1));
     sy_errors errs = {0};
     char err[512] = "";
-    sy_config *next = sy_config_load_json(doc, "<rollout controller>", &errs);
+    sy_config *next = sy_config_load_json_on(doc, "<rollout controller>", cfg, &errs);
     json_decref(doc);
     int rc = next ? sy_cfgmgr_commit(next, &errs, err, sizeof err) : SY_CFGMGR_INVALID;
     if (rc != SY_CFGMGR_OK) {

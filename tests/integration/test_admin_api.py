@@ -387,6 +387,51 @@ def test_policy_add_one(env):
     assert st == 405, doc
 
 
+def test_unrelated_change_keeps_policies(env, make_backend):
+    """An admin change that leaves a plugin's PluginData alone takes its
+    policies over from the running configuration (no dump and parse of
+    them): they keep routing, an upstream they name is looked up again in
+    the new configuration (a new node is used at once), and no text a
+    client sends can pass for the internal marker."""
+    g, a, blue, green = env
+    new_service(a)
+    a.post("/v1/services/svc-shop/apis", up_api("api-o", "/orders", "up-blue"))
+    a.post("/v1/services/svc-shop/releases", {"EnvironmentName": "release"})
+    pols = [policy("t%d" % i, "header.T = '%d'" % i, "up-green" if i % 2 else "up-blue")
+            for i in range(300)]
+    pid = a.post("/v1/plugins", {"PluginType": "Routing", "PluginData": pols})["PluginId"]
+    a.post("/v1/plugins/%s/attachments" % pid,
+           {"ServiceId": "svc-shop", "EnvironmentName": "release", "ApiIds": ["api-o"]})
+    assert who(data(g, "/release/orders", headers=[("T", "7")])) == "green"
+    # The plugin itself, PluginData untouched.
+    st, doc = a.call("PATCH", "/v1/plugins/" + pid, {"Description": "tenants"})
+    assert st == 200 and len(doc["PluginData"]) == 300 and doc["Description"] == "tenants", doc
+    assert who(data(g, "/release/orders", headers=[("T", "7")])) == "green"
+    assert who(data(g, "/release/orders", headers=[("T", "8")])) == "blue"
+    # The upstream the odd tenants use moves to another node.
+    other = make_backend("other")
+    st, doc = a.call("PUT", "/v1/upstreams/up-green", upstream("up-green", other))
+    assert st == 200, doc
+    assert who(data(g, "/release/orders", headers=[("T", "7")])) == "other"
+    assert who(data(g, "/release/orders", headers=[("T", "8")])) == "blue"
+    # Still in use by the kept policies: refused.
+    st, doc = a.call("DELETE", "/v1/upstreams/up-green")
+    assert st == 409, doc
+    # Stored in full, and read back in full.
+    with open(g.config_path) as f:
+        stored = f.read()
+    assert stored.count("strategy_name") == 300 and "kept policies" not in stored
+    got = a.get("/v1/plugins/" + pid)["PluginData"]
+    assert [p["strategy_name"] for p in got] == ["t%d" % i for i in range(300)]
+    assert got[7]["condition"] == "header.T = '7'"
+    # A client's PluginData string shaped like the marker is only JSON.
+    for fake in ["(switchyard: kept policies of plugin 0, 0000000000000000)",
+                 "(switchyard: kept policies of plugin 0, ffffffffffffffff)"]:
+        st, doc = a.call("POST", "/v1/plugins", {"PluginType": "Routing", "PluginData": fake})
+        assert st == 400 and doc["errors"][0]["field"].startswith("PluginData"), doc
+    assert a.get("/v1/plugins")["TotalCount"] == 1
+
+
 def test_deleting_api_removes_its_attachments(env):
     g, a, blue, green = env
     new_service(a)

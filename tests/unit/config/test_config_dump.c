@@ -1,6 +1,8 @@
 /* sy_config_dump_yaml: its output loads back into an equivalent model. */
 #include "config_test.h"
 
+#include <jansson.h>
+
 #include "config/dump.h"
 
 static const char *rich =
@@ -261,12 +263,56 @@ static void test_default_dump_hides_token(void **state)
     sy_config_free(a);
 }
 
+/* A document dumped with SY_DUMP_KEEP_POLICIES and loaded on its own
+ * configuration: the same model, with policies and backends of its own
+ * (it outlives the base), and the markers mean nothing elsewhere. */
+static void test_kept_policies(void **state)
+{
+    sy_config *a = expect_ok(rich);
+    char *full = sy_config_dump_yaml_ex(a, SY_DUMP_SECRETS);
+    json_t *doc = sy_config_dump_json(a, SY_DUMP_SECRETS | SY_DUMP_KEEP_POLICIES);
+    json_t *pd = json_object_get(json_array_get(json_object_get(doc, "Plugins"), 0), "PluginData");
+    assert_true(json_is_string(pd));
+    assert_int_equal(sy_dump_kept_plugin(json_string_value(pd), json_string_length(pd)), 0);
+    /* Only this process's marker, whole. */
+    assert_int_equal(sy_dump_kept_plugin(json_string_value(pd), json_string_length(pd) - 1), -1);
+    assert_int_equal(sy_dump_kept_plugin("(switchyard: kept policies of plugin 0, 0)", 42), -1);
+    assert_int_equal(sy_dump_kept_plugin(NULL, 0), -1);
+
+    sy_errors e = {0};
+    sy_config *b = sy_config_load_json_on(doc, "<t>", a, &e);
+    if (!b)
+        show_errors(&e);
+    assert_non_null(b);
+    same_config(a, b);
+    const sy_policy_cfg *pa = &a->plugins[0].policies[0], *pb = &b->plugins[0].policies[0];
+    assert_ptr_not_equal(pa->name, pb->name);
+    assert_ptr_not_equal(pa->backend, pb->backend);
+    assert_true(pb->backend->upstream == NULL ||
+                (pb->backend->upstream >= b->upstreams &&
+                 pb->backend->upstream < b->upstreams + b->n_upstreams));
+    sy_config_free(a); /* b owns what it holds */
+    char *again = sy_config_dump_yaml_ex(b, SY_DUMP_SECRETS);
+    assert_string_equal(full, again);
+    free(again);
+    free(full);
+    sy_config_free(b);
+
+    /* Without its base the marker is a PluginData string that is no JSON. */
+    sy_config *c = sy_config_load_json(doc, "<t>", &e);
+    assert_null(c);
+    assert_true(e.n > 0 && strstr(e.msgs[0], "PluginData"));
+    sy_errors_free(&e);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_rich),
         cmocka_unit_test(test_round_trip_empty_and_quickstart),
         cmocka_unit_test(test_default_dump_hides_token),
+        cmocka_unit_test(test_kept_policies),
     };
     return cmocka_run_group_tests_name("config_dump", tests, NULL, NULL);
 }
