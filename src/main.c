@@ -38,6 +38,7 @@ static void usage(FILE *f)
             "       switchyard test-routes -c FILE CASES.yaml\n"
             "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
             "       switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
+            "       switchyard routes -c FILE   the routes FILE serves (API per environment, policies)\n"
             "       switchyard config-keys      the Gateway key reference (Markdown)\n"
             "       switchyard --version | --help\n"
             "\n"
@@ -270,6 +271,8 @@ int main(int argc, char **argv)
         return sy_cli_explain(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "test-routes") == 0)
         return sy_cli_test_routes(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "routes") == 0)
+        return sy_cli_routes(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "import") == 0)
         return sy_cli_import(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "store") == 0)

@@ -6,6 +6,10 @@ int sy_cli_explain(int argc, char **argv);
 /* `switchyard test-routes -c FILE CASES.yaml`: assert routing decisions. */
 int sy_cli_test_routes(int argc, char **argv);
 
+/* `switchyard routes -c FILE`: the routes a configuration serves, one
+ * line per API and environment, its policies below it (cli/routes.c). */
+int sy_cli_routes(int argc, char **argv);
+
 /* `switchyard import tencent [-o OUT] FILE...`: Tencent Describe* answers
  * (JSON) to a Switchyard configuration (cli/import.c). */
 int sy_cli_import(int argc, char **argv);
