@@ -26,10 +26,11 @@ LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/o
 # The dashboard's files, embedded as a generated C file (scripts/embed-ui.sh).
 UI_FILES  := $(sort $(wildcard ui/*))
 UI_OBJ    := $(BUILD)/obj/gen/ui_assets.o
+COMMIT_OBJ := $(BUILD)/obj/gen/commit.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean asan fuzz bench stress check-config config-doc
+.PHONY: FORCE all deps test unit integration run clean asan fuzz bench stress check-config config-doc
 
 all: $(BUILD)/switchyard
 
@@ -52,7 +53,22 @@ $(UI_OBJ): $(BUILD)/gen/ui_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libswitchyard.a: $(LIB_OBJS) $(UI_OBJ) $(LLHTTP_OBJS)
+# The commit `switchyard version` names, rewritten only when it changes
+# (so a build with nothing new relinks nothing).
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+$(BUILD)/gen/commit.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char sy_build_commit[] = "$(COMMIT)";' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+
+$(COMMIT_OBJ): $(BUILD)/gen/commit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+FORCE:
+
+$(BUILD)/libswitchyard.a: $(LIB_OBJS) $(UI_OBJ) $(COMMIT_OBJ) $(LLHTTP_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -40,6 +40,7 @@ static void usage(FILE *f)
             "       switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
             "       switchyard routes -c FILE   the routes FILE serves (API per environment, policies)\n"
             "       switchyard config-keys      the Gateway key reference (Markdown)\n"
+            "       switchyard version          release, commit, compiler and library versions\n"
             "       switchyard --version | --help\n"
             "\n"
             "Signals: SIGHUP reloads FILE atomically (a bad file is refused and the\n"
@@ -277,6 +278,8 @@ int main(int argc, char **argv)
         return sy_cli_import(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return sy_fleet_cli(argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[1], "version") == 0)
+        return sy_cli_version();
     if (argc == 2 && strcmp(argv[1], "config-keys") == 0) {
         sy_gw_keys_markdown(stdout);
         return 0;

@@ -10,6 +10,10 @@ int sy_cli_test_routes(int argc, char **argv);
  * line per API and environment, its policies below it (cli/routes.c). */
 int sy_cli_routes(int argc, char **argv);
 
+/* `switchyard version`: release, commit, compiler, library versions
+ * (cli/version.c). */
+int sy_cli_version(void);
+
 /* `switchyard import tencent [-o OUT] FILE...`: Tencent Describe* answers
  * (JSON) to a Switchyard configuration (cli/import.c). */
 int sy_cli_import(int argc, char **argv);

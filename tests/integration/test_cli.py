@@ -2,6 +2,7 @@
 reported as FILE:LINE:COLUMN: field path: reason, every one of them."""
 import os
 import re
+import subprocess
 
 from syharness.gateway import REPO, run_cli
 
@@ -43,6 +44,28 @@ def test_version_exits_0():
     assert r.returncode == 0, r
     assert (r.stdout + r.stderr).strip(), "--version printed nothing"
     assert re.search(r"\d+\.\d+", r.stdout + r.stderr), r.stdout
+
+
+def test_version_command_names_commit_and_libraries():
+    """`switchyard version`: release, the commit it was built from (as
+    git names HEAD here, "-dirty" for local changes), the compiler, and
+    each library's version as the binary runs with it."""
+    r = run_cli("version")
+    assert r.returncode == 0, r
+    fields = dict(line.split(None, 1) for line in r.stdout.strip().splitlines())
+    for lib in ("switchyard", "commit", "compiler", "openssl", "nghttp2", "llhttp", "libyaml",
+                "jansson", "pcre2", "libcurl", "xxhash"):
+        assert fields.get(lib), (lib, r.stdout)
+    assert fields["openssl"].startswith("OpenSSL 3"), r.stdout
+    assert re.match(r"\d+\.\d+\.\d+", fields["nghttp2"]), r.stdout
+    assert fields["switchyard"] == run_cli("--version").stdout.split()[1]
+    head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True)
+    if head.returncode == 0:
+        # The binary may be a build of an older HEAD only if it is stale.
+        assert fields["commit"].split("-")[0] == head.stdout.strip(), (fields["commit"], head.stdout)
+    else:
+        assert fields["commit"] == "unknown", r.stdout
 
 
 def test_help_exits_0():
