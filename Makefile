@@ -30,7 +30,7 @@ COMMIT_OBJ := $(BUILD)/obj/gen/commit.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: FORCE all deps test unit integration run clean asan fuzz bench stress check-config config-doc
+.PHONY: FORCE all deps test install install-files uninstall unit integration run clean asan fuzz bench stress check-config config-doc
 
 all: $(BUILD)/switchyard
 
@@ -78,6 +78,37 @@ $(BUILD)/switchyard: $(BUILD)/obj/src/main.o $(BUILD)/libswitchyard.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libswitchyard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswitchyard.a $(LDLIBS) -lcmocka
+
+# Install (PREFIX, DESTDIR as usual).  `install` builds first;
+# `install-files` only copies INSTALL_BIN (the suite installs a given binary
+# into a scratch DESTDIR that way).  The configuration is not overwritten
+# when one is already there.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     ?= $(PREFIX)/bin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/switchyard
+INSTALL_BIN ?= $(BUILD)/switchyard
+
+install: all install-files
+
+install-files:
+	@test -x $(INSTALL_BIN) || { echo "install: $(INSTALL_BIN) not built (run make)" >&2; exit 1; }
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/switchyard
+	test -e $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.yaml || \
+	    install -D -m 0644 contrib/switchyard.yaml $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.yaml
+	install -D -m 0644 contrib/switchyard.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/switchyard
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	    contrib/switchyard.service.in > $(DESTDIR)$(UNITDIR)/switchyard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/switchyard.service
+	install -m 0644 README.md doc/*.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/switchyard $(DESTDIR)$(UNITDIR)/switchyard.service \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/switchyard
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/switchyard and /var/lib/switchyard are left in place"
 
 deps:
 	@./scripts/deps.sh
