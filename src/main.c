@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "admin/audit.h"
 #include "stats/stats.h"
 #include "cli/cli.h"
 #include "config/fields.h"
@@ -43,7 +44,8 @@ static void usage(FILE *f)
             "       switchyard version          release, commit, compiler and library versions\n"
             "       switchyard --version | --help\n"
             "\n"
-            "Signals: SIGHUP reloads FILE atomically (a bad file is refused and the\n"
+            "Signals: SIGUSR1 reopens the access and audit logs (logrotate);\n"
+            "SIGHUP reloads FILE atomically (a bad file is refused and the\n"
             "running config stays); SIGTERM/SIGINT drain in-flight requests and exit.\n");
 }
 
@@ -98,6 +100,8 @@ static sy_snapshot *load_snapshot(const char *file, sy_store **fleet, sy_errors 
     return cfg ? compile(cfg, file, 1, false, fleet, errs) : NULL;
 }
 
+static char *access_path; /* AccessLog when it is a file (reopened on SIGUSR1) */
+
 static int open_logs(const sy_config *cfg)
 {
     if (cfg->gw.error_log) {
@@ -120,7 +124,31 @@ static int open_logs(const sy_config *cfg)
             return -1;
         }
     }
+    if (sy_audit_open(cfg->gw.audit_log) < 0) {
+        fprintf(stderr, "switchyard: cannot open AuditLog %s: %s\n", cfg->gw.audit_log, strerror(errno));
+        return -1;
+    }
+    free(access_path);
+    access_path = cfg->gw.access_log && strcmp(cfg->gw.access_log, "-") != 0
+                      ? strdup(cfg->gw.access_log) : NULL;
     return 0;
+}
+
+/* SIGUSR1 (logrotate): the access and audit logs are opened again under
+ * their names.  dup3 puts the new file under the same descriptor number,
+ * so workers writing meanwhile lose nothing (each batch is one write). */
+static void reopen_logs(void)
+{
+    if (access_path && sy_rt.access_fd >= 0) {
+        int fd = open(access_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || dup3(fd, sy_rt.access_fd, O_CLOEXEC) < 0)
+            sy_error("AccessLog %s: cannot reopen: %s (still writing to the old file)", access_path,
+                     strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    sy_audit_reopen();
+    sy_info("SIGUSR1: logs reopened");
 }
 
 /* The config manager's publish step (also used by admin changes). */
@@ -146,6 +174,7 @@ static int run(const char *file)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     /* Block before the workers exist so only this thread takes signals. */
@@ -216,6 +245,10 @@ static int run(const char *file)
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
+        if (sig == SIGUSR1) {
+            reopen_logs();
+            continue;
+        }
         if (sig == SIGHUP && fleet) {
             sy_info("SIGHUP: listing etcd again");
             sy_fleet_relist(store);

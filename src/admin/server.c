@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "admin/audit.h"
+#include "core/addr.h"
+#include "gen/manager.h"
 #include "http/head.h"
 #include "http/reqrules.h"
 #include "http/status.h"
@@ -57,6 +60,7 @@ struct aconn {
     char *auth;
     char *if_match;     /* If-Match (optimistic concurrency on writes) */
     bool if_match_dup;
+    char peer[SY_IP_TEXT_MAX];  /* for the audit log */
     int err_status;            /* set by a callback that refused the request */
     const char *err_msg;
     bool done;                 /* a message is complete, parser paused */
@@ -377,6 +381,14 @@ static void queue_response(aconn *c, sy_admin_resp *rs, bool head_only)
     sy_buf_free(&rs->body);
 }
 
+static uint64_t config_version(void)
+{
+    sy_cfgmgr_lock();
+    uint64_t v = sy_cfgmgr_current()->cfg->version;
+    sy_cfgmgr_unlock();
+    return v;
+}
+
 static void handle_request(aconn *c)
 {
     sy_admin_req rq = {0};
@@ -393,7 +405,16 @@ static void handle_request(aconn *c)
     sy_admin_resp rs = {0};
     if (!llhttp_should_keep_alive(&c->parser))
         c->closing = true;
+    /* Writes go to the audit log with the Version they found and left
+     * (explain is a POST that changes nothing). */
+    bool write = c->parser.method == HTTP_POST || c->parser.method == HTTP_PUT ||
+                 c->parser.method == HTTP_PATCH || c->parser.method == HTTP_DELETE;
+    if (write && rq.path.len >= 11 && memcmp(rq.path.p, "/v1/explain", 11) == 0)
+        write = false;
+    uint64_t before = write ? config_version() : 0;
     sy_admin_handle(&rq, &rs);
+    if (write)
+        sy_audit_write(&rq, c->peer, rs.status, before, config_version());
     sy_snapshot_unref(rq.snap);
     queue_response(c, &rs, c->parser.method == HTTP_HEAD);
 }
@@ -502,7 +523,9 @@ static void idle_cb(sy_loop *loop, sy_timer *t)
 static void accept_cb(sy_loop *loop, sy_io *io, uint32_t ev)
 {
     for (;;) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        int fd = accept4(io->fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -515,6 +538,7 @@ static void accept_cb(sy_loop *loop, sy_io *io, uint32_t ev)
             continue;
         }
         aconn *c = sy_calloc(1, sizeof(*c));
+        sy_addr_text((const struct sockaddr *)&sa, c->peer, sizeof c->peer);
         c->io.fd = fd;
         c->io.cb = conn_cb;
         c->io.data = c;

@@ -216,6 +216,16 @@ static void gateway(buf *b, const sy_gateway_cfg *gw, unsigned flags)
     secs(b, 4, "SessionTicketRotation", gw->tls_ticket_rotate_ms);
     put(b, "  Http2Cleartext: %s\n", gw->h2c ? "true" : "false");
     kv(b, 2, "AccessLog", gw->access_log ? gw->access_log : "off");
+    bool all = gw->n_access_fields == SY_AF_COUNT;
+    for (int i = 0; all && i < SY_AF_COUNT; i++)
+        all = gw->access_fields[i] == i;
+    if (!all) {
+        put(b, "  AccessLogFields: [");
+        for (size_t i = 0; i < gw->n_access_fields; i++)
+            put(b, "%s%s", i ? ", " : "", sy_access_field_names[gw->access_fields[i]]);
+        put(b, "]\n");
+    }
+    kv(b, 2, "AuditLog", gw->audit_log ? gw->audit_log : "off");
     kv(b, 2, "ErrorLog", gw->error_log);
     if (gw->log_level >= 0 && gw->log_level < 4)
         put(b, "  LogLevel: %s\n", levels[gw->log_level]);

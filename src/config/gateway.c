@@ -28,6 +28,10 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     sy_endpoint_parse(a, "127.0.0.1:9180", true, &gw->admin_listen, &why);
     gw->admin_enabled = true;
     gw->access_log = sy_arena_strdup(a, "-");
+    for (int i = 0; i < SY_AF_COUNT; i++)
+        gw->access_fields[i] = (uint8_t)i;
+    gw->n_access_fields = SY_AF_COUNT;
+    gw->audit_log = sy_arena_strdup(a, "-");
     gw->log_level = SY_LOG_INFO;
     for (const sy_gw_key *f = sy_gw_keys; f->key; f++)
         if (f->kind != SY_GWN_NONE)
@@ -171,6 +175,51 @@ static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     }
 }
 
+const char *const sy_access_field_names[] = {
+    "time", "request_id", "client", "method", "host", "path", "query", "user_agent",
+    "service", "env", "api", "policy", "upstream", "node", "upstream_status", "error",
+    "proto", "tls", "alpn", "status", "bytes_sent", "bytes_received", "attempts",
+    "duration_ms", "upstream_ms", NULL};
+
+/* AccessLogFields: names from sy_access_field_names, each once, in the
+ * order the lines will have them. */
+static void load_access_fields(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
+{
+    const sy_fpath *path = SY_PATH_TOP("Gateway.AccessLogFields");
+    const sy_ynode *v = sy_ymap_get(map, "AccessLogFields");
+    if (!v || !sy_cfg_node_list(c, v, path))
+        return;
+    if (v->n == 0) {
+        sy_cfg_err(c, v->mark, path, "must name at least one field (AccessLog: off disables the log)");
+        return;
+    }
+    bool seen[SY_AF_COUNT] = {false};
+    gw->n_access_fields = 0;
+    for (size_t i = 0; i < v->n && i < SY_AF_COUNT * 2; i++) {
+        const sy_fpath *ip = SY_PATH_IDX(path, i);
+        char *s;
+        if (!sy_cfg_node_str(c, v->items[i], ip, &s))
+            continue;
+        int f = 0;
+        while (sy_access_field_names[f] && strcmp(sy_access_field_names[f], s) != 0)
+            f++;
+        if (!sy_access_field_names[f]) {
+            sy_cfg_err(c, v->items[i]->mark, ip,
+                       "unknown field \"%s\" (known: time, request_id, client, method, host, path, "
+                       "query, user_agent, service, env, api, policy, upstream, node, "
+                       "upstream_status, error, proto, tls, alpn, status, bytes_sent, "
+                       "bytes_received, attempts, duration_ms, upstream_ms)", s);
+        } else if (seen[f]) {
+            sy_cfg_err(c, v->items[i]->mark, ip, "field \"%s\" is listed twice", s);
+        } else {
+            seen[f] = true;
+            gw->access_fields[gw->n_access_fields++] = (uint8_t)f;
+        }
+    }
+    if (v->n > SY_AF_COUNT * 2)
+        sy_cfg_err(c, v->mark, path, "lists %zu fields; there are %d", (size_t)v->n, SY_AF_COUNT);
+}
+
 static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
 {
     const sy_fpath *path = SY_PATH_TOP("Gateway");
@@ -254,6 +303,9 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
         gw->workers = (int)n;
     if (sy_cfg_str(c, map, path, "AccessLog", SY_OPT, &s))
         gw->access_log = strcmp(s, "off") == 0 ? NULL : s;
+    load_access_fields(c, gw, map);
+    if (sy_cfg_str(c, map, path, "AuditLog", SY_OPT, &s))
+        gw->audit_log = strcmp(s, "off") == 0 ? NULL : s;
     if (sy_cfg_str(c, map, path, "ErrorLog", SY_OPT, &s))
         gw->error_log = s;
     if (sy_cfg_enum(c, map, path, "LogLevel", SY_OPT, log_levels, &idx))

@@ -86,6 +86,19 @@ typedef struct sy_k8s_cluster_cfg {
 } sy_k8s_cluster_cfg;
 
 /* ---- Gateway ---- */
+
+/* Access log fields (Gateway.AccessLogFields), in their default order;
+ * sy_access_field_names holds their names (config/gateway.c). */
+enum sy_access_field {
+    SY_AF_TIME, SY_AF_REQUEST_ID, SY_AF_CLIENT, SY_AF_METHOD, SY_AF_HOST, SY_AF_PATH,
+    SY_AF_QUERY, SY_AF_USER_AGENT, SY_AF_SERVICE, SY_AF_ENV, SY_AF_API, SY_AF_POLICY,
+    SY_AF_UPSTREAM, SY_AF_NODE, SY_AF_UPSTREAM_STATUS, SY_AF_ERROR, SY_AF_PROTO, SY_AF_TLS,
+    SY_AF_ALPN, SY_AF_STATUS, SY_AF_BYTES_SENT, SY_AF_BYTES_RECEIVED, SY_AF_ATTEMPTS,
+    SY_AF_DURATION_MS, SY_AF_UPSTREAM_MS,
+    SY_AF_COUNT
+};
+extern const char *const sy_access_field_names[]; /* SY_AF_COUNT names, NULL */
+
 typedef struct sy_gateway_cfg {
     sy_endpoint *listen;
     size_t n_listen;
@@ -96,6 +109,10 @@ typedef struct sy_gateway_cfg {
     sy_cidr *trusted;            /* TrustedProxies */
     size_t n_trusted;
     char *access_log;            /* path, "-" for stdout, NULL = off */
+    /* AccessLogFields: the fields of each line, in order (default: all). */
+    uint8_t access_fields[SY_AF_COUNT];
+    uint8_t n_access_fields;
+    char *audit_log;             /* AuditLog: path, "-" = stdout, NULL = off */
     char *error_log;             /* path, NULL = stderr */
     int log_level;               /* enum sy_log_level */
     /* DNS servers for upstream node names (Resolvers); none = the

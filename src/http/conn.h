@@ -99,6 +99,7 @@ typedef struct sy_request {
 
     /* Response bookkeeping. */
     int status;
+    int upstream_status;               /* the backend's final status, 0 = none */
     bool resp_started;                 /* bytes of a response reached the client buffer */
     uint64_t resp_at;                  /* where it starts in the client's byte stream */
     bool resp_chunked;                 /* we re-chunk to the client */

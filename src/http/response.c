@@ -97,6 +97,7 @@ static int on_headers_complete(llhttp_t *p)
             return -1;
     }
     u->head_done = true;
+    c->req->upstream_status = u->status;
     sy_head_end(&u->head); /* fields after this are trailers */
     if (u->chunked && u->has_cl)
         u->has_cl = false; /* TE wins; we re-frame anyway */
