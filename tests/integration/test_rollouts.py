@@ -240,3 +240,141 @@ def test_bad_rollout_is_refused_with_its_field_path(make_gateway, arms, bad, fie
     assert field in text and words in text, doc
     st, doc = adm.call("GET", "/v1/rollouts")
     assert doc["TotalCount"] == 0
+
+
+def canary_users(g, users):
+    """The users among `users` whose Region eu request the canary serves."""
+    got = set()
+    for u in users:
+        r = g.request("GET", "/release/orders", headers=[("Region", "eu"), ("UserId", u)])
+        assert r.status == 200, r
+        if r.json()["backend"] == "canary":
+            got.add(u)
+    return got
+
+
+def act(adm, action, rid="rollout-orders-v2", want=200):
+    st, doc = adm.call("POST", "/v1/rollouts/%s/%s" % (rid, action))
+    assert st == want, (action, st, doc)
+    return doc
+
+
+def ramp_to_50_and_pause(g, adm):
+    """Traffic until the rollout reaches 50 %, then pause it there."""
+    with Load(g.port, threads=4):
+        deadline = time.time() + 15
+        while status(adm)["CurrentWeight"] < 50 and time.time() < deadline:
+            time.sleep(0.05)
+        act(adm, "pause")
+
+
+def test_actions_and_stickiness(make_gateway, arms):
+    """pause holds the share, resume goes on, every user in the canary at
+    10 % is still in it at 50 % (buckets of SplitBy are stable), promote
+    ends at 100 %, and actions that do not fit the phase are 409."""
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
+                                                step_interval=1.0, min_requests=5)])
+    users = ["user-%d" % i for i in range(300)]
+    s = wait_phase(adm, ["Progressing"])
+    act(adm, "pause")
+    s = status(adm)
+    assert s["Phase"] == "Paused" and s["CurrentWeight"] == 10, s
+    at10 = canary_users(g, users)
+    assert 10 <= len(at10) <= 55, len(at10)          # ~10 % of 300
+    act(adm, "pause", want=409)                      # already paused
+    act(adm, "resume")
+    ramp_to_50_and_pause(g, adm)
+    s = status(adm)
+    assert s["Phase"] == "Paused" and s["CurrentWeight"] == 50, s
+    at50 = canary_users(g, users)
+    assert at10 <= at50, sorted(at10 - at50)[:5]
+    assert 110 <= len(at50) <= 190, len(at50)        # ~50 % of 300
+    act(adm, "promote")
+    s = status(adm)
+    assert s["Phase"] == "Succeeded" and s["CurrentWeight"] == 100, s
+    assert canary_users(g, users[:30]) == set(users[:30])
+    act(adm, "abort", want=409)                      # nothing left to abort
+    reasons = [e["Reason"] for e in s["Events"]]
+    assert "paused by the admin API" in reasons and "resumed by the admin API" in reasons
+    assert reasons[-1] == "promoted by the admin API", reasons
+
+
+def test_abort_rolls_back_at_once(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(50, 100), step_interval=30)])
+    wait_phase(adm, ["Progressing"])
+    act(adm, "abort")
+    s = status(adm)
+    assert s["Phase"] == "RolledBack" and s["CurrentWeight"] == 0, s
+    assert s["Events"][-1]["Reason"] == "aborted by the admin API"
+    assert canary_users(g, ["u%d" % i for i in range(40)]) == set()
+    act(adm, "resume", want=409)
+
+
+def test_restart_resumes_at_the_same_step_with_its_history(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
+                                                step_interval=0.6, min_requests=5)])
+    ramp_to_50_and_pause(g, adm)
+    before = status(adm)
+    assert before["CurrentWeight"] == 50
+    g.stop()
+    g.start()
+    after = status(adm)
+    assert after["Phase"] == "Paused" and after["CurrentStep"] == before["CurrentStep"], after
+    assert after["CurrentWeight"] == 50, after
+    assert after["Events"][:len(before["Events"])] == before["Events"]
+    # Still at 50 % on the wire: neither back to the first step nor at 100 %.
+    n = len(canary_users(g, ["r%d" % i for i in range(200)]))
+    assert 70 <= n <= 130, n
+    act(adm, "resume")
+    with Load(g.port, threads=4):
+        s = wait_phase(adm, ["Succeeded"], timeout=15)
+    assert [e["Weight"] for e in s["Events"]][-1] == 100
+
+
+def test_reload_and_unrelated_admin_change_do_not_reset_it(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
+                                                step_interval=0.6, min_requests=5)])
+    ramp_to_50_and_pause(g, adm)
+    before = status(adm)
+    assert g.reload() == "ok"
+    s = status(adm)
+    assert (s["Phase"], s["CurrentStep"], s["CurrentWeight"]) == ("Paused", before["CurrentStep"], 50)
+    adm.ok("PATCH", "/v1/upstreams/upstream-stable", {"Retries": 2})
+    s = status(adm)
+    assert (s["Phase"], s["CurrentStep"], s["CurrentWeight"]) == ("Paused", before["CurrentStep"], 50)
+    assert s["Events"][:len(before["Events"])] == before["Events"]
+
+
+def test_the_ramped_policy_cannot_go_while_the_rollout_runs(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 100), step_interval=30)])
+    wait_phase(adm, ["Progressing"])
+    plugin = adm.get("/v1/plugins/plugin-canary")
+    keep = [p for p in plugin["PluginData"] if p["strategy_name"] != "canary"]
+    st, doc = adm.call("PATCH", "/v1/plugins/plugin-canary", {"PluginData": keep})
+    assert st == 409 and "rollout-orders-v2" in doc["message"], doc
+    st, doc = adm.call("DELETE", "/v1/plugins/plugin-canary")
+    assert st == 409 and "rollout-orders-v2" in doc["message"], doc
+    # An edit that keeps the policy is fine; so is removing it once aborted.
+    adm.ok("PATCH", "/v1/plugins/plugin-canary", {"Description": "still here"})
+    act(adm, "abort")
+    adm.ok("PATCH", "/v1/plugins/plugin-canary", {"PluginData": keep})
+
+
+def test_explain_names_the_arm_and_why(make_gateway, arms):
+    g, adm = start(make_gateway, arms, [rollout(steps=(50, 100), step_interval=30)])
+    wait_phase(adm, ["Progressing"])
+    seen = {}
+    for i in range(40):
+        st, doc = adm.call("POST", "/v1/explain", {"url": "/release/orders", "headers": {
+            "Host": "gw.test", "Region": "eu", "UserId": "e%d" % i}})
+        assert st == 200, doc
+        detail = " ".join(d for p in doc["policies"] if p["name"] == "canary"
+                          for d in p["detail"])
+        assert "rollout rollout-orders-v2 (Progressing, step 1)" in detail, detail
+        arm = "canary" if "canary arm" in detail else "baseline"
+        assert ("share 50%" in detail) and ("bucket" in detail), detail
+        # The arm explain names is the backend the gateway picks.
+        r = g.request("GET", "/release/orders", headers=[("Region", "eu"), ("UserId", "e%d" % i)])
+        assert r.json()["backend"] == ("canary" if arm == "canary" else "stable"), (detail, r.json())
+        seen[arm] = seen.get(arm, 0) + 1
+    assert seen.get("canary") and seen.get("baseline"), seen
