@@ -140,3 +140,27 @@ def test_tls_certificates_read_only_with_tlslisten(tmp_path):
     f.write_text(cfg % "  TlsListen: [\"127.0.0.1:8443\"]\n")
     r = run("-t", "-c", str(f))
     assert r.returncode != 0 and "DefaultCertificate.CertificateFile" in r.stderr, r.stderr
+
+
+def test_rollouts_worked_example(tmp_path):
+    """doc/rollouts.md: the rollout of the TKE example's UserName policy
+    loads with the example, and explain shows the arm line as the doc
+    does."""
+    text = doc("rollouts.md")
+    block = fenced(text, "add a rollout", "yaml")
+    with open(os.path.join(REPO, "examples", "tke-conditional-routing.yaml")) as f:
+        example = f.read()
+    cfg = tmp_path / "tke-rollout.yaml"
+    cfg.write_text(example + "\n" + block)
+    r = run("-t", "-c", str(cfg))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run("explain", "-c", str(cfg), "-H", "UserName: admin", "-H", "UserId: u1",
+            "GET", "/release/orders")
+    assert r.returncode == 0, r.stderr
+    # Not started yet (no controller runs in the CLI): Pending, share 0.
+    line = re.search(r"rollout rollout-admin-tke \(Pending, step 1\): bucket \S+ >= share 0% -> "
+                     r"baseline arm", r.stdout)
+    assert line, r.stdout
+    shown = fenced(text, "and the arm:")
+    assert re.match(r"rollout rollout-admin-tke \(Progressing, step 1\): bucket \S+ < share 5% -> "
+                    r"canary arm: this policy serves the request\n", shown), shown
