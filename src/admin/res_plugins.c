@@ -230,6 +230,12 @@ void sy_res_policy_add(sy_res_ctx *x)
     char *item = json_dumps(body, JSON_ENSURE_ASCII);
     json_decref(body);
     sy_cfgmgr_lock();
+    /* The store's latest revision, and If-Match, as every other write. */
+    if (!sy_admin_begin_write(x->rq, x->rs)) {
+        sy_cfgmgr_unlock();
+        free(item);
+        return;
+    }
     const sy_config *cur = sy_cfgmgr_current()->cfg;
     size_t pi;
     for (pi = 0; pi < cur->n_plugins; pi++)

@@ -523,3 +523,45 @@ def test_seed_four_steps(env):
                         headers=[("UserName", "admin")])) == "green"
         assert who(data(g, "/release/orders/1", host="seed.test",
                         headers=[("UserName", "bob")])) == "blue"
+
+
+def test_if_match_on_every_write_with_the_file_store(env):
+    """Optimistic concurrency without etcd: every kind of admin write takes
+    If-Match: <Version> (or the entity-tag form "N"); a stale one is 412
+    and changes nothing, a malformed one is 400, the current one goes
+    through."""
+    g, a, blue, green = env
+    new_service(a)
+    a.post("/v1/services/svc-shop/apis", up_api("api-o", "/orders", "up-blue"))
+    pid = a.post("/v1/plugins", {"PluginId": "plugin-t", "PluginType": "Routing", "PluginData": [
+        policy("t1", "header.T = '1'", "up-green")]})["PluginId"]
+    writes = [
+        ("POST", "/v1/upstreams", upstream("up-new", blue)),
+        ("PUT", "/v1/upstreams/up-new", upstream("up-new", green)),
+        ("PATCH", "/v1/upstreams/up-new", {"Retries": 1}),
+        ("POST", "/v1/plugins/%s/policies" % pid, policy("t2", "header.T = '2'", "up-green")),
+        ("PATCH", "/v1/plugins/" + pid, {"Description": "d"}),
+        ("POST", "/v1/services/svc-shop/releases", {"EnvironmentName": "release"}),
+        ("POST", "/v1/plugins/%s/attachments" % pid,
+         {"ServiceId": "svc-shop", "EnvironmentName": "release", "ApiIds": ["api-o"]}),
+        ("PATCH", "/v1/services/svc-shop/apis/api-o", {"ApiDesc": "x"}),
+        ("DELETE", "/v1/upstreams/up-new", None),
+    ]
+    for method, path, body in writes:
+        v = a.version()
+        for bad in (str(v - 1), '"%d"' % (v + 5)):
+            st, hdrs, data = a.raw(method, path, body, headers={"If-Match": bad})
+            assert st == 412, (method, path, bad, st, data)
+            assert json.loads(data)["error"] == "precondition_failed"
+        st, hdrs, data = a.raw(method, path, body, headers={"If-Match": "latest"})
+        assert st == 400, (method, path, st, data)
+        assert a.version() == v, (method, path)
+        st, hdrs, data = a.raw(method, path, body, headers={"If-Match": '"%d"' % v})
+        assert st in (200, 201), (method, path, st, data)
+        assert a.version() == v + 1, (method, path)
+    # PUT /v1/config too.
+    v = a.version()
+    st, hdrs, text = a.raw("GET", "/v1/config")
+    st, hdrs, data = a.raw("PUT", "/v1/config", text, headers={"If-Match": str(v - 1),
+                                                                "Content-Type": "application/yaml"})
+    assert st == 412, data
