@@ -30,7 +30,7 @@ COMMIT_OBJ := $(BUILD)/obj/gen/commit.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: FORCE all deps test install install-files uninstall unit integration run clean asan fuzz bench stress check-config config-doc
+.PHONY: FORCE all deps test install install-files uninstall format unit integration run clean asan fuzz bench stress check-config config-doc
 
 all: $(BUILD)/switchyard
 
@@ -78,6 +78,10 @@ $(BUILD)/switchyard: $(BUILD)/obj/src/main.o $(BUILD)/libswitchyard.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libswitchyard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswitchyard.a $(LDLIBS) -lcmocka
+
+# The house style (.clang-format); tests/integration/test_style.py checks it.
+format:
+	clang-format -i $$(find src tests/unit fuzz -name '*.[ch]')
 
 # Install (PREFIX, DESTDIR as usual).  `install` builds first;
 # `install-files` only copies INSTALL_BIN (the suite installs a given binary

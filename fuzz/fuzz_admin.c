@@ -140,9 +140,7 @@ static int mem_save(sy_store *st, const char *text, size_t len, uint64_t version
     return 0;
 }
 
-static void mem_destroy(sy_store *st)
-{
-}
+static void mem_destroy(sy_store *st) {}
 
 static const sy_store_ops mem_ops = {
     .load = mem_load, .save = mem_save, .destroy = mem_destroy, /* no fleet: sync, commit NULL */
@@ -177,7 +175,13 @@ static void init(void)
 static bool status_ok(int st)
 {
     switch (st) {
-    case 200: case 201: case 400: case 404: case 405: case 409: case 413:
+    case 200:
+    case 201:
+    case 400:
+    case 404:
+    case 405:
+    case 409:
+    case 413:
         return true;
     }
     return false;
@@ -195,7 +199,9 @@ static void one_call(size_t which, const char *body, size_t len)
     int saves = mem.saves;
     sy_admin_req rq = {.method = calls[which].method,
                        .path = {calls[which].path, strlen(calls[which].path)},
-                       .body = body, .body_len = len, .snap = before};
+                       .body = body,
+                       .body_len = len,
+                       .snap = before};
     sy_admin_resp rs = {0};
     sy_admin_handle(&rq, &rs);
     if (getenv("FUZZ_TRACE"))

@@ -11,8 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sy_errors errs = {0};
-    sy_config *cfg = sy_config_load_string((const char *)data, size, "fuzz.yaml",
-                                           &errs);
+    sy_config *cfg = sy_config_load_string((const char *)data, size, "fuzz.yaml", &errs);
     if (cfg) {
         char *dump = sy_config_dump_yaml_ex(cfg, SY_DUMP_SECRETS);
         sy_errors again = {0};

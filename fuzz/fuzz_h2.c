@@ -49,8 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!gw)
         abort();
     size_t head = (size_t)(gw - base) + strlen("Gateway:\n");
-    snprintf(text, sizeof text, "%.*s  Http2Cleartext: true\n  Http2MaxConcurrentStreams: 8\n%s", (int)head,
-             base, base + head);
+    snprintf(text, sizeof text, "%.*s  Http2Cleartext: true\n  Http2MaxConcurrentStreams: 8\n%s",
+             (int)head, base, base + head);
     fz_worker_init(text);
     return 0;
 }
@@ -62,7 +62,8 @@ static void check_frames(const char *p, size_t n, bool complete)
         FZ_FAIL("first frame is not SETTINGS (type %u)", (uint8_t)p[3]);
     size_t off = 0;
     while (off + 9 <= n) {
-        size_t len = ((size_t)(uint8_t)p[off] << 16) | ((size_t)(uint8_t)p[off + 1] << 8) | (uint8_t)p[off + 2];
+        size_t len = ((size_t)(uint8_t)p[off] << 16) | ((size_t)(uint8_t)p[off + 1] << 8) |
+                     (uint8_t)p[off + 2];
         if (len > 16384)
             FZ_FAIL("frame of %zu bytes exceeds the default SETTINGS_MAX_FRAME_SIZE", len);
         if ((uint8_t)p[off + 3] > 9)

@@ -57,12 +57,12 @@
 #define FZ_MAX_ITERS 600
 #define FZ_RESP_KEEP (64 * 1024)
 
-#define FZ_FAIL(...)                                                                    \
-    do {                                                                                \
-        fprintf(stderr, "fuzz invariant violated (%s:%d): ", __FILE__, __LINE__);       \
-        fprintf(stderr, __VA_ARGS__);                                                   \
-        fputc('\n', stderr);                                                            \
-        abort();                                                                        \
+#define FZ_FAIL(...)                                                                               \
+    do {                                                                                           \
+        fprintf(stderr, "fuzz invariant violated (%s:%d): ", __FILE__, __LINE__);                  \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        abort();                                                                                   \
     } while (0)
 
 /* ---- byte pieces written one per loop iteration ---- */
@@ -152,8 +152,8 @@ struct fz_conn {
     size_t name_len, value_len;
     unsigned n_host, n_xff, n_realip, n_reqid;
     unsigned n_msgs;
-    fz_pieces out;             /* response bytes queued for this connection */
-    char *canned;              /* owned copy behind `out` when canned */
+    fz_pieces out; /* response bytes queued for this connection */
+    char *canned;  /* owned copy behind `out` when canned */
 };
 
 struct fz_backend {
@@ -165,8 +165,8 @@ struct fz_backend {
      * the response into c->out.  `upgrade` = the request asked for one. */
     void (*respond)(fz_conn *c, bool upgrade, void *arg);
     void *arg;
-    bool early;                /* respond() at accept instead (response target) */
-    bool close_after_answer;   /* half-close as soon as an answer is written */
+    bool early;              /* respond() at accept instead (response target) */
+    bool close_after_answer; /* half-close as soon as an answer is written */
 };
 
 static inline bool fz_ieq(const char *a, size_t alen, const char *b)
@@ -300,7 +300,8 @@ static inline void fz_conn_queue_copy(fz_conn *c, const char *s, size_t len, uin
 }
 
 /* The same, cut at explicit offsets (fz_pieces_cut). */
-static inline void fz_conn_queue_cut(fz_conn *c, const char *s, size_t len, const size_t *cuts, int ncuts)
+static inline void fz_conn_queue_cut(fz_conn *c, const char *s, size_t len, const size_t *cuts,
+                                     int ncuts)
 {
     fz_conn_queue_copy(c, s, len, 0);
     fz_pieces_cut(&c->out, (const uint8_t *)c->canned, len, cuts, ncuts);
@@ -345,7 +346,8 @@ static inline bool fz_backend_step(fz_backend *be)
         if (fz_pieces_pump(&c->out, c->fd)) {
             moved = true;
             if (fz_trace > 1)
-                fprintf(stderr, "--- backend conn %d: piece sent, %d/%d\n", i, c->out.next, c->out.n);
+                fprintf(stderr, "--- backend conn %d: piece sent, %d/%d\n", i, c->out.next,
+                        c->out.n);
             if (be->close_after_answer && fz_pieces_done(&c->out) && !c->wr_shut) {
                 /* FIN right behind the last byte: one event for both */
                 shutdown(c->fd, SHUT_WR);
@@ -390,7 +392,8 @@ static inline void fz_backend_shutdown_wr(fz_backend *be)
     for (int i = 0; i < be->n_conns; i++)
         if (be->conns[i].fd >= 0 && !be->conns[i].wr_shut) {
             /* flush what is queued first (best effort) */
-            while (!fz_pieces_done(&be->conns[i].out) && fz_pieces_pump(&be->conns[i].out, be->conns[i].fd))
+            while (!fz_pieces_done(&be->conns[i].out) &&
+                   fz_pieces_pump(&be->conns[i].out, be->conns[i].fd))
                 ;
             shutdown(be->conns[i].fd, SHUT_WR);
             be->conns[i].wr_shut = true;
@@ -440,22 +443,34 @@ static const char fz_config_fmt[] =
     "      - DomainName: \"*\"\n"
     "        PathMappings: [{Path: /, Environment: release}, {Path: /beta, Environment: test}]\n"
     "    Apis:\n"
-    "      - {ApiId: exact, Path: =/x/exact, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /A-exact}}\n"
-    "      - {ApiId: prefix, Path: ^~/x/, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /A-prefix}}\n"
-    "      - {ApiId: var, Path: \"/users/{id}\", Method: GET, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: \"/v1/users/{id}/detail\"}}\n"
-    "      - {ApiId: var2, Path: \"/items/{a}/sub/{b}\", ServiceConfig: {Product: upstream, UpstreamId: up-a, Path: \"/i/{b}/{a}\"}}\n"
-    "      - {ApiId: plain, Path: /plain, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /}}\n"
+    "      - {ApiId: exact, Path: =/x/exact, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: "
+    "/A-exact}}\n"
+    "      - {ApiId: prefix, Path: ^~/x/, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: "
+    "/A-prefix}}\n"
+    "      - {ApiId: var, Path: \"/users/{id}\", Method: GET, ServiceConfig: {Url: "
+    "\"http://127.0.0.1:%1$u\", Path: \"/v1/users/{id}/detail\"}}\n"
+    "      - {ApiId: var2, Path: \"/items/{a}/sub/{b}\", ServiceConfig: {Product: upstream, "
+    "UpstreamId: up-a, Path: \"/i/{b}/{a}\"}}\n"
+    "      - {ApiId: plain, Path: /plain, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: "
+    "/}}\n"
     "      - {ApiId: dead, Path: /dead, ServiceConfig: {Url: \"http://127.0.0.1:1\", Path: /}}\n"
-    "      - {ApiId: post, Path: =/m, Method: POST, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /m, Method: PUT}}\n"
-    "      - {ApiId: uph, Path: /h, ServiceConfig: {Product: upstream, UpstreamId: up-b, Path: /hh}}\n"
-    "      - {ApiId: mock, Path: =/ping, Method: GET, ServiceType: MOCK, ServiceMockReturnMessage: '{\"pong\":true}'}\n"
-    "      - {ApiId: teapot, Path: /teapot, ServiceType: MOCK, ServiceMockReturnMessage: short, ServiceMockStatusCode: 418}\n"
-    "      - {ApiId: root, Path: /, ServiceConfig: {Product: upstream, UpstreamId: up-a, Path: /root}}\n"
+    "      - {ApiId: post, Path: =/m, Method: POST, ServiceConfig: {Url: "
+    "\"http://127.0.0.1:%1$u\", Path: /m, Method: PUT}}\n"
+    "      - {ApiId: uph, Path: /h, ServiceConfig: {Product: upstream, UpstreamId: up-b, Path: "
+    "/hh}}\n"
+    "      - {ApiId: mock, Path: =/ping, Method: GET, ServiceType: MOCK, ServiceMockReturnMessage: "
+    "'{\"pong\":true}'}\n"
+    "      - {ApiId: teapot, Path: /teapot, ServiceType: MOCK, ServiceMockReturnMessage: short, "
+    "ServiceMockStatusCode: 418}\n"
+    "      - {ApiId: root, Path: /, ServiceConfig: {Product: upstream, UpstreamId: up-a, Path: "
+    "/root}}\n"
     "  - ServiceId: svc-host\n"
     "    Environments: [release]\n"
-    "    Domains: [{DomainName: \"api.example.com\", PathMappings: [{Path: /, Environment: release}]}]\n"
+    "    Domains: [{DomainName: \"api.example.com\", PathMappings: [{Path: /, Environment: "
+    "release}]}]\n"
     "    Apis:\n"
-    "      - {ApiId: host-any, Path: /, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: /by-host}}\n"
+    "      - {ApiId: host-any, Path: /, ServiceConfig: {Url: \"http://127.0.0.1:%1$u\", Path: "
+    "/by-host}}\n"
     "Plugins:\n"
     "  - PluginId: p1\n"
     "    PluginType: Routing\n"
@@ -471,7 +486,8 @@ static const char fz_config_fmt[] =
     "        backend_type: HTTP\n"
     "        backend_config: {ServiceConfig: {Url: \"http://127.0.0.1:1\", Path: /}}\n"
     "      - strategy_name: beta\n"
-    "        condition: \"header.X-Beta = 'yes' and sysparam.method = 'GET' and regex(path, '^/users/[0-9]+$')\"\n"
+    "        condition: \"header.X-Beta = 'yes' and sysparam.method = 'GET' and regex(path, "
+    "'^/users/[0-9]+$')\"\n"
     "        backend_type: UPSTREAM\n"
     "        backend_config: {ServiceConfig: {Product: upstream, UpstreamId: up-b, Path: /beta}}\n"
     "      - strategy_name: net\n"
@@ -527,9 +543,9 @@ typedef struct fz_run {
     fz_phase phase;
     int quiet;
     unsigned iters;
-    int cfd;                   /* harness end of the client socketpair */
-    fz_pieces in;              /* client bytes */
-    char *resp;                /* what the client received (first FZ_RESP_KEEP bytes) */
+    int cfd;      /* harness end of the client socketpair */
+    fz_pieces in; /* client bytes */
+    char *resp;   /* what the client received (first FZ_RESP_KEEP bytes) */
     size_t resp_len, resp_total;
     bool resp_eof;
     fz_backend *be;
@@ -581,10 +597,13 @@ static void fz_tick(sy_loop *l, void *arg)
     r->quiet = moved ? 0 : r->quiet + 1;
     if (fz_trace > 1 && fz_w.clients) {
         sy_client *c = fz_w.clients;
-        fprintf(stderr, "[tick %u phase %d] client state %d rd %d out %zu rlen %zu rpos %zu up %p/%d fd %d rd %d wr %d rlen %zu out %zu\n",
-                r->iters, (int)r->phase, (int)c->state, c->readable, sy_buf_pending(&c->out), c->rlen, c->rpos,
-                (void *)c->up, c->up ? (int)c->up->state : -1, c->up ? c->up->io.fd : -1,
-                c->up ? c->up->readable : -1, c->up ? c->up->writable : -1, c->up ? c->up->rlen : 0,
+        fprintf(stderr,
+                "[tick %u phase %d] client state %d rd %d out %zu rlen %zu rpos %zu up %p/%d fd %d "
+                "rd %d wr %d rlen %zu out %zu\n",
+                r->iters, (int)r->phase, (int)c->state, c->readable, sy_buf_pending(&c->out),
+                c->rlen, c->rpos, (void *)c->up, c->up ? (int)c->up->state : -1,
+                c->up ? c->up->io.fd : -1, c->up ? c->up->readable : -1,
+                c->up ? c->up->writable : -1, c->up ? c->up->rlen : 0,
                 c->up ? sy_buf_pending(&c->up->out) : 0);
     }
 
@@ -659,7 +678,7 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     r->be = be;
     r->loop = sy_loop_new();
     fz_w.loop = r->loop;
-    fz_w.rng[0] = 0x0123456789abcdefull;  /* same request ids for the same input */
+    fz_w.rng[0] = 0x0123456789abcdefull; /* same request ids for the same input */
     fz_w.rng[1] = 0x9e3779b97f4a7c15ull;
     sy_buf_reset(&fz_w.access_log);
     sy_timer_init(&r->spin, fz_spin_cb, r);
@@ -686,10 +705,13 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
     bool leftover = fz_w.clients != NULL;
     if (leftover && fz_trace) {
         sy_client *c = fz_w.clients;
-        fprintf(stderr, "--- left over: client state %d readable %d writable %d eof %d out %zu rlen %zu rpos %zu "
-                "req %p up %p up-state %d up-fd %d up-out %zu\n", (int)c->state, c->readable, c->writable,
-                c->eof, sy_buf_pending(&c->out), c->rlen, c->rpos, (void *)c->req, (void *)c->up,
-                c->up ? (int)c->up->state : -1, c->up ? c->up->io.fd : -1, c->up ? sy_buf_pending(&c->up->out) : 0);
+        fprintf(stderr,
+                "--- left over: client state %d readable %d writable %d eof %d out %zu rlen %zu "
+                "rpos %zu "
+                "req %p up %p up-state %d up-fd %d up-out %zu\n",
+                (int)c->state, c->readable, c->writable, c->eof, sy_buf_pending(&c->out), c->rlen,
+                c->rpos, (void *)c->req, (void *)c->up, c->up ? (int)c->up->state : -1,
+                c->up ? c->up->io.fd : -1, c->up ? sy_buf_pending(&c->up->out) : 0);
     }
     while (fz_w.clients)
         sy_client_close(fz_w.clients);
@@ -713,7 +735,8 @@ static inline void fz_run_input(fz_run *r, fz_backend *be, const uint8_t *client
                 fz_w.n_clients, fz_w.n_idle);
     int fds_after = fz_count_fds(lo);
     if (fds_after != fds_before)
-        FZ_FAIL("file descriptors leaked: %d open before the input, %d after", fds_before, fds_after);
+        FZ_FAIL("file descriptors leaked: %d open before the input, %d after", fds_before,
+                fds_after);
     /* Both peers closed and the worker still holds the client: a hang
      * until some timeout (FUZZ_LAX_CLOSE=1 turns this check off). */
     if (leftover && !getenv("FUZZ_LAX_CLOSE"))

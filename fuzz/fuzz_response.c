@@ -32,15 +32,18 @@ static fz_backend be;
 
 static const struct {
     const char *bytes;
-    int n_heads;          /* responses the client expects (HEAD: body-less) */
+    int n_heads; /* responses the client expects (HEAD: body-less) */
     bool head;
 } requests[] = {
     {"GET /plain/r HTTP/1.1\r\nHost: a\r\n\r\n", 1, false},
     {"HEAD /plain/r HTTP/1.1\r\nHost: a\r\n\r\n", 1, true},
     {"POST /plain/r HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 1, false},
-    {"POST /plain/r HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
-     "5\r\nhello\r\n0\r\n\r\n", 1, false},
-    {"GET /plain/ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1, false},
+    {"POST /plain/r HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n"
+     "5\r\nhello\r\n0\r\n\r\n",
+     1, false},
+    {"GET /plain/ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1,
+     false},
     {"GET /plain/r HTTP/1.0\r\n\r\n", 1, false},
     {"GET /plain/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /plain/2 HTTP/1.1\r\nHost: a\r\n\r\n", 2, false},
     {"GET /h/pool HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", 1, false},
@@ -77,8 +80,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* ---- checking what the client received ---- */
 
 typedef struct {
-    bool head;        /* the request was HEAD: final responses carry no body */
-    int finals;       /* final (non-1xx) responses seen */
+    bool head;  /* the request was HEAD: final responses carry no body */
+    int finals; /* final (non-1xx) responses seen */
 } client_view;
 
 static int cv_headers_complete(llhttp_t *p)
@@ -152,8 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
         FZ_FAIL("the client received an invalid response stream: %s (%s) at offset %zu\n%.*s",
                 llhttp_errno_name(e), llhttp_get_error_reason(&p),
-                (size_t)(llhttp_get_error_pos(&p) - r.resp), (int)(r.resp_len < 600 ? r.resp_len : 600),
-                r.resp);
+                (size_t)(llhttp_get_error_pos(&p) - r.resp),
+                (int)(r.resp_len < 600 ? r.resp_len : 600), r.resp);
     if (v.finals > requests[kind].n_heads)
         FZ_FAIL("%d responses for %d requests", v.finals, requests[kind].n_heads);
     return 0;

@@ -35,7 +35,8 @@ static void check_list(const json_t *list)
     size_t i;
     json_t *p;
     check(json_is_array(list), "report list is an array");
-    json_array_foreach(list, i, p) {
+    json_array_foreach(list, i, p)
+    {
         const char *f = json_string_value(json_object_get(p, "field"));
         const char *r = json_string_value(json_object_get(p, "reason"));
         check(f && r && *r, "report entry has a field and a reason");
@@ -55,7 +56,7 @@ static bool top_unknown(const sy_errors *e, const char *scope, const json_t *obj
         const char *m = e->msgs[i];
         if (strncmp(m, "<fuzz>:", 7) != 0)
             continue;
-        m = strstr(m + 7, ": ");       /* after "L:C" */
+        m = strstr(m + 7, ": "); /* after "L:C" */
         if (!m || strncmp(m + 2, scope, n) != 0 || m[2 + n] != '.')
             continue;
         const char *key = m + 2 + n + 1;
@@ -102,8 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             scope = "Services[0].Apis[0]";
         } else {
             doc = json_pack("{s:[O]}", lists[kind], obj);
-            scope = kind == SY_TC_SERVICE ? "Services[0]"
-                    : kind == SY_TC_UPSTREAM ? "Upstreams[0]" : "Plugins[0]";
+            scope = kind == SY_TC_SERVICE    ? "Services[0]"
+                    : kind == SY_TC_UPSTREAM ? "Upstreams[0]"
+                                             : "Plugins[0]";
         }
         sy_errors e = {0};
         sy_config *cfg = sy_config_load_json(doc, "<fuzz>", &e);

@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config node-llhttp libyaml-dev libjansson-dev libpcre2
 libxxhash-dev libssl-dev libnghttp2-dev libcmocka-dev python3 python3-pytest curl dnsmasq-base
 nghttp2-client openssl iproute2 procps libcurl4-openssl-dev python3-kubernetes python3-yaml
 wrk nginx-light haproxy clang etcd-server etcd-client prometheus chromium chromium-driver
-python3-selenium systemd logrotate"
+python3-selenium systemd logrotate clang-format"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -31,22 +31,23 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: switchyard -c FILE            run the gateway\n"
-            "       switchyard -t -c FILE         check a config file and exit\n"
-            "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] [--scheme S]\n"
-            "                          [--random X] [--hash X] [--json] METHOD URL\n"
-            "       switchyard test-routes -c FILE CASES.yaml\n"
-            "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
-            "       switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
-            "       switchyard routes -c FILE   the routes FILE serves (API per environment, policies)\n"
-            "       switchyard config-keys      the Gateway key reference (Markdown)\n"
-            "       switchyard version          release, commit, compiler and library versions\n"
-            "       switchyard --version | --help\n"
-            "\n"
-            "Signals: SIGUSR1 reopens the access and audit logs (logrotate);\n"
-            "SIGHUP reloads FILE atomically (a bad file is refused and the\n"
-            "running config stays); SIGTERM/SIGINT drain in-flight requests and exit.\n");
+    fprintf(
+        f, "usage: switchyard -c FILE            run the gateway\n"
+           "       switchyard -t -c FILE         check a config file and exit\n"
+           "       switchyard explain -c FILE [-H 'Name: value']... [--client-ip IP] [--scheme S]\n"
+           "                          [--random X] [--hash X] [--json] METHOD URL\n"
+           "       switchyard test-routes -c FILE CASES.yaml\n"
+           "       switchyard store export|import -c FILE [YAML]   (Gateway.ConfigStore etcd)\n"
+           "       switchyard import tencent [-o OUT.yaml] [-c BASE.yaml] ANSWER.json...\n"
+           "       switchyard routes -c FILE   the routes FILE serves (API per environment, "
+           "policies)\n"
+           "       switchyard config-keys      the Gateway key reference (Markdown)\n"
+           "       switchyard version          release, commit, compiler and library versions\n"
+           "       switchyard --version | --help\n"
+           "\n"
+           "Signals: SIGUSR1 reopens the access and audit logs (logrotate);\n"
+           "SIGHUP reloads FILE atomically (a bad file is refused and the\n"
+           "running config stays); SIGTERM/SIGINT drain in-flight requests and exit.\n");
 }
 
 static void print_errors(const sy_errors *e)
@@ -68,9 +69,11 @@ static int n_workers_for(const sy_config *cfg)
 static bool local_only(const sy_config *cfg, const char *file, sy_errors *errs)
 {
     if (cfg->n_upstreams || cfg->n_services || cfg->n_plugins)
-        sy_errors_add(errs, "%s: Upstreams, Services and Plugins live in etcd with "
-                            "Gateway.ConfigStore.Type etcd: remove them from this file "
-                            "(`switchyard store import` puts a file's objects into etcd)", file);
+        sy_errors_add(errs,
+                      "%s: Upstreams, Services and Plugins live in etcd with "
+                      "Gateway.ConfigStore.Type etcd: remove them from this file "
+                      "(`switchyard store import` puts a file's objects into etcd)",
+                      file);
     return errs->n == 0;
 }
 
@@ -107,7 +110,8 @@ static int open_logs(const sy_config *cfg)
     if (cfg->gw.error_log) {
         int fd = open(cfg->gw.error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
-            fprintf(stderr, "switchyard: cannot open ErrorLog %s: %s\n", cfg->gw.error_log, strerror(errno));
+            fprintf(stderr, "switchyard: cannot open ErrorLog %s: %s\n", cfg->gw.error_log,
+                    strerror(errno));
             return -1;
         }
         sy_log_set_fd(fd);
@@ -120,17 +124,20 @@ static int open_logs(const sy_config *cfg)
     } else {
         sy_rt.access_fd = open(cfg->gw.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (sy_rt.access_fd < 0) {
-            fprintf(stderr, "switchyard: cannot open AccessLog %s: %s\n", cfg->gw.access_log, strerror(errno));
+            fprintf(stderr, "switchyard: cannot open AccessLog %s: %s\n", cfg->gw.access_log,
+                    strerror(errno));
             return -1;
         }
     }
     if (sy_audit_open(cfg->gw.audit_log) < 0) {
-        fprintf(stderr, "switchyard: cannot open AuditLog %s: %s\n", cfg->gw.audit_log, strerror(errno));
+        fprintf(stderr, "switchyard: cannot open AuditLog %s: %s\n", cfg->gw.audit_log,
+                strerror(errno));
         return -1;
     }
     free(access_path);
     access_path = cfg->gw.access_log && strcmp(cfg->gw.access_log, "-") != 0
-                      ? strdup(cfg->gw.access_log) : NULL;
+                      ? strdup(cfg->gw.access_log)
+                      : NULL;
     return 0;
 }
 
@@ -281,7 +288,7 @@ static int run(const char *file)
         }
         sy_info("received %s: draining (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 atomic_load(&sy_snapshot_current)->cfg->gw.grace_ms);
-        sy_admin_stop(); /* joins the admin thread: no change is in progress after */
+        sy_admin_stop();   /* joins the admin thread: no change is in progress after */
         sy_rollout_stop(); /* and none from the rollout controller */
         if (fleet) {
             sy_store_free(store); /* joins the watch threads: nothing publishes after */
@@ -329,11 +336,21 @@ int main(int argc, char **argv)
     int test_only = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': file = optarg; break;
-        case 't': test_only = 1; break;
-        case 'V': printf("switchyard %s\n", SY_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            file = optarg;
+            break;
+        case 't':
+            test_only = 1;
+            break;
+        case 'V':
+            printf("switchyard %s\n", SY_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!file || optind != argc) {

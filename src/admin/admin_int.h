@@ -13,14 +13,14 @@
 
 /* One fully received request. */
 typedef struct sy_admin_req {
-    const char *method;        /* "GET" */
-    sy_str path;               /* without the query */
+    const char *method; /* "GET" */
+    sy_str path;        /* without the query */
     sy_str query;
     const char *authorization; /* header value or NULL */
     const char *if_match;      /* If-Match value or NULL ("" when sent twice) */
     const char *body;
     size_t body_len;
-    sy_snapshot *snap;         /* pinned for the request */
+    sy_snapshot *snap; /* pinned for the request */
 } sy_admin_req;
 
 typedef struct sy_admin_resp {
@@ -32,9 +32,9 @@ typedef struct sy_admin_resp {
 
 /* Process-wide facts the handlers report. */
 typedef struct sy_admin_info {
-    uint64_t started_ms;       /* sy_clock_ms() at start */
+    uint64_t started_ms; /* sy_clock_ms() at start */
     int n_workers;
-    const char *env_token;     /* SWITCHYARD_ADMIN_TOKEN at start, or NULL */
+    const char *env_token; /* SWITCHYARD_ADMIN_TOKEN at start, or NULL */
 } sy_admin_info;
 
 extern sy_admin_info sy_admin_env;

@@ -26,7 +26,8 @@ json_t *sy_admin_find(json_t *arr, const char *key, const char *id, size_t *idx)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         const char *s = json_string_value(json_object_get(v, key));
         if (s && strcmp(s, id) == 0) {
             if (idx)
@@ -59,7 +60,8 @@ void sy_admin_merge_patch(json_t *target, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         json_t *t = json_object_get(target, k);
         if (json_is_null(v))
             json_object_del(target, k);
@@ -108,8 +110,10 @@ bool sy_admin_query(const sy_admin_req *rq, const char *name, char *out, size_t 
         if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
             size_t n = 0;
             for (const char *s = eq + 1; s < stop && n + 1 < cap; s++) {
-                if (*s == '%' && s + 2 < stop && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
-                    out[n++] = (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+                if (*s == '%' && s + 2 < stop && hexval((unsigned char)s[1]) >= 0 &&
+                    hexval((unsigned char)s[2]) >= 0) {
+                    out[n++] =
+                        (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
                     s += 2;
                 } else {
                     out[n++] = *s == '+' ? ' ' : *s;
@@ -244,7 +248,8 @@ void sy_admin_invalid(sy_admin_resp *rs, const sy_errors *errs, const char *scop
                      json_string_value(json_object_get(pr, "reason")));
         json_array_append_new(list, pr);
     }
-    json_t *doc = json_pack("{s:s, s:s, s:o}", "error", "invalid", "message", first, "errors", list);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:o}", "error", "invalid", "message", first, "errors", list);
     if (!doc)
         doc = json_pack("{s:s, s:s}", "error", "invalid", "message", "invalid (not UTF-8)");
     sy_admin_json(rs, 400, doc);
@@ -291,8 +296,8 @@ bool sy_admin_begin_write(const sy_admin_req *rq, sy_admin_resp *rs)
     uint64_t cur = sy_cfgmgr_current()->cfg->version;
     if (want != cur) {
         char msg[160];
-        snprintf(msg, sizeof msg, "If-Match: %llu, but the configuration is at Version %llu",
-                 want, (unsigned long long)cur);
+        snprintf(msg, sizeof msg, "If-Match: %llu, but the configuration is at Version %llu", want,
+                 (unsigned long long)cur);
         sy_admin_error(rs, 412, "precondition_failed", msg);
         return false;
     }

@@ -71,7 +71,8 @@ static void histogram(sy_buf *b, const char *base, const char *const *lk, int nl
     snprintf(name, sizeof name, "%s_bucket", base);
     for (int k = 0; k <= SY_STATS_BUCKETS; k++) {
         cum += s->bucket[k];
-        sample(b, name, lk, nl, s, "le", k < SY_STATS_BUCKETS ? sy_stats_bucket_le[k] : "+Inf", cum);
+        sample(b, name, lk, nl, s, "le", k < SY_STATS_BUCKETS ? sy_stats_bucket_le[k] : "+Inf",
+               cum);
     }
     sy_buf_append_str(b, base);
     sy_buf_append(b, "_sum{", 5);
@@ -125,8 +126,8 @@ static void on_series(void *ud, const sy_stats_series *s)
     int by_class = pol ? F_PREQ : F_REQ;
     for (int k = 0; k < SY_STATS_CLASSES; k++)
         if (s->by_class[k])
-            sample(&f[by_class], fams[by_class].name, lk, nl, s, "code_class", sy_stats_class_names[k],
-                   s->by_class[k]);
+            sample(&f[by_class], fams[by_class].name, lk, nl, s, "code_class",
+                   sy_stats_class_names[k], s->by_class[k]);
     if (pol) {
         sample(&f[F_PMATCH], fams[F_PMATCH].name, lk, nl, s, NULL, NULL, s->matched);
         histogram(&f[F_PDUR], fams[F_PDUR].name, lk, nl, s);
@@ -192,8 +193,7 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
     scalar(out, "switchyard_config_generation", "gauge",
            "Generation number of the configuration being served.", s->generation);
     scalar(out, "switchyard_config_version", "gauge",
-           "Version of the configuration being served (raised by every change).",
-           s->cfg->version);
+           "Version of the configuration being served (raised by every change).", s->cfg->version);
     scalar(out, "switchyard_config_reloads_total", "counter",
            "Configurations that took effect (SIGHUP, admin change, etcd revision).",
            sy_stats_reloads(true));
@@ -218,8 +218,8 @@ void sy_admin_metrics(const sy_snapshot *s, sy_buf *out)
            "Client receive buffers held by connections (an idle keep-alive connection holds none).",
            sy_stats_rbufs());
     sy_upstream_metrics(s, out);
-    sy_k8s_tunnel_metrics(s, out); /* TKE tunnel discovery state (admin/upstream_report.c) */
-    sy_stls_metrics(out); /* TLS handshakes and failures (net/tls_server.c) */
-    sy_fleet_metrics(out); /* etcd store: applied revision, lag, staleness */
+    sy_k8s_tunnel_metrics(s, out);   /* TKE tunnel discovery state (admin/upstream_report.c) */
+    sy_stls_metrics(out);            /* TLS handshakes and failures (net/tls_server.c) */
+    sy_fleet_metrics(out);           /* etcd store: applied revision, lag, staleness */
     sy_rollout_metrics(s->cfg, out); /* per rollout: share, phase, arms (rollout/metrics.c) */
 }

@@ -68,8 +68,8 @@ bool sy_res_target(sy_res_ctx *x, const sy_res_coll *c, json_t *list, json_t **c
     return true;
 }
 
-json_t *sy_res_patch(sy_res_ctx *x, const sy_res_coll *c, json_t *list, size_t idx,
-                     json_t *cur, json_t *body)
+json_t *sy_res_patch(sy_res_ctx *x, const sy_res_coll *c, json_t *list, size_t idx, json_t *cur,
+                     json_t *body)
 {
     const char *id = x->seg[c->seg];
     json_t *merged = json_deep_copy(cur);

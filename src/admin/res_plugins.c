@@ -17,17 +17,21 @@ static bool taken_plugin(json_t *doc, const char *id)
 }
 
 static const sy_res_coll plugins = {
-    .list = "Plugins", .view = sy_res_view_plugin,
-    .id_key = "PluginId", .what = "plugin", .prefix = "plugin",
-    .taken = taken_plugin, .seg = 1, .slot = 0,
+    .list = "Plugins",
+    .view = sy_res_view_plugin,
+    .id_key = "PluginId",
+    .what = "plugin",
+    .prefix = "plugin",
+    .taken = taken_plugin,
+    .seg = 1,
+    .slot = 0,
 };
 
 static json_t *show_attach(sy_res_ctx *x, json_t *doc)
 {
     json_t *p = sy_admin_find(sy_res_arr(doc, "Plugins"), "PluginId", x->id[0], NULL);
     json_t *v = json_pack("{s:b, s:s}", "Result", 1, "PluginId", x->id[0]);
-    json_object_set_new(v, "AttachedApis",
-                        p ? sy_res_attached_apis(p, x->id[0]) : json_array());
+    json_object_set_new(v, "AttachedApis", p ? sy_res_attached_apis(p, x->id[0]) : json_array());
     return v;
 }
 
@@ -35,7 +39,8 @@ void sy_res_detach_everywhere(json_t *doc, const char *svc, const char *api)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(sy_res_arr(doc, "Plugins"), i, p) {
+    json_array_foreach(sy_res_arr(doc, "Plugins"), i, p)
+    {
         json_t *ats = json_object_get(p, "Attachments");
         for (size_t j = 0; j < json_array_size(ats);) {
             json_t *at = json_array_get(ats, j);
@@ -164,7 +169,8 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body)
     }
     size_t ai = json_array_size(ats), i;
     json_t *at = NULL, *a;
-    json_array_foreach(ats, i, a) {
+    json_array_foreach(ats, i, a)
+    {
         const char *s = json_string_value(json_object_get(a, "ServiceId"));
         const char *e = json_string_value(json_object_get(a, "EnvironmentName"));
         if (s && e && strcmp(s, sid) == 0 && strcmp(e, env) == 0) {
@@ -181,7 +187,8 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body)
         return -1;
     }
     json_t *id;
-    json_array_foreach(ids, i, id) {
+    json_array_foreach(ids, i, id)
+    {
         char field[32];
         snprintf(field, sizeof field, "ApiIds[%zu]", i);
         if (!json_is_string(id)) {
@@ -189,8 +196,10 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body)
             return -1;
         }
         if (!released(sid, sy_res_env_of(env), json_string_value(id))) {
-            sy_admin_bad_field(x->rs, field, "API \"%s\" is not released in %s of service "
-                               "\"%s\" (publish it first)", json_string_value(id), env, sid);
+            sy_admin_bad_field(x->rs, field,
+                               "API \"%s\" is not released in %s of service "
+                               "\"%s\" (publish it first)",
+                               json_string_value(id), env, sid);
             return -1;
         }
     }
@@ -198,12 +207,12 @@ int sy_res_w_attachments(sy_res_ctx *x, json_t *body)
         json_t *have;
         size_t k;
         json_array_foreach(json_object_get(at, "ApiIds"), k, have)
-            json_array_foreach(ids, i, id)
-                if (json_equal(have, id)) {
-                    sy_res_conflict(x, "API \"%s\" is already attached in %s by this plugin",
-                                    json_string_value(id), env);
-                    return -1;
-                }
+            json_array_foreach(ids, i, id) if (json_equal(have, id))
+        {
+            sy_res_conflict(x, "API \"%s\" is already attached in %s by this plugin",
+                            json_string_value(id), env);
+            return -1;
+        }
     } else {
         at = json_pack("{s:s, s:s, s:[]}", "ServiceId", sid, "EnvironmentName", env, "ApiIds");
         json_array_append_new(ats, at);
@@ -264,9 +273,9 @@ void sy_res_policy_add(sy_res_ctx *x)
         const sy_config *now = sy_cfgmgr_current()->cfg;
         const sy_policy_cfg *pol = &now->plugins[pi].policies[at];
         json_t *doc = json_pack("{s:b, s:s, s:s, s:I, s:I}", "Result", 1, "PluginId",
-                                now->plugins[pi].id, "strategy_name", pol->name,
-                                "PolicyCount", (json_int_t)now->plugins[pi].n_policies,
-                                "ConfigVersion", (json_int_t)now->version);
+                                now->plugins[pi].id, "strategy_name", pol->name, "PolicyCount",
+                                (json_int_t)now->plugins[pi].n_policies, "ConfigVersion",
+                                (json_int_t)now->version);
         sy_admin_json(x->rs, 201, doc);
     } else {
         sy_config_free(cfg);

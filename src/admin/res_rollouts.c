@@ -35,15 +35,21 @@ static json_t *view_rollout(json_t *o)
     else
         json_decref(live);
     if (!json_object_get(v, "Status"))
-        json_object_set_new(v, "Status", json_pack("{s:s, s:i, s:i}", "Phase", "Pending",
-                                                   "CurrentStep", 0, "CurrentWeight", 0));
+        json_object_set_new(
+            v, "Status",
+            json_pack("{s:s, s:i, s:i}", "Phase", "Pending", "CurrentStep", 0, "CurrentWeight", 0));
     return v;
 }
 
 static const sy_res_coll rollouts = {
-    .list = "Rollouts", .view = view_rollout,
-    .id_key = "RolloutId", .what = "rollout", .prefix = "rollout",
-    .taken = taken_rollout, .seg = 1, .slot = 0,
+    .list = "Rollouts",
+    .view = view_rollout,
+    .id_key = "RolloutId",
+    .what = "rollout",
+    .prefix = "rollout",
+    .taken = taken_rollout,
+    .seg = 1,
+    .slot = 0,
 };
 
 static const char *const rollout_ro[] = {"Status", NULL};
@@ -55,8 +61,7 @@ static void read_rollouts(sy_res_ctx *x)
     if (x->nseg == 1) {
         size_t limit, offset, i;
         json_t *v, *items = json_array();
-        json_array_foreach(list, i, v)
-            json_array_append_new(items, view_rollout(v));
+        json_array_foreach(list, i, v) json_array_append_new(items, view_rollout(v));
         if (sy_admin_paging(x->rq, x->rs, &limit, &offset))
             sy_admin_json(x->rs, 200, sy_admin_page(items, limit, offset));
         else
@@ -156,7 +161,10 @@ void sy_admin_rollouts(const sy_admin_req *rq, sy_admin_resp *rs)
     x.doc = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, SY_DUMP_SECRETS | SY_DUMP_KEEP_POLICIES);
     x.status = 200;
     if (write_rollouts(&x, body) == 0) {
-        snprintf(x.scope2, sizeof x.scope2, "Rollouts[%s]", x.id[0][0] ? x.id[0] : x.nseg > 1 ? x.seg[1] : "");
+        snprintf(x.scope2, sizeof x.scope2, "Rollouts[%s]",
+                 x.id[0][0]   ? x.id[0]
+                 : x.nseg > 1 ? x.seg[1]
+                              : "");
         if (sy_admin_commit(x.doc, rs, x.scope, x.scope2)) {
             json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg, SY_DUMP_KEEP_POLICIES);
             json_t *out = x.show(&x, now);

@@ -25,21 +25,29 @@ static bool taken_api(json_t *doc, const char *id)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(sy_res_arr(doc, "Services"), i, s)
-        if (sy_admin_find(sy_res_arr(s, "Apis"), "ApiId", id, NULL))
-            return true;
+    json_array_foreach(sy_res_arr(doc, "Services"), i,
+                       s) if (sy_admin_find(sy_res_arr(s, "Apis"), "ApiId", id, NULL)) return true;
     return false;
 }
 
 static const sy_res_coll services = {
-    .list = "Services", .view = sy_res_view_service,
-    .id_key = "ServiceId", .what = "service", .prefix = "service",
-    .taken = taken_service, .seg = 1, .slot = 0,
+    .list = "Services",
+    .view = sy_res_view_service,
+    .id_key = "ServiceId",
+    .what = "service",
+    .prefix = "service",
+    .taken = taken_service,
+    .seg = 1,
+    .slot = 0,
 };
 
 static const sy_res_coll apis = {
-    .id_key = "ApiId", .what = "API", .prefix = "api",
-    .taken = taken_api, .seg = 3, .slot = 1,
+    .id_key = "ApiId",
+    .what = "API",
+    .prefix = "api",
+    .taken = taken_api,
+    .seg = 3,
+    .slot = 1,
 };
 
 /* ---- shows after a commit: x->id[] name the object ---- */
@@ -54,8 +62,8 @@ static json_t *show_api(sy_res_ctx *x, json_t *doc)
 static json_t *show_release(sy_res_ctx *x, json_t *doc)
 {
     json_t *s = sy_admin_find(sy_res_arr(doc, "Services"), "ServiceId", x->id[0], NULL);
-    json_t *r = s ? sy_admin_find(sy_res_arr(s, "Releases"), "ReleaseVersion", x->id[1], NULL)
-                  : NULL;
+    json_t *r =
+        s ? sy_admin_find(sy_res_arr(s, "Releases"), "ReleaseVersion", x->id[1], NULL) : NULL;
     return r ? sy_res_view_release(r) : json_object();
 }
 
@@ -116,10 +124,8 @@ static void materialize(json_t *svc)
     json_t *envs = json_object_get(svc, "Environments");
     size_t i;
     json_t *e;
-    json_array_foreach(envs, i, e)
-        if (json_is_string(e))
-            json_array_append_new(rel, release_record(svc, json_string_value(e),
-                                                      "published by the configuration file"));
+    json_array_foreach(envs, i, e) if (json_is_string(e)) json_array_append_new(
+        rel, release_record(svc, json_string_value(e), "published by the configuration file"));
     json_object_del(svc, "Environments");
 }
 
@@ -128,8 +134,8 @@ static void prune_history(json_t *svc, const char *env)
     json_t *rel = sy_res_arr(svc, "Releases");
     size_t n = 0, i;
     json_t *r;
-    json_array_foreach(rel, i, r)
-        n += strcmp(json_string_value(json_object_get(r, "EnvironmentName")) ?: "", env) == 0;
+    json_array_foreach(rel, i, r) n +=
+        strcmp(json_string_value(json_object_get(r, "EnvironmentName")) ?: "", env) == 0;
     for (i = 0; n > HISTORY_PER_ENV && i < json_array_size(rel);) {
         r = json_array_get(rel, i);
         if (strcmp(json_string_value(json_object_get(r, "EnvironmentName")) ?: "", env) == 0 &&
@@ -146,7 +152,8 @@ json_t *sy_res_active_in(json_t *svc, const char *env, size_t *idx)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(sy_res_arr(svc, "Releases"), i, r) {
+    json_array_foreach(sy_res_arr(svc, "Releases"), i, r)
+    {
         const char *e = json_string_value(json_object_get(r, "EnvironmentName"));
         if (e && strcmp(e, env) == 0 && json_is_true(json_object_get(r, "Active"))) {
             if (idx)
@@ -171,8 +178,10 @@ int sy_res_w_services(sy_res_ctx *x, json_t *body)
     if (strcmp(m, "DELETE") == 0) {
         const sy_service_cfg *s = sy_cfg_find_service(sy_cfgmgr_current()->cfg, x->seg[1]);
         if (s && s->env_mask) {
-            sy_res_conflict(x, "service \"%s\" is published%s; unpublish it first "
-                            "(DELETE /v1/services/ID/releases/ENV)", x->seg[1], "");
+            sy_res_conflict(x,
+                            "service \"%s\" is published%s; unpublish it first "
+                            "(DELETE /v1/services/ID/releases/ENV)",
+                            x->seg[1], "");
             return -1;
         }
         sy_res_detach_everywhere(x->doc, x->seg[1], NULL);
@@ -244,7 +253,8 @@ static int publish(sy_res_ctx *x, json_t *svc, json_t *body)
     static const char *const keys[] = {"EnvironmentName", "ReleaseDesc", NULL};
     const char *k, *env;
     json_t *v;
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         bool known = false;
         for (size_t i = 0; keys[i]; i++)
             known |= strcmp(k, keys[i]) == 0;

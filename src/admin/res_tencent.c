@@ -87,8 +87,8 @@ static bool same_as_path(sy_res_ctx *x, json_t *body, const char *key, const cha
 static bool call_shape(sy_res_ctx *x, json_t *body, json_t *ignored)
 {
     const char *m = x->rq->method;
-    if (x->nseg == 3 && strcmp(x->seg[0], "services") == 0 &&
-        strcmp(x->seg[2], "releases") == 0 && strcmp(m, "POST") == 0) {
+    if (x->nseg == 3 && strcmp(x->seg[0], "services") == 0 && strcmp(x->seg[2], "releases") == 0 &&
+        strcmp(m, "POST") == 0) {
         if (!common_params(x, "ReleaseService", body, ignored) ||
             !same_as_path(x, body, "ServiceId", x->seg[1]))
             return false;
@@ -123,14 +123,13 @@ static void live_state(int kind, json_t *body, json_t *ignored)
         {SY_TC_SERVICE, "AvailableEnvironments",
          "a service is published with POST /v1/services/ID/releases; it is created "
          "published nowhere"},
-        {SY_TC_PLUGIN, "AttachedApis",
-         "attachments are made with POST /v1/plugins/ID/attachments"},
+        {SY_TC_PLUGIN, "AttachedApis", "attachments are made with POST /v1/plugins/ID/attachments"},
     };
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         json_t *v = json_object_get(body, st[i].key);
         if (st[i].kind == kind && json_array_size(v))
-            json_array_append_new(ignored, json_pack("{s:s, s:s}", "field", st[i].key,
-                                                     "reason", st[i].why));
+            json_array_append_new(ignored,
+                                  json_pack("{s:s, s:s}", "field", st[i].key, "reason", st[i].why));
     }
 }
 
@@ -148,8 +147,8 @@ bool sy_res_tencent(sy_res_ctx *x, json_t *body, json_t **ignored)
     } else {
         ok = common_params(x, sy_tc_action((sy_tc_kind)kind, x->rq->method), body, r.ignored);
         live_state(kind, body, r.ignored);
-        if (ok && !sy_tc_map((sy_tc_kind)kind, body, "", kind == SY_TC_API ? x->seg[1] : NULL,
-                             &r)) {
+        if (ok &&
+            !sy_tc_map((sy_tc_kind)kind, body, "", kind == SY_TC_API ? x->seg[1] : NULL, &r)) {
             refuse(x, r.refused);
             ok = false;
         }

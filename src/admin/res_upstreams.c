@@ -14,9 +14,14 @@ static bool taken_upstream(json_t *doc, const char *id)
 }
 
 static const sy_res_coll upstreams = {
-    .list = "Upstreams", .view = NULL,
-    .id_key = "UpstreamId", .what = "upstream", .prefix = "upstream",
-    .taken = taken_upstream, .seg = 1, .slot = 0,
+    .list = "Upstreams",
+    .view = NULL,
+    .id_key = "UpstreamId",
+    .what = "upstream",
+    .prefix = "upstream",
+    .taken = taken_upstream,
+    .seg = 1,
+    .slot = 0,
 };
 
 /* Who still uses upstream `id` in the running configuration. */
@@ -34,11 +39,11 @@ static json_t *upstream_users(const sy_config *cfg, const char *id)
             for (size_t j = 0; j < rel->n_apis; j++)
                 if (rel->apis[j].backend.upstream_id &&
                     strcmp(rel->apis[j].backend.upstream_id, id) == 0)
-                    json_array_append_new(
-                        users, json_pack("{s:s, s:s, s:s, s:s, s:s}", "Kind", "release",
-                                         "ServiceId", s->id, "EnvironmentName",
-                                         sy_env_name(rel->env), "ReleaseVersion", rel->version,
-                                         "ApiId", rel->apis[j].id));
+                    json_array_append_new(users,
+                                          json_pack("{s:s, s:s, s:s, s:s, s:s}", "Kind", "release",
+                                                    "ServiceId", s->id, "EnvironmentName",
+                                                    sy_env_name(rel->env), "ReleaseVersion",
+                                                    rel->version, "ApiId", rel->apis[j].id));
         }
     }
     for (size_t i = 0; i < cfg->n_plugins; i++) {
@@ -46,9 +51,9 @@ static json_t *upstream_users(const sy_config *cfg, const char *id)
         for (size_t j = 0; j < p->n_policies; j++)
             if (p->policies[j].backend->upstream_id &&
                 strcmp(p->policies[j].backend->upstream_id, id) == 0)
-                json_array_append_new(users, json_pack("{s:s, s:s, s:s}", "Kind", "policy",
-                                                       "PluginId", p->id, "strategy_name",
-                                                       p->policies[j].name));
+                json_array_append_new(users,
+                                      json_pack("{s:s, s:s, s:s}", "Kind", "policy", "PluginId",
+                                                p->id, "strategy_name", p->policies[j].name));
     }
     return users;
 }
@@ -66,10 +71,13 @@ int sy_res_w_upstreams(sy_res_ctx *x, json_t *body)
         json_t *users = upstream_users(sy_cfgmgr_current()->cfg, x->seg[1]);
         if (json_array_size(users)) {
             char msg[300];
-            snprintf(msg, sizeof msg, "upstream \"%s\" is still used by %zu API(s), release(s) "
-                     "or policies (see UsedBy)", x->seg[1], json_array_size(users));
-            sy_admin_json(x->rs, 409, json_pack("{s:s, s:s, s:o}", "error", "conflict",
-                                                "message", msg, "UsedBy", users));
+            snprintf(msg, sizeof msg,
+                     "upstream \"%s\" is still used by %zu API(s), release(s) "
+                     "or policies (see UsedBy)",
+                     x->seg[1], json_array_size(users));
+            sy_admin_json(
+                x->rs, 409,
+                json_pack("{s:s, s:s, s:o}", "error", "conflict", "message", msg, "UsedBy", users));
             return -1;
         }
         json_decref(users);

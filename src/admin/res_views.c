@@ -26,13 +26,11 @@ json_t *sy_res_attached_apis(json_t *p, const char *pid)
     json_t *out = json_array();
     size_t i, k;
     json_t *at, *id;
-    json_array_foreach(sy_res_arr(p, "Attachments"), i, at)
-        json_array_foreach(sy_res_arr(at, "ApiIds"), k, id)
-            json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O}", "PluginId", pid,
-                                                 "ServiceId", json_object_get(at, "ServiceId"),
-                                                 "EnvironmentName",
-                                                 json_object_get(at, "EnvironmentName"),
-                                                 "ApiId", id));
+    json_array_foreach(sy_res_arr(p, "Attachments"), i,
+                       at) json_array_foreach(sy_res_arr(at, "ApiIds"), k, id)
+        json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O}", "PluginId", pid, "ServiceId",
+                                             json_object_get(at, "ServiceId"), "EnvironmentName",
+                                             json_object_get(at, "EnvironmentName"), "ApiId", id));
     return out;
 }
 

@@ -48,8 +48,7 @@ static json_t *map_list(json_t *src, json_t *(*view)(json_t *))
     json_t *out = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(src, i, v)
-        json_array_append_new(out, view ? view(v) : json_deep_copy(v));
+    json_array_foreach(src, i, v) json_array_append_new(out, view ? view(v) : json_deep_copy(v));
     return out;
 }
 
@@ -134,7 +133,8 @@ static void res_read(sy_res_ctx *x)
                 json_t *out = json_array();
                 size_t i;
                 json_t *r;
-                json_array_foreach(rel, i, r) {
+                json_array_foreach(rel, i, r)
+                {
                     const char *e = json_string_value(json_object_get(r, "EnvironmentName"));
                     if (!filter || (e && strcmp(e, want) == 0))
                         json_array_append_new(out, sy_res_view_release(r));
@@ -291,8 +291,8 @@ static void res_write(sy_res_ctx *x)
     if (rc == 0 && sy_admin_commit(x->doc, x->rs, x->scope, x->scope2)) {
         /* A plugin's page shows its policies; nothing else does. */
         bool plugin = strcmp(t, "plugins") == 0 && x->nseg <= 2;
-        json_t *now = sy_admin_cfg_json(sy_cfgmgr_current()->cfg,
-                                        plugin ? 0 : SY_DUMP_KEEP_POLICIES);
+        json_t *now =
+            sy_admin_cfg_json(sy_cfgmgr_current()->cfg, plugin ? 0 : SY_DUMP_KEEP_POLICIES);
         json_t *out = x->show(x, now);
         json_object_set_new(out, "ConfigVersion",
                             json_integer((json_int_t)sy_cfgmgr_current()->cfg->version));

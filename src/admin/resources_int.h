@@ -29,10 +29,10 @@ typedef struct sy_res_ctx {
     char *seg[SY_RES_MAX_SEGS];
     size_t nseg;
     char segbuf[1024];
-    json_t *doc;         /* writes: the configuration being changed */
-    char scope[160];     /* error paths relative to this object */
-    char scope2[200];    /* the same object as the policy compiler names it */
-    int status;          /* 200 or 201 on success */
+    json_t *doc;      /* writes: the configuration being changed */
+    char scope[160];  /* error paths relative to this object */
+    char scope2[200]; /* the same object as the policy compiler names it */
+    int status;       /* 200 or 201 on success */
     /* What to show once committed. */
     json_t *(*show)(struct sy_res_ctx *x, json_t *doc);
     char id[3][SY_RES_ID_MAX];
@@ -73,8 +73,8 @@ void sy_res_drop_read_only(json_t *body, const char *const *keys);
 bool sy_res_target(sy_res_ctx *x, const sy_res_coll *c, json_t *list, json_t **cur, size_t *idx);
 /* PATCH: merge `body` into a copy of `cur`, keep the path's id, and put
  * the result at list[idx].  Returns it (borrowed from the list). */
-json_t *sy_res_patch(sy_res_ctx *x, const sy_res_coll *c, json_t *list, size_t idx,
-                     json_t *cur, json_t *body);
+json_t *sy_res_patch(sy_res_ctx *x, const sy_res_coll *c, json_t *list, size_t idx, json_t *cur,
+                     json_t *body);
 /* PUT/POST: the body's id -- absent -> generated; present -> must be a
  * string, unused on POST, equal to the path's on PUT -- set into the body
  * and into x->id[c->slot].  False after a 400 or 409. */
@@ -88,10 +88,10 @@ bool sy_res_env_arg(sy_res_ctx *x, json_t *v, const char *field, const char **ou
 
 /* ---- res_views.c: new references, never the document's own ---- */
 
-json_t *sy_res_view_service(json_t *svc);       /* without Apis, Releases */
+json_t *sy_res_view_service(json_t *svc); /* without Apis, Releases */
 json_t *sy_res_view_api(json_t *api, const char *svc);
-json_t *sy_res_view_plugin(json_t *p);          /* AttachedApis for Attachments */
-json_t *sy_res_view_release(json_t *r);         /* ApiIds for Apis */
+json_t *sy_res_view_plugin(json_t *p);  /* AttachedApis for Attachments */
+json_t *sy_res_view_release(json_t *r); /* ApiIds for Apis */
 /* [{PluginId, ServiceId, EnvironmentName, ApiId}] of plugin `p`. */
 json_t *sy_res_attached_apis(json_t *p, const char *pid);
 /* The reply to a write of a top-level object: x->coll's object named by

@@ -94,32 +94,29 @@ static void h_status(const sy_admin_req *rq, sy_admin_resp *rs)
 {
     uint64_t up = sy_clock_ms() - sy_admin_env.started_ms;
     const sy_config *cfg = rq->snap->cfg;
-    json_t *doc = json_pack("{s:s, s:I, s:i, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I}}",
-                            "version", SY_VERSION,
-                            "config_generation", (json_int_t)rq->snap->generation,
-                            "workers", sy_admin_env.n_workers,
-                            "uptime_seconds", (json_int_t)(up / 1000),
-                            "reloads", "ok", (json_int_t)sy_stats_reloads(true),
-                            "failed", (json_int_t)sy_stats_reloads(false),
-                            "config", "upstreams", (json_int_t)cfg->n_upstreams,
-                            "services", (json_int_t)cfg->n_services,
-                            "plugins", (json_int_t)cfg->n_plugins);
+    json_t *doc = json_pack(
+        "{s:s, s:I, s:i, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I}}", "version", SY_VERSION,
+        "config_generation", (json_int_t)rq->snap->generation, "workers", sy_admin_env.n_workers,
+        "uptime_seconds", (json_int_t)(up / 1000), "reloads", "ok",
+        (json_int_t)sy_stats_reloads(true), "failed", (json_int_t)sy_stats_reloads(false), "config",
+        "upstreams", (json_int_t)cfg->n_upstreams, "services", (json_int_t)cfg->n_services,
+        "plugins", (json_int_t)cfg->n_plugins);
     json_object_set_new(doc, "config_version", json_integer((json_int_t)cfg->version));
     double at;
     bool ok;
     char why[2048];
-    json_object_set_new(doc, "last_reload",
-                        sy_admin_last_reload(&at, &ok, why, sizeof why)
-                            ? json_pack("{s:f, s:b, s:s?}", "time", at, "ok", ok, "error",
-                                        ok ? NULL : why)
-                            : json_null());
+    json_object_set_new(
+        doc, "last_reload",
+        sy_admin_last_reload(&at, &ok, why, sizeof why)
+            ? json_pack("{s:f, s:b, s:s?}", "time", at, "ok", ok, "error", ok ? NULL : why)
+            : json_null());
     json_t *store = sy_fleet_status();
     json_object_set_new(doc, "config_store", store ? store : json_pack("{s:s}", "type", "file"));
     sy_admin_json(rs, 200, doc);
 }
 
-static const char *explain_fields[] = {"method", "url", "headers", "client_ip",
-                                       "scheme", "random", "hash", NULL};
+static const char *explain_fields[] = {"method", "url",    "headers", "client_ip",
+                                       "scheme", "random", "hash",    NULL};
 
 static bool opt_string(json_t *doc, const char *key, const char **out, char *err, size_t errlen)
 {
@@ -161,7 +158,8 @@ static bool parse_headers(json_t *doc, sy_header *hdrs, size_t *n, char *err, si
     }
     const char *k;
     json_t *v;
-    json_object_foreach(h, k, v) {
+    json_object_foreach(h, k, v)
+    {
         json_t *one = v;
         size_t i = 0, count = json_is_array(v) ? json_array_size(v) : 1;
         for (i = 0; i < count; i++) {
@@ -201,13 +199,16 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(doc, k, v) {
+    json_object_foreach(doc, k, v)
+    {
         bool known = false;
         for (size_t i = 0; explain_fields[i] && !known; i++)
             known = strcmp(k, explain_fields[i]) == 0;
         if (!known) {
-            snprintf(err, sizeof(err), "unknown field '%s' (expected method, url, headers, "
-                     "client_ip, scheme, random, hash)", k);
+            snprintf(err, sizeof(err),
+                     "unknown field '%s' (expected method, url, headers, "
+                     "client_ip, scheme, random, hash)",
+                     k);
             json_decref(doc);
             sy_admin_error(rs, 400, "bad_request", err);
             return;
@@ -230,7 +231,10 @@ static void h_explain(const sy_admin_req *rq, sy_admin_resp *rs)
     }
     if (ok && !in.method)
         in.method = "GET";
-    json_t *res = ok ? sy_explain(&(sy_routing){rq->snap->cfg, rq->snap->router, rq->snap->generation}, &in, err, sizeof(err)) : NULL;
+    json_t *res =
+        ok ? sy_explain(&(sy_routing){rq->snap->cfg, rq->snap->router, rq->snap->generation}, &in,
+                        err, sizeof(err))
+           : NULL;
     json_decref(doc);
     if (!res) {
         sy_admin_error(rs, 400, "bad_request", err);
@@ -369,8 +373,9 @@ void sy_admin_handle(const sy_admin_req *rq, sy_admin_resp *rs)
         sy_admin_error(rs, 405, "method_not_allowed", msg);
         return;
     }
-    sy_admin_error(rs, 404, "not_found", "no such admin endpoint (try /v1/status, /metrics, "
-                                         "POST /v1/explain, /v1/services, /v1/upstreams, "
-                                         "/v1/plugins, /v1/config, /v1/traffic, the dashboard "
-                                         "at /ui/; see doc/admin-api.md)");
+    sy_admin_error(rs, 404, "not_found",
+                   "no such admin endpoint (try /v1/status, /metrics, "
+                   "POST /v1/explain, /v1/services, /v1/upstreams, "
+                   "/v1/plugins, /v1/config, /v1/traffic, the dashboard "
+                   "at /ui/; see doc/admin-api.md)");
 }

@@ -50,20 +50,20 @@ struct aconn {
     sy_timer timer;
     llhttp_t parser;
     sy_buf url, body;
-    sy_head head;              /* the proxy's head collector, slice mode */
+    sy_head head; /* the proxy's head collector, slice mode */
     sy_header fields[MAX_FIELDS];
-    char *in;                  /* receive buffer (IN_CAP): a head stays in */
-    size_t in_len, in_pos;     /* place while it is parsed, as in the proxy */
+    char *in;              /* receive buffer (IN_CAP): a head stays in */
+    size_t in_len, in_pos; /* place while it is parsed, as in the proxy */
     bool in_head;
-    const char *url_end;       /* in `in`, after the target's last piece */
+    const char *url_end; /* in `in`, after the target's last piece */
     bool version_seen;
     char *auth;
-    char *if_match;     /* If-Match (optimistic concurrency on writes) */
+    char *if_match; /* If-Match (optimistic concurrency on writes) */
     bool if_match_dup;
-    char peer[SY_IP_TEXT_MAX];  /* for the audit log */
+    char peer[SY_IP_TEXT_MAX]; /* for the audit log */
     int err_status;            /* set by a callback that refused the request */
     const char *err_msg;
-    bool done;                 /* a message is complete, parser paused */
+    bool done; /* a message is complete, parser paused */
     bool readable, eof, closing, lingering, dead;
     sy_buf out;
     aconn *next, *prev;
@@ -100,7 +100,7 @@ static sy_snapshot *snap_pin(void)
  * admin thread, read by the admin thread: a mutex (never on a worker). */
 static struct {
     pthread_mutex_t mu;
-    double at;                 /* Unix seconds, 0 = none yet */
+    double at; /* Unix seconds, 0 = none yet */
     bool ok;
     char why[2048];
 } last_reload = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -300,12 +300,18 @@ static int on_message_complete(llhttp_t *p)
 static const char *error_word(int status)
 {
     switch (status) {
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 414: return "uri_too_long";
-    case 431: return "headers_too_large";
-    case 501: return "not_implemented";
-    default: return "bad_request";
+    case 405:
+        return "method_not_allowed";
+    case 413:
+        return "payload_too_large";
+    case 414:
+        return "uri_too_long";
+    case 431:
+        return "headers_too_large";
+    case 501:
+        return "not_implemented";
+    default:
+        return "bad_request";
     }
 }
 
@@ -372,8 +378,9 @@ static void queue_response(aconn *c, sy_admin_resp *rs, bool head_only)
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s%s\r\n",
-                     rs->status, sy_status_reason(rs->status), rs->ctype ? rs->ctype : "application/json",
-                     sy_buf_pending(&rs->body), rs->extra_headers ? rs->extra_headers : "",
+                     rs->status, sy_status_reason(rs->status),
+                     rs->ctype ? rs->ctype : "application/json", sy_buf_pending(&rs->body),
+                     rs->extra_headers ? rs->extra_headers : "",
                      c->closing ? "Connection: close\r\n" : "");
     sy_buf_append(&c->out, head, (size_t)n);
     if (!head_only && sy_buf_pending(&rs->body))

@@ -49,7 +49,8 @@ static void on_series(void *ud, const sy_stats_series *s)
     for (int k = 0; k < SY_STATS_CLASSES; k++) {
         total += s->by_class[k];
         if (s->by_class[k])
-            json_object_set_new(classes, sy_stats_class_names[k], json_integer((json_int_t)s->by_class[k]));
+            json_object_set_new(classes, sy_stats_class_names[k],
+                                json_integer((json_int_t)s->by_class[k]));
     }
     for (int k = 0; k <= SY_STATS_BUCKETS; k++)
         json_array_append_new(buckets, json_integer((json_int_t)s->bucket[k]));

@@ -12,12 +12,12 @@
 #include "admin/admin_int.h"
 #include "admin/ui_assets.h"
 
-#define UI_HEADERS                                                                          \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "    \
-    "img-src 'self'; connect-src 'self'; font-src 'none'; object-src 'none'; "              \
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"                       \
-    "X-Content-Type-Options: nosniff\r\n"                                                   \
-    "X-Frame-Options: DENY\r\n"                                                             \
+#define UI_HEADERS                                                                                 \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
+    "img-src 'self'; connect-src 'self'; font-src 'none'; object-src 'none'; "                     \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"                              \
+    "X-Content-Type-Options: nosniff\r\n"                                                          \
+    "X-Frame-Options: DENY\r\n"                                                                    \
     "Referrer-Policy: no-referrer\r\n"
 
 static const char prefix[] = "/ui/";

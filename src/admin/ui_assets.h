@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct sy_ui_asset {
-    const char *name;          /* file name, [A-Za-z0-9._-] */
-    const char *ctype;         /* Content-Type */
+    const char *name;  /* file name, [A-Za-z0-9._-] */
+    const char *ctype; /* Content-Type */
     const unsigned char *data;
     size_t len;
 } sy_ui_asset;

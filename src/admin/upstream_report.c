@@ -37,15 +37,16 @@ static json_t *target_json(const sy_target *t, uint64_t now)
         json_object_set_new(o, "ejected_by",
                             json_string(down == SY_DOWN_ACTIVE ? "active" : "passive"));
         json_object_set_new(o, "ejected_for_s", json_real((double)(now - since) / 1000.0));
-        json_object_set_new(o, "back_in_s", until == UINT64_MAX
-                                                ? json_null()
+        json_object_set_new(o, "back_in_s",
+                            until == UINT64_MAX ? json_null()
                                                 : json_real((double)(until - now) / 1000.0));
     }
     json_object_set_new(o, "active_connections", json_integer(atomic_load(&st->active)));
     json_object_set_new(o, "queued_requests", json_integer(atomic_load(&st->queued)));
     json_object_set_new(o, "consecutive_failures",
                         json_pack("{s:i, s:i, s:i}", "tcp", atomic_load(&st->tcp_fails), "timeout",
-                                  atomic_load(&st->timeouts), "http", atomic_load(&st->http_fails)));
+                                  atomic_load(&st->timeouts), "http",
+                                  atomic_load(&st->http_fails)));
     json_object_set_new(o, "requests", json_integer((json_int_t)atomic_load(&st->requests)));
     json_object_set_new(o, "failures", json_integer((json_int_t)atomic_load(&st->failures)));
     json_object_set_new(o, "ejections", json_integer((json_int_t)atomic_load(&st->ejections)));
@@ -103,10 +104,11 @@ json_t *sy_upstream_health_json(const sy_snapshot *s, const char *id)
 static json_t *upstream_node(const sy_upstream_cfg *u, const sy_target *t, uint64_t now)
 {
     const char *w = state_word(t, now);
-    const char *healthy = strcmp(w, "healthy") == 0 ? "HEALTHY"
-                          : strcmp(w, "disabled") == 0 ? "OFF" : "UNHEALTHY";
-    json_t *o = json_pack("{s:s, s:i, s:s}", "Host", t->ep.host, "Port", (int)t->ep.port,
-                          "Healthy", healthy);
+    const char *healthy = strcmp(w, "healthy") == 0    ? "HEALTHY"
+                          : strcmp(w, "disabled") == 0 ? "OFF"
+                                                       : "UNHEALTHY";
+    json_t *o = json_pack("{s:s, s:i, s:s}", "Host", t->ep.host, "Port", (int)t->ep.port, "Healthy",
+                          healthy);
     if (t->svc >= 0 && (size_t)t->svc < u->n_k8s_services) {
         const sy_k8s_service_cfg *k = &u->k8s_services[t->svc];
         char uniq[400];
@@ -148,7 +150,8 @@ json_t *sy_upstream_nodes_json(const sy_snapshot *s, const char *id)
 
 void sy_upstream_explain_pods(json_t *res, const sy_snapshot *s)
 {
-    const char *id = json_string_value(json_object_get(json_object_get(res, "backend"), "upstream"));
+    const char *id =
+        json_string_value(json_object_get(json_object_get(res, "backend"), "upstream"));
     for (size_t i = 0; id && i < s->n_balancers; i++) {
         const sy_upstream_cfg *u = &s->cfg->upstreams[i];
         if (!u->k8s || strcmp(u->id, id) != 0)
@@ -162,20 +165,21 @@ void sy_upstream_explain_pods(json_t *res, const sy_snapshot *s)
             if (t->weight <= 0)
                 continue;
             bool ok = sy_node_usable(t->st, now);
-            json_array_append_new(nodes, json_pack("{s:s, s:i, s:i, s:s, s:b}", "host", t->ep.host,
-                                                   "port", (int)t->ep.port, "weight", t->weight,
-                                                   "service", u->k8s_services[t->svc].service,
-                                                   "healthy", ok));
+            json_array_append_new(nodes,
+                                  json_pack("{s:s, s:i, s:i, s:s, s:b}", "host", t->ep.host, "port",
+                                            (int)t->ep.port, "weight", t->weight, "service",
+                                            u->k8s_services[t->svc].service, "healthy", ok));
             if (ok && (best < 0 || t->weight > set->t[best].weight))
                 best = (int)k;
         }
-        json_object_set_new(res, "balancing",
-                            json_string("weighted round robin over the discovered pods (per worker)"));
+        json_object_set_new(
+            res, "balancing",
+            json_string("weighted round robin over the discovered pods (per worker)"));
         json_object_set_new(res, "nodes", nodes);
-        json_object_set_new(res, "node", best < 0 ? json_null()
-                                                  : json_pack("{s:s, s:i}", "host",
-                                                              set->t[best].ep.host, "port",
-                                                              (int)set->t[best].ep.port));
+        json_object_set_new(res, "node",
+                            best < 0 ? json_null()
+                                     : json_pack("{s:s, s:i}", "host", set->t[best].ep.host, "port",
+                                                 (int)set->t[best].ep.port));
         return;
     }
 }
@@ -187,20 +191,27 @@ void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
     static const struct {
         const char *name, *type, *help;
     } fam[F_N] = {
-        {"switchyard_upstream_node_healthy", "gauge", "1 when the node is in rotation, 0 when ejected or disabled."},
-        {"switchyard_upstream_node_active_connections", "gauge", "Upstream connections in use by requests."},
-        {"switchyard_upstream_node_queued_requests", "gauge", "Requests waiting for a connection (MaxConnectionsPerNode)."},
-        {"switchyard_upstream_node_requests_total", "counter", "Exchanges with the node (passive outcomes)."},
-        {"switchyard_upstream_node_failures_total", "counter", "Exchanges that failed: connection errors, timeouts, UnhealthyHttpStatus."},
-        {"switchyard_upstream_node_ejections_total", "counter", "Times the node was taken out of rotation."},
+        {"switchyard_upstream_node_healthy", "gauge",
+         "1 when the node is in rotation, 0 when ejected or disabled."},
+        {"switchyard_upstream_node_active_connections", "gauge",
+         "Upstream connections in use by requests."},
+        {"switchyard_upstream_node_queued_requests", "gauge",
+         "Requests waiting for a connection (MaxConnectionsPerNode)."},
+        {"switchyard_upstream_node_requests_total", "counter",
+         "Exchanges with the node (passive outcomes)."},
+        {"switchyard_upstream_node_failures_total", "counter",
+         "Exchanges that failed: connection errors, timeouts, UnhealthyHttpStatus."},
+        {"switchyard_upstream_node_ejections_total", "counter",
+         "Times the node was taken out of rotation."},
         {"switchyard_upstream_node_probes_total", "counter", "Active health probes sent."},
-        {"switchyard_upstream_node_probe_failures_total", "counter", "Active health probes that failed."},
+        {"switchyard_upstream_node_probe_failures_total", "counter",
+         "Active health probes that failed."},
     };
     uint64_t now = sy_clock_ms();
     for (int f = 0; f < F_N; f++) {
         char head[400];
-        int n = snprintf(head, sizeof head, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help,
-                         fam[f].name, fam[f].type);
+        int n = snprintf(head, sizeof head, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name,
+                         fam[f].help, fam[f].name, fam[f].type);
         sy_buf_append(out, head, (size_t)n);
         for (size_t i = 0; i < s->n_balancers; i++) {
             const sy_target_set *set = sy_balancer_targets(s->balancers[i]);
@@ -209,14 +220,30 @@ void sy_upstream_metrics(const sy_snapshot *s, sy_buf *out)
                 sy_node_state *st = t->st;
                 uint64_t v = 0;
                 switch (f) {
-                case F_HEALTHY: v = strcmp(state_word(t, now), "healthy") == 0; break;
-                case F_ACTIVE: v = (uint64_t)atomic_load(&st->active); break;
-                case F_QUEUED: v = (uint64_t)atomic_load(&st->queued); break;
-                case F_REQ: v = atomic_load(&st->requests); break;
-                case F_FAIL: v = atomic_load(&st->failures); break;
-                case F_EJ: v = atomic_load(&st->ejections); break;
-                case F_PROBE: v = atomic_load(&st->probes); break;
-                case F_PFAIL: v = atomic_load(&st->probe_failures); break;
+                case F_HEALTHY:
+                    v = strcmp(state_word(t, now), "healthy") == 0;
+                    break;
+                case F_ACTIVE:
+                    v = (uint64_t)atomic_load(&st->active);
+                    break;
+                case F_QUEUED:
+                    v = (uint64_t)atomic_load(&st->queued);
+                    break;
+                case F_REQ:
+                    v = atomic_load(&st->requests);
+                    break;
+                case F_FAIL:
+                    v = atomic_load(&st->failures);
+                    break;
+                case F_EJ:
+                    v = atomic_load(&st->ejections);
+                    break;
+                case F_PROBE:
+                    v = atomic_load(&st->probes);
+                    break;
+                case F_PFAIL:
+                    v = atomic_load(&st->probe_failures);
+                    break;
                 }
                 sy_buf_append_str(out, fam[f].name);
                 sy_buf_append_str(out, "{upstream=\"");
@@ -236,14 +263,21 @@ void sy_k8s_tunnel_metrics(const sy_snapshot *s, sy_buf *out)
     static const struct {
         const char *name, *type, *field, *help;
     } fam[] = {
-        {"switchyard_k8s_discovery_synced", "gauge", "Synced", "1 when the tunnel service has a complete list from the API server."},
-        {"switchyard_k8s_discovery_stale", "gauge", "Stale", "1 when the last API request failed and the last good list is in use."},
-        {"switchyard_k8s_discovery_last_sync_timestamp_seconds", "gauge", "LastSync", "Unix time of the last good list, watch event or bookmark."},
+        {"switchyard_k8s_discovery_synced", "gauge", "Synced",
+         "1 when the tunnel service has a complete list from the API server."},
+        {"switchyard_k8s_discovery_stale", "gauge", "Stale",
+         "1 when the last API request failed and the last good list is in use."},
+        {"switchyard_k8s_discovery_last_sync_timestamp_seconds", "gauge", "LastSync",
+         "Unix time of the last good list, watch event or bookmark."},
         {"switchyard_k8s_discovery_nodes", "gauge", "Nodes", "Pods taking traffic."},
-        {"switchyard_k8s_discovery_terminating_nodes", "gauge", "TerminatingNodes", "Serving+terminating pods in use because no ready pod is left."},
-        {"switchyard_k8s_discovery_watch_restarts_total", "counter", "WatchRestarts", "Watches that ended and were started again."},
-        {"switchyard_k8s_discovery_relists_total", "counter", "Relists", "Complete lists (first, after 410 Gone, after a refused event)."},
-        {"switchyard_k8s_discovery_errors_total", "counter", "Errors", "Failed API requests (down, slow, refused, garbage)."},
+        {"switchyard_k8s_discovery_terminating_nodes", "gauge", "TerminatingNodes",
+         "Serving+terminating pods in use because no ready pod is left."},
+        {"switchyard_k8s_discovery_watch_restarts_total", "counter", "WatchRestarts",
+         "Watches that ended and were started again."},
+        {"switchyard_k8s_discovery_relists_total", "counter", "Relists",
+         "Complete lists (first, after 410 Gone, after a refused event)."},
+        {"switchyard_k8s_discovery_errors_total", "counter", "Errors",
+         "Failed API requests (down, slow, refused, garbage)."},
     };
     json_t **st = sy_calloc(s->cfg->n_upstreams + 1, sizeof *st);
     bool any = false;
@@ -260,22 +294,24 @@ void sy_k8s_tunnel_metrics(const sy_snapshot *s, sy_buf *out)
         for (size_t i = 0; i < s->cfg->n_upstreams; i++) {
             size_t j;
             json_t *o;
-            json_array_foreach(st[i], j, o) {
+            json_array_foreach(st[i], j, o)
+            {
                 json_t *v = json_object_get(o, fam[f].field);
                 double x = json_is_boolean(v) ? json_is_true(v) : json_number_value(v);
                 sy_buf_append_str(out, fam[f].name);
                 sy_buf_append_str(out, "{upstream=\"");
                 sy_prom_escape(out, s->cfg->upstreams[i].id);
-                static const char *const labels[] = {"cluster", "ClusterId", "namespace",
-                                                     "NameSpace", "service", "ServiceName"};
+                static const char *const labels[] = {"cluster",   "ClusterId", "namespace",
+                                                     "NameSpace", "service",   "ServiceName"};
                 for (int l = 0; l < 6; l += 2) {
                     n = snprintf(line, sizeof line, "\",%s=\"", labels[l]);
                     sy_buf_append(out, line, (size_t)n);
                     sy_prom_escape(out, json_string_value(json_object_get(o, labels[l + 1])));
                 }
-                n = snprintf(line, sizeof line, strcmp(fam[f].field, "LastSync") == 0
-                                                    ? "\",index=\"%zu\"} %.3f\n"
-                                                    : "\",index=\"%zu\"} %.0f\n", j, x);
+                n = snprintf(line, sizeof line,
+                             strcmp(fam[f].field, "LastSync") == 0 ? "\",index=\"%zu\"} %.3f\n"
+                                                                   : "\",index=\"%zu\"} %.0f\n",
+                             j, x);
                 sy_buf_append(out, line, (size_t)n);
             }
         }

@@ -93,16 +93,23 @@ int sy_cli_explain(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:H:h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': file = optarg; break;
+        case 'c':
+            file = optarg;
+            break;
         case 'H':
             if (in.n_headers == CLI_MAX_HEADERS || !parse_header(optarg, &hdrs[in.n_headers])) {
-                fprintf(stderr, "switchyard explain: bad header '%s' (want 'Name: value')\n", optarg);
+                fprintf(stderr, "switchyard explain: bad header '%s' (want 'Name: value')\n",
+                        optarg);
                 return 2;
             }
             in.n_headers++;
             break;
-        case 'i': in.client_ip = optarg; break;
-        case 's': in.scheme = optarg; break;
+        case 'i':
+            in.client_ip = optarg;
+            break;
+        case 's':
+            in.scheme = optarg;
+            break;
         case 'r':
         case 'x':
             if (!parse_double(optarg, opt == 'r' ? &rnd : &hsh)) {
@@ -115,9 +122,15 @@ int sy_cli_explain(int argc, char **argv)
             else
                 in.hash = &hsh;
             break;
-        case 'j': json = 1; break;
-        case 'h': explain_usage(stdout); return 0;
-        default: explain_usage(stderr); return 2;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            explain_usage(stdout);
+            return 0;
+        default:
+            explain_usage(stderr);
+            return 2;
         }
     }
     if (!file || argc - optind != 2) {
@@ -130,7 +143,8 @@ int sy_cli_explain(int argc, char **argv)
     if (!s)
         return 2;
     char err[512];
-    json_t *res = sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
+    json_t *res =
+        sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
     if (!res) {
         fprintf(stderr, "switchyard explain: %s\n", err);
         sy_snapshot_unref(s);
@@ -294,7 +308,8 @@ static int run_case(cases_ctx *c, const sy_snapshot *s, const sy_ynode *item, si
         return -1;
 
     char err[512];
-    json_t *res = sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
+    json_t *res =
+        sy_explain(&(sy_routing){s->cfg, s->router, s->generation}, &in, err, sizeof(err));
     if (!res) {
         printf("FAIL %s: bad request: %s\n", name, err);
         return 0;
@@ -345,7 +360,9 @@ int sy_cli_test_routes(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': file = optarg; break;
+        case 'c':
+            file = optarg;
+            break;
         case 'h':
             printf("usage: switchyard test-routes -c FILE CASES.yaml\n");
             return 0;
@@ -361,7 +378,8 @@ int sy_cli_test_routes(int argc, char **argv)
     const char *cases_file = argv[optind];
     FILE *f = fopen(cases_file, "rb");
     if (!f) {
-        fprintf(stderr, "switchyard test-routes: cannot open %s: %s\n", cases_file, strerror(errno));
+        fprintf(stderr, "switchyard test-routes: cannot open %s: %s\n", cases_file,
+                strerror(errno));
         return 2;
     }
     sy_buf text = {0};

@@ -52,9 +52,8 @@ static void say_list(imp *m, json_t *list, const char *lead)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(list, i, p)
-        say(m, json_string_value(json_object_get(p, "field")), "%s%s", lead,
-            json_string_value(json_object_get(p, "reason")));
+    json_array_foreach(list, i, p) say(m, json_string_value(json_object_get(p, "field")), "%s%s",
+                                       lead, json_string_value(json_object_get(p, "reason")));
 }
 
 /* Keep `obj` (found at `at`) under its id in `into`; a later answer for the
@@ -80,7 +79,8 @@ static void keep_list(imp *m, json_t *into, json_t *list, const char *idkey, con
 {
     size_t i;
     json_t *o;
-    json_array_foreach(list, i, o) {
+    json_array_foreach(list, i, o)
+    {
         char p[512];
         snprintf(p, sizeof p, "%s[%zu]", at, i);
         if (json_is_object(o))
@@ -95,8 +95,10 @@ static void paged(imp *m, json_t *res, const char *set, const char *at)
     json_int_t total = json_integer_value(json_object_get(res, "TotalCount"));
     size_t n = json_array_size(json_object_get(res, set));
     if (total > (json_int_t)n)
-        say(m, at, "holds %zu of TotalCount %lld: the others were not in this answer (ask "
-            "again with Offset and import those answers too)", n, (long long)total);
+        say(m, at,
+            "holds %zu of TotalCount %lld: the others were not in this answer (ask "
+            "again with Offset and import those answers too)",
+            n, (long long)total);
 }
 
 /* One file: which Describe answer it is, by its shape. */
@@ -154,9 +156,11 @@ static int read_answer(imp *m, const char *file)
         keep(m, m->services, svc, "ServiceId", (snprintf(at, sizeof at, "%s:%s", file, base), at));
         json_decref(svc);
     } else {
-        fprintf(stderr, "import: %s: not a Describe answer this import knows "
+        fprintf(stderr,
+                "import: %s: not a Describe answer this import knows "
                 "(DescribeServicesStatus, DescribeService, DescribeApi, DescribeApisStatus, "
-                "DescribeUpstreams, DescribePlugins, DescribePlugin)\n", file);
+                "DescribeUpstreams, DescribePlugins, DescribePlugin)\n",
+                file);
         rc = -1;
     }
 #undef AT
@@ -177,8 +181,9 @@ static json_t *mapped(imp *m, sy_tc_kind kind, json_t *entry, const char *svc, c
         say_list(m, r.refused, "");
         say(m, at, "left out: %s %s (%zu refused field%s above)", what,
             json_string_value(json_object_get(o, kind == SY_TC_UPSTREAM ? "UpstreamId"
-                                                  : kind == SY_TC_PLUGIN ? "PluginId"
-                                                  : kind == SY_TC_API ? "ApiId" : "ServiceId")),
+                                                 : kind == SY_TC_PLUGIN ? "PluginId"
+                                                 : kind == SY_TC_API    ? "ApiId"
+                                                                        : "ServiceId")),
             json_array_size(r.refused), json_array_size(r.refused) == 1 ? "" : "s");
         json_decref(o);
         o = NULL;
@@ -193,15 +198,18 @@ static bool clusters_known(imp *m, json_t *u, const char *at, const json_t *gate
 {
     size_t i, j;
     json_t *k, *c;
-    json_array_foreach(json_object_get(u, "K8sService"), i, k) {
+    json_array_foreach(json_object_get(u, "K8sService"), i, k)
+    {
         const char *cid = json_string_value(json_object_get(k, "ClusterId"));
         bool found = false;
-        json_array_foreach(json_object_get(gateway, "KubernetesClusters"), j, c) {
+        json_array_foreach(json_object_get(gateway, "KubernetesClusters"), j, c)
+        {
             const char *have = json_string_value(json_object_get(c, "ClusterId"));
             found |= cid && have && strcmp(cid, have) == 0;
         }
         if (!found) {
-            say(m, at, "left out: upstream %s is a TKE tunnel of cluster %s, which needs a "
+            say(m, at,
+                "left out: upstream %s is a TKE tunnel of cluster %s, which needs a "
                 "Gateway.KubernetesClusters entry (its API server and token): give a base "
                 "configuration that has one with -c",
                 json_string_value(json_object_get(u, "UpstreamId")), cid ? cid : "?");
@@ -216,7 +224,8 @@ static json_t *build_upstreams(imp *m, const json_t *gateway)
     json_t *out = json_array();
     const char *id;
     json_t *e;
-    json_object_foreach(m->upstreams, id, e) {
+    json_object_foreach(m->upstreams, id, e)
+    {
         json_t *u = mapped(m, SY_TC_UPSTREAM, e, NULL, "upstream");
         if (u && !clusters_known(m, u, json_string_value(json_object_get(e, "at")), gateway)) {
             json_decref(u);
@@ -232,7 +241,8 @@ static bool has_id(json_t *list, const char *key, const char *id)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(list, i, o) {
+    json_array_foreach(list, i, o)
+    {
         const char *s = json_string_value(json_object_get(o, key));
         if (s && id && strcmp(s, id) == 0)
             return true;
@@ -245,51 +255,60 @@ static json_t *build_services(imp *m, json_t *upstreams)
     json_t *out = json_array();
     const char *id;
     json_t *e;
-    json_object_foreach(m->services, id, e) {
+    json_object_foreach(m->services, id, e)
+    {
         json_t *obj = json_object_get(e, "obj");
         json_object_del(obj, "ApiTotalCount");
         json_t *s = mapped(m, SY_TC_SERVICE, e, NULL, "service");
         if (!s)
             continue;
         if (!json_array_size(json_object_get(s, "Environments")))
-            say(m, json_string_value(json_object_get(e, "at")), "service %s is released to "
+            say(m, json_string_value(json_object_get(e, "at")),
+                "service %s is released to "
                 "no environment (AvailableEnvironments is empty): it serves nothing until "
-                "published", id);
+                "published",
+                id);
         json_object_set_new(s, "Apis", json_array());
         json_array_append_new(out, s);
     }
-    json_object_foreach(m->apis, id, e) {
+    json_object_foreach(m->apis, id, e)
+    {
         json_t *obj = json_object_get(e, "obj");
         const char *at = json_string_value(json_object_get(e, "at"));
         const char *sid = json_string_value(json_object_get(obj, "ServiceId"));
         json_t *svc = NULL;
         size_t i;
         json_t *s;
-        json_array_foreach(out, i, s)
-            if (sid && strcmp(json_string_value(json_object_get(s, "ServiceId")), sid) == 0)
-                svc = s;
+        json_array_foreach(out, i,
+                           s) if (sid && strcmp(json_string_value(json_object_get(s, "ServiceId")),
+                                                sid) == 0) svc = s;
         if (!svc) {
-            say(m, at, "left out: API %s belongs to service %s, which is not among the "
-                "imported services (import its DescribeService answer too)", id,
-                sid ? sid : "(none)");
+            say(m, at,
+                "left out: API %s belongs to service %s, which is not among the "
+                "imported services (import its DescribeService answer too)",
+                id, sid ? sid : "(none)");
             continue;
         }
         json_t *a = mapped(m, SY_TC_API, e, sid, "API");
         if (!a)
             continue;
-        const char *up = json_string_value(
-            json_object_get(json_object_get(a, "ServiceConfig"), "UpstreamId"));
+        const char *up =
+            json_string_value(json_object_get(json_object_get(a, "ServiceConfig"), "UpstreamId"));
         if (up && !has_id(upstreams, "UpstreamId", up)) {
-            say(m, at, "left out: API %s uses upstream %s, which is not among the imported "
-                "upstreams", id, up);
+            say(m, at,
+                "left out: API %s uses upstream %s, which is not among the imported "
+                "upstreams",
+                id, up);
             json_decref(a);
             continue;
         }
         json_array_append_new(json_object_get(svc, "Apis"), a);
     }
-    json_object_foreach(m->summaries, id, e) {
+    json_object_foreach(m->summaries, id, e)
+    {
         if (!json_object_get(m->apis, id))
-            say(m, json_string_value(json_object_get(e, "at")), "left out: API %s is known "
+            say(m, json_string_value(json_object_get(e, "at")),
+                "left out: API %s is known "
                 "only from a summary, which has no backend (import its DescribeApi answer)",
                 id);
     }
@@ -303,34 +322,36 @@ static void attachments(imp *m, json_t *pl, const char *at, json_t *services)
     json_t *att = json_array();
     size_t i;
     json_t *a;
-    json_array_foreach(json_object_get(pl, "AttachedApis"), i, a) {
+    json_array_foreach(json_object_get(pl, "AttachedApis"), i, a)
+    {
         const char *sid = json_string_value(json_object_get(a, "ServiceId"));
         const char *aid = json_string_value(json_object_get(a, "ApiId"));
         const char *env = json_string_value(json_object_get(a, "Environment"));
         json_t *svc = NULL, *s;
         size_t j;
-        json_array_foreach(services, j, s)
-            if (sid && strcmp(json_string_value(json_object_get(s, "ServiceId")), sid) == 0)
-                svc = s;
+        json_array_foreach(services, j,
+                           s) if (sid && strcmp(json_string_value(json_object_get(s, "ServiceId")),
+                                                sid) == 0) svc = s;
         bool env_ok = false;
         json_t *ev;
-        json_array_foreach(svc ? json_object_get(svc, "Environments") : NULL, j, ev)
-            env_ok |= env && json_is_string(ev) && strcmp(json_string_value(ev), env) == 0;
+        json_array_foreach(svc ? json_object_get(svc, "Environments") : NULL, j, ev) env_ok |=
+            env && json_is_string(ev) && strcmp(json_string_value(ev), env) == 0;
         char p[600];
         snprintf(p, sizeof p, "%s.AttachedApis[%zu]", at, i);
         if (!svc || !aid || !has_id(json_object_get(svc, "Apis"), "ApiId", aid) || !env_ok) {
-            say(m, p, "not carried: API %s of service %s in %s is not among the imported, "
-                "released APIs", aid ? aid : "?", sid ? sid : "?", env ? env : "?");
+            say(m, p,
+                "not carried: API %s of service %s in %s is not among the imported, "
+                "released APIs",
+                aid ? aid : "?", sid ? sid : "?", env ? env : "?");
             continue;
         }
         json_t *grp = NULL, *g;
-        json_array_foreach(att, j, g)
-            if (strcmp(json_string_value(json_object_get(g, "ServiceId")), sid) == 0 &&
-                strcmp(json_string_value(json_object_get(g, "EnvironmentName")), env) == 0)
-                grp = g;
+        json_array_foreach(
+            att, j, g) if (strcmp(json_string_value(json_object_get(g, "ServiceId")), sid) == 0 &&
+                           strcmp(json_string_value(json_object_get(g, "EnvironmentName")), env) ==
+                               0) grp = g;
         if (!grp) {
-            grp = json_pack("{s:s, s:s, s:[]}", "ServiceId", sid, "EnvironmentName", env,
-                            "ApiIds");
+            grp = json_pack("{s:s, s:s, s:[]}", "ServiceId", sid, "EnvironmentName", env, "ApiIds");
             json_array_append_new(att, grp);
         }
         json_array_append_new(json_object_get(grp, "ApiIds"), json_string(aid));
@@ -362,13 +383,19 @@ static void policies(imp *m, json_t *pl, const char *at, json_t *upstreams)
     for (size_t i = 0; i < json_array_size(list);) {
         json_t *pol = json_array_get(list, i);
         json_t *bc = json_object_get(pol, "backend_config");
-        const char *up = json_string_value(
-            json_object_get(json_object_get(bc, "ServiceConfig"), "UpstreamId"));
+        const char *up =
+            json_string_value(json_object_get(json_object_get(bc, "ServiceConfig"), "UpstreamId"));
         if (up && !has_id(upstreams, "UpstreamId", up)) {
             const char *name = json_string_value(json_object_get(pol, "strategy_name"));
-            say(m, p, "not carried: policy %s (the %zu%s) uses upstream %s, which is not "
-                "among the imported upstreams", name ? name : "?", i + 1,
-                i == 0 ? "st" : i == 1 ? "nd" : i == 2 ? "rd" : "th", up);
+            say(m, p,
+                "not carried: policy %s (the %zu%s) uses upstream %s, which is not "
+                "among the imported upstreams",
+                name ? name : "?", i + 1,
+                i == 0   ? "st"
+                : i == 1 ? "nd"
+                : i == 2 ? "rd"
+                         : "th",
+                up);
             json_array_remove(list, i);
             continue;
         }
@@ -382,7 +409,8 @@ static json_t *build_plugins(imp *m, json_t *services, json_t *upstreams)
     json_t *out = json_array();
     const char *id;
     json_t *e;
-    json_object_foreach(m->plugins, id, e) {
+    json_object_foreach(m->plugins, id, e)
+    {
         json_t *p = mapped(m, SY_TC_PLUGIN, e, NULL, "plugin");
         if (!p)
             continue;
@@ -442,10 +470,18 @@ int sy_cli_import(int argc, char **argv)
     optind = 1;
     while ((o = getopt_long(argc, argv, "o:c:h", longopts, NULL)) != -1) {
         switch (o) {
-        case 'o': out = optarg; break;
-        case 'c': base = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'o':
+            out = optarg;
+            break;
+        case 'c':
+            base = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind >= argc) {
@@ -496,11 +532,13 @@ int sy_cli_import(int argc, char **argv)
             free(text);
             sy_config_free(cfg);
             if (rc == 0)
-                fprintf(stderr, "import: wrote %zu upstream%s, %zu service%s, %zu plugin%s; "
-                        "%u note%s above\n", json_array_size(ups),
-                        json_array_size(ups) == 1 ? "" : "s", json_array_size(svcs),
-                        json_array_size(svcs) == 1 ? "" : "s", json_array_size(pls),
-                        json_array_size(pls) == 1 ? "" : "s", m.notes, m.notes == 1 ? "" : "s");
+                fprintf(stderr,
+                        "import: wrote %zu upstream%s, %zu service%s, %zu plugin%s; "
+                        "%u note%s above\n",
+                        json_array_size(ups), json_array_size(ups) == 1 ? "" : "s",
+                        json_array_size(svcs), json_array_size(svcs) == 1 ? "" : "s",
+                        json_array_size(pls), json_array_size(pls) == 1 ? "" : "s", m.notes,
+                        m.notes == 1 ? "" : "s");
         }
         sy_errors_free(&errs);
     }

@@ -78,7 +78,8 @@ int sy_cli_routes(int argc, char **argv)
                 if (s->domains[0].mappings[m].env == env) {
                     const char *mp = s->domains[0].mappings[m].path;
                     size_t ml = strlen(mp);
-                    snprintf(prefix, sizeof prefix, "%.*s", (int)(ml && mp[ml - 1] == '/' ? ml - 1 : ml), mp);
+                    snprintf(prefix, sizeof prefix, "%.*s",
+                             (int)(ml && mp[ml - 1] == '/' ? ml - 1 : ml), mp);
                     break;
                 }
             for (size_t j = 0; j < s->n_env_apis[env]; j++) {

@@ -5,13 +5,13 @@
 
 #include "config/fields.h"
 
-static const char *const service_config_keys[] = {
-    "Url", "Path", "Method", "Product", "UniqVpcId", "UpstreamId", NULL};
+static const char *const service_config_keys[] = {"Url",       "Path",       "Method", "Product",
+                                                  "UniqVpcId", "UpstreamId", NULL};
 static const char *const products[] = {"upstream", "clb", "cvm", NULL};
 
 /* Backend types that exist only inside Tencent Cloud. */
-static const char *const cloud_only[] = {"SCF", "TSF", "EB", "TARGET", "COS",
-                                         "GRPC", "WEBSOCKET", NULL};
+static const char *const cloud_only[] = {"SCF", "TSF",  "EB",        "TARGET",
+                                         "COS", "GRPC", "WEBSOCKET", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -21,8 +21,7 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
-static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                        bool is_policy)
+static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, bool is_policy)
 {
     const sy_fpath *p = SY_PATH_KEY(path, "ServiceType");
     char *s;
@@ -43,8 +42,8 @@ static int service_type(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     return -2;
 }
 
-static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
-                                const sy_fpath *path, sy_backend_cfg *b)
+static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc, const sy_fpath *path,
+                                sy_backend_cfg *b)
 {
     char *s;
     int idx;
@@ -52,8 +51,7 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
         return;
     if (sy_cfg_str_shared(c, sc, path, "Path", SY_OPT, &s)) {
         if (s[0] != '/' || strpbrk(s, " \r\n\t"))
-            sy_cfg_err(c, sy_ymap_get(sc, "Path")->mark,
-                       SY_PATH_KEY(path, "Path"),
+            sy_cfg_err(c, sy_ymap_get(sc, "Path")->mark, SY_PATH_KEY(path, "Path"),
                        "must start with / and contain no spaces");
         else
             b->path = s;
@@ -71,8 +69,7 @@ static void load_service_config(sy_cfg_ctx *c, const sy_ynode *sc,
 
 /* HTTP: either an upstream (Product: upstream + UpstreamId; a Url is then
  * only Tencent's placeholder) or a Url naming the origin. */
-static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       sy_backend_cfg *b)
+static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_backend_cfg *b)
 {
     const sy_ynode *sc = sy_ymap_get(map, "ServiceConfig");
     const sy_fpath *sp = SY_PATH_KEY(path, "ServiceConfig");
@@ -89,14 +86,12 @@ static void check_http(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
         const sy_fpath *up = SY_PATH_KEY(sp, "UpstreamId");
         if (!v)
             sy_cfg_err(c, sc->mark, up, "is required when Product is upstream");
-        else if (b->upstream_id &&
-                 !(b->upstream = sy_cfg_find_upstream(c->cfg, b->upstream_id)))
+        else if (b->upstream_id && !(b->upstream = sy_cfg_find_upstream(c->cfg, b->upstream_id)))
             sy_cfg_err(c, v->mark, up, "unknown upstream \"%s\"", b->upstream_id);
         return;
     }
     if (sy_ymap_get(sc, "UpstreamId")) {
-        sy_cfg_err(c, sy_ymap_get(sc, "UpstreamId")->mark,
-                   SY_PATH_KEY(sp, "UpstreamId"),
+        sy_cfg_err(c, sy_ymap_get(sc, "UpstreamId")->mark, SY_PATH_KEY(sp, "UpstreamId"),
                    "needs Product: upstream");
         return;
     }
@@ -127,8 +122,7 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
         return;
     if (is_policy && forced_type >= 0) {
         if (t >= 0 && t != forced_type) {
-            sy_cfg_err(c, sy_ymap_get(map, "ServiceType")->mark,
-                       SY_PATH_KEY(path, "ServiceType"),
+            sy_cfg_err(c, sy_ymap_get(map, "ServiceType")->mark, SY_PATH_KEY(path, "ServiceType"),
                        "does not match the policy's backend_type");
             return;
         }
@@ -154,8 +148,7 @@ void sy_cfg_load_backend(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     if (b->type == SY_BACKEND_MOCK) {
         const sy_ynode *msg = sy_ymap_get(map, "ServiceMockReturnMessage");
         if (!msg)
-            sy_cfg_err(c, map->mark,
-                       SY_PATH_KEY(path, "ServiceMockReturnMessage"),
+            sy_cfg_err(c, map->mark, SY_PATH_KEY(path, "ServiceMockReturnMessage"),
                        "is required for a MOCK backend");
         else if ((b->mock_status == 204 || b->mock_status == 304) && b->mock_body && *b->mock_body)
             /* Such a response ends at its head; a body would be read by

@@ -77,13 +77,11 @@ static void secs(buf *b, int ind, const char *key, uint32_t ms)
         put(b, "%*s%s: %u.%03u\n", ind, "", key, ms / 1000, ms % 1000);
 }
 
-static void endpoint(buf *b, int ind, const char *key, const sy_endpoint *ep,
-                     bool item)
+static void endpoint(buf *b, int ind, const char *key, const sy_endpoint *ep, bool item)
 {
     char tmp[300];
     bool v6 = strchr(ep->host, ':') != NULL;
-    snprintf(tmp, sizeof tmp, "%s%s%s:%u", v6 ? "[" : "", ep->host,
-             v6 ? "]" : "", ep->port);
+    snprintf(tmp, sizeof tmp, "%s%s%s:%u", v6 ? "[" : "", ep->host, v6 ? "]" : "", ep->port);
     if (item) {
         put(b, "%*s- ", ind, "");
         qstr(b, tmp);

@@ -58,8 +58,8 @@ static bool numeric_addr(const char *host, unsigned port, sy_endpoint *ep)
     return true;
 }
 
-bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port,
-                     bool need_ip, sy_endpoint *ep, const char **why)
+bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port, bool need_ip,
+                     sy_endpoint *ep, const char **why)
 {
     char buf[256];
     if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
@@ -88,8 +88,7 @@ bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port,
     if (numeric_addr(buf, port, ep))
         return true;
     if (need_ip || strchr(buf, ':')) {
-        *why = need_ip ? "host must be an IP address or localhost"
-                       : "invalid IPv6 address";
+        *why = need_ip ? "host must be an IP address or localhost" : "invalid IPv6 address";
         return false;
     }
     if (!sy_host_valid(buf, hlen)) {
@@ -109,8 +108,8 @@ static bool parse_port(const char *s, size_t len, unsigned *port)
 }
 
 /* Split "host:port" / "[v6]:port"; false when there is no port. */
-static bool split_host_port(const char *text, size_t len, size_t *hlen,
-                            const char **port, size_t *plen)
+static bool split_host_port(const char *text, size_t len, size_t *hlen, const char **port,
+                            size_t *plen)
 {
     const char *colon;
     if (len && text[0] == '[') {
@@ -129,8 +128,8 @@ static bool split_host_port(const char *text, size_t len, size_t *hlen,
     return true;
 }
 
-bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip,
-                       sy_endpoint *ep, const char **why)
+bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip, sy_endpoint *ep,
+                       const char **why)
 {
     size_t len = strlen(text), hlen, plen;
     const char *port;
@@ -146,8 +145,7 @@ bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip,
     return sy_endpoint_set(a, text, hlen, p, need_ip, ep, why);
 }
 
-bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep,
-                  const char **why)
+bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep, const char **why)
 {
     unsigned port;
     const char *rest;
@@ -245,8 +243,7 @@ static void status_add(sy_status_set *set, unsigned code)
     set->bits[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-bool sy_status_set_parse(const char *text, sy_status_set *set,
-                         const char **why)
+bool sy_status_set_parse(const char *text, sy_status_set *set, const char **why)
 {
     memset(set, 0, sizeof *set);
     sy_str all = sy_str_c(text);
@@ -264,8 +261,7 @@ bool sy_status_set_parse(const char *text, sy_status_set *set,
             hi = sy_str_trim(sy_str_make(dash + 1, (size_t)(item.p + item.len - dash - 1)));
         }
         uint64_t a, b;
-        if (sy_str_to_u64(lo, &a) != 0 || sy_str_to_u64(hi, &b) != 0 ||
-            a < 100 || b > 599 || a > b)
+        if (sy_str_to_u64(lo, &a) != 0 || sy_str_to_u64(hi, &b) != 0 || a < 100 || b > 599 || a > b)
             return false;
         for (uint64_t code = a; code <= b; code++)
             status_add(set, (unsigned)code);

@@ -16,8 +16,7 @@ static void push(sy_errors *e, char *msg)
     e->msgs[e->n++] = msg;
 }
 
-__attribute__((format(printf, 1, 0)))
-static char *vfmt(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -38,19 +37,16 @@ void sy_errors_add(sy_errors *e, const char *fmt, ...)
     va_end(ap);
 }
 
-void sy_errors_at(sy_errors *e, const char *file, sy_mark m, const char *path,
-                  const char *fmt, ...)
+void sy_errors_at(sy_errors *e, const char *file, sy_mark m, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *reason = vfmt(fmt, ap);
     va_end(ap);
     if (path && *path)
-        sy_errors_add(e, "%s:%d:%d: %s: %s", file ? file : "<config>", m.line,
-                      m.col, path, reason);
+        sy_errors_add(e, "%s:%d:%d: %s: %s", file ? file : "<config>", m.line, m.col, path, reason);
     else
-        sy_errors_add(e, "%s:%d:%d: %s", file ? file : "<config>", m.line,
-                      m.col, reason);
+        sy_errors_add(e, "%s:%d:%d: %s", file ? file : "<config>", m.line, m.col, reason);
     free(reason);
 }
 

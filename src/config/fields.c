@@ -10,9 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const sy_cfg_methods[] = {"GET",     "POST",  "PUT",   "DELETE",
-                                      "HEAD",    "OPTIONS", "PATCH", "TRACE",
-                                      "ANY",     NULL};
+const char *const sy_cfg_methods[] = {"GET",     "POST",  "PUT",   "DELETE", "HEAD",
+                                      "OPTIONS", "PATCH", "TRACE", "ANY",    NULL};
 
 /* Length of the spelled-out path; with `buf`, also write it there (no
  * NUL).  The parent comes first, so this recurses up the chain; paths are
@@ -73,12 +72,10 @@ void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const sy_fpath *path, const char *fmt,
     free(ps);
 }
 
-bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path,
-                const char *const *keys)
+bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path, const char *const *keys)
 {
     if (node->kind != SY_YN_MAP) {
-        sy_cfg_err(c, node->mark, path, "must be a mapping, got %s",
-                   sy_ynode_what(node));
+        sy_cfg_err(c, node->mark, path, "must be a mapping, got %s", sy_ynode_what(node));
         return false;
     }
     for (size_t i = 0; i < node->n; i++) {
@@ -111,8 +108,8 @@ bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path,
     return true;
 }
 
-const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
-                           const sy_fpath *path, const char *key, int req)
+const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                           const char *key, int req)
 {
     const sy_ynode *v = sy_ymap_get(map, key);
     if (!v && req)
@@ -125,8 +122,7 @@ const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
 static bool node_text_ok(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path)
 {
     if (n->kind != SY_YN_SCALAR || sy_ynode_is_null(n)) {
-        sy_cfg_err(c, n->mark, path, "must be a string, got %s",
-                   sy_ynode_what(n));
+        sy_cfg_err(c, n->mark, path, "must be a string, got %s", sy_ynode_what(n));
         return false;
     }
     if (memchr(n->str, '\0', n->len)) {
@@ -136,8 +132,7 @@ static bool node_text_ok(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path)
     return true;
 }
 
-bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
-                     char **out)
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path, char **out)
 {
     if (!node_text_ok(c, n, path))
         return false;
@@ -154,8 +149,8 @@ bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path)
     return true;
 }
 
-bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                const char *key, int req, char **out)
+bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                char **out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     return v && sy_cfg_node_str(c, v, SY_PATH_KEY(path, key), out);
@@ -185,8 +180,8 @@ bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const c
     return false;
 }
 
-bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       const char *key, int req, char **out)
+bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                       int req, char **out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v || !node_text_ok(c, v, SY_PATH_KEY(path, key)))
@@ -203,13 +198,11 @@ char *sy_cfg_shared(sy_cfg_ctx *c, const char *s)
 /* A plain scalar that reads as a number; quoted "15" is a string. */
 static bool number_text(const sy_ynode *v)
 {
-    return v->kind == SY_YN_SCALAR && !v->quoted &&
-           strcmp(sy_ynode_what(v), "a number") == 0;
+    return v->kind == SY_YN_SCALAR && !v->quoted && strcmp(sy_ynode_what(v), "a number") == 0;
 }
 
-bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                const char *key, int req, int64_t min, int64_t max,
-                int64_t *out)
+bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                int64_t min, int64_t max, int64_t *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
@@ -224,16 +217,15 @@ bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     char *end;
     long long x = strtoll(v->str, &end, 10);
     if (errno || *end || x < min || x > max) {
-        sy_cfg_err(c, v->mark, p, "must be between %lld and %lld",
-                   (long long)min, (long long)max);
+        sy_cfg_err(c, v->mark, p, "must be between %lld and %lld", (long long)min, (long long)max);
         return false;
     }
     *out = x;
     return true;
 }
 
-bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                 const char *key, int req, bool *out)
+bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                 bool *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
@@ -248,22 +240,20 @@ bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
             return true;
         }
     }
-    sy_cfg_err(c, v->mark, SY_PATH_KEY(path, key),
-               "must be a boolean (true or false), got %s", sy_ynode_what(v));
+    sy_cfg_err(c, v->mark, SY_PATH_KEY(path, key), "must be a boolean (true or false), got %s",
+               sy_ynode_what(v));
     return false;
 }
 
-bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                    const char *key, int req, double min, double max,
-                    uint32_t *out_ms)
+bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                    int req, double min, double max, uint32_t *out_ms)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)
         return false;
     const sy_fpath *p = SY_PATH_KEY(path, key);
     if (!number_text(v)) {
-        sy_cfg_err(c, v->mark, p, "must be a number of seconds, got %s",
-                   sy_ynode_what(v));
+        sy_cfg_err(c, v->mark, p, "must be a number of seconds, got %s", sy_ynode_what(v));
         return false;
     }
     double s = strtod(v->str, NULL);
@@ -280,13 +270,11 @@ static void join_choices(char *buf, size_t len, const char *const *choices)
     size_t off = 0;
     buf[0] = '\0';
     for (size_t i = 0; choices[i] && off < len; i++)
-        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-                                choices[i]);
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", choices[i]);
 }
 
-bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                 const char *key, int req, const char *const *choices,
-                 int *out)
+bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                 const char *const *choices, int *out)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, key, req);
     if (!v)

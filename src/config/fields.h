@@ -17,8 +17,8 @@
 
 typedef struct sy_cfg_ctx {
     sy_config *cfg;
-    sy_arena *a;          /* cfg->arena: what the model keeps */
-    sy_arena tmp;         /* YAML nodes, freed after loading */
+    sy_arena *a;  /* cfg->arena: what the model keeps */
+    sy_arena tmp; /* YAML nodes, freed after loading */
     sy_errors *errs;
     const char *file;
     unsigned n_errors_at_start;
@@ -48,8 +48,8 @@ enum { SY_OPT = 0, SY_REQ = 1 };
  * block, so never keep one beyond the block that made it. */
 typedef struct sy_fpath sy_fpath;
 struct sy_fpath {
-    const sy_fpath *up;   /* NULL at the top */
-    const char *key;      /* NULL for an index link */
+    const sy_fpath *up; /* NULL at the top */
+    const char *key;    /* NULL for an index link */
     size_t idx;
 };
 
@@ -66,16 +66,15 @@ void sy_cfg_err(sy_cfg_ctx *c, sy_mark m, const sy_fpath *path, const char *fmt,
 
 /* Report unknown and duplicated keys.  `keys` ends with NULL.  Returns false
  * (after an error) when `node` is not a mapping. */
-bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path,
-                const char *const *keys);
+bool sy_cfg_map(sy_cfg_ctx *c, const sy_ynode *node, const sy_fpath *path, const char *const *keys);
 
 /* Fetch `key`; when absent and required, report "is required" at the
  * mapping.  NULL when absent. */
-const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map,
-                           const sy_fpath *path, const char *key, int req);
+const sy_ynode *sy_cfg_get(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                           const char *key, int req);
 
-bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                const char *key, int req, char **out);
+bool sy_cfg_str(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                char **out);
 /* Object ids (UpstreamId, ServiceId, ApiId, PluginId) are admin URL path
  * segments, store-file keys and /metrics label values, so they are kept
  * to one safe alphabet: [A-Za-z0-9._-]{1,64}, not "." or "..".  That
@@ -88,43 +87,37 @@ bool sy_cfg_id(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const c
                char **out);
 /* Same, for values that repeat across a config (ids, paths, methods): one
  * shared copy (config/intern.h), never to be written through. */
-bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       const char *key, int req, char **out);
+bool sy_cfg_str_shared(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                       int req, char **out);
 /* The shared copy of a constant string. */
 char *sy_cfg_shared(sy_cfg_ctx *c, const char *s);
-bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                const char *key, int req, int64_t min, int64_t max,
-                int64_t *out);
-bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                 const char *key, int req, bool *out);
+bool sy_cfg_int(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                int64_t min, int64_t max, int64_t *out);
+bool sy_cfg_bool(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                 bool *out);
 /* Seconds as an integer or decimal, stored in milliseconds. */
-bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                    const char *key, int req, double min, double max,
-                    uint32_t *out_ms);
+bool sy_cfg_seconds(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                    int req, double min, double max, uint32_t *out_ms);
 /* One of `choices` (NULL-terminated); *out is the index. */
-bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                 const char *key, int req, const char *const *choices,
-                 int *out);
+bool sy_cfg_enum(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key, int req,
+                 const char *const *choices, int *out);
 /* Node-level variants for list items. */
-bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path,
-                     char **out);
+bool sy_cfg_node_str(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path, char **out);
 bool sy_cfg_node_list(sy_cfg_ctx *c, const sy_ynode *n, const sy_fpath *path);
 
 /* Parsing helpers shared by the section loaders (endpoint.c). */
-bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip,
-                       sy_endpoint *ep, const char **why);
+bool sy_endpoint_parse(sy_arena *a, const char *text, bool need_ip, sy_endpoint *ep,
+                       const char **why);
 /* Host + port into an endpoint: IPs (v4, v6 with or without brackets) and
  * "localhost" are resolved now; other valid DNS names are kept with addrlen
  * 0 unless need_ip, which refuses them. */
-bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port,
-                     bool need_ip, sy_endpoint *ep, const char **why);
+bool sy_endpoint_set(sy_arena *a, const char *host, size_t hlen, unsigned port, bool need_ip,
+                     sy_endpoint *ep, const char **why);
 bool sy_host_valid(const char *h, size_t len);
 bool sy_cidr_parse(const char *text, sy_cidr *out, const char **why);
-bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep,
-                  const char **why);
+bool sy_url_parse(sy_arena *a, const char *url, sy_endpoint *ep, const char **why);
 bool sy_endpoint_is_loopback(const sy_endpoint *ep);
-bool sy_status_set_parse(const char *text, sy_status_set *set,
-                         const char **why);
+bool sy_status_set_parse(const char *text, sy_status_set *set, const char **why);
 
 /* CertificateFile/KeyFile of a domain or Gateway.DefaultCertificate. */
 void sy_cfg_load_cert(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_cert_cfg *out);
@@ -163,8 +156,7 @@ sy_api_cfg *sy_cfg_find_api(const sy_config *cfg, const char *id);
 /* Two services may not claim one domain name. */
 void sy_cfg_check_domains(sy_cfg_ctx *c);
 /* Attachment rules; plugins before `self` are already loaded. */
-void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
-                             const sy_attachment_cfg *at,
+void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self, const sy_attachment_cfg *at,
                              const sy_ynode *node, const sy_fpath *path);
 
 extern const char *const sy_cfg_methods[];
@@ -173,15 +165,15 @@ extern const char *const sy_cfg_methods[];
  * defaults, dumping and the doc/config.md reference come from this table. */
 enum sy_gw_kind { SY_GWN_NONE, SY_GWN_MS, SY_GWN_U32, SY_GWN_U64 };
 typedef struct sy_gw_key {
-    const char *key;       /* "Tls.MinVersion": a nested key, documented here */
-    enum sy_gw_kind kind;  /* SY_GWN_NONE: loaded by its own code in gateway.c */
-    size_t off;            /* numeric: offsetof(sy_gateway_cfg, ...) */
-    double def, min, max;  /* numeric: seconds for SY_GWN_MS */
-    const char *type;      /* for the reference: "seconds", "list of host:port" */
+    const char *key;                   /* "Tls.MinVersion": a nested key, documented here */
+    enum sy_gw_kind kind;              /* SY_GWN_NONE: loaded by its own code in gateway.c */
+    size_t off;                        /* numeric: offsetof(sy_gateway_cfg, ...) */
+    double def, min, max;              /* numeric: seconds for SY_GWN_MS */
+    const char *type;                  /* for the reference: "seconds", "list of host:port" */
     const char *def_text, *range_text; /* SY_GWN_NONE only (numbers are printed) */
     const char *meaning;
 } sy_gw_key;
-extern const sy_gw_key sy_gw_keys[];       /* in reference order, NULL-terminated */
+extern const sy_gw_key sy_gw_keys[]; /* in reference order, NULL-terminated */
 /* The top-level Gateway key names (NULL-terminated), for unknown-key checks. */
 const char *const *sy_gw_top_keys(void);
 /* The key reference table of doc/config.md, in Markdown. */

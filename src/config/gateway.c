@@ -46,7 +46,6 @@ void sy_gateway_defaults(sy_gateway_cfg *gw, sy_arena *a)
     sy_store_cfg_defaults(&gw->store);
 }
 
-
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map, bool tls)
@@ -87,8 +86,9 @@ static void load_listen(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map, 
     }
 }
 
-static const char *const tls_keys[] = {"MinVersion", "Ciphers", "CipherSuites", "Alpn",
-                                       "SessionTickets", "SessionTicketRotation", NULL};
+static const char *const tls_keys[] = {"MinVersion", "Ciphers",        "CipherSuites",
+                                       "Alpn",       "SessionTickets", "SessionTicketRotation",
+                                       NULL};
 static const char *const tls_versions[] = {"TLSv1.2", "TLSv1.3", NULL};
 static const char *const alpn_names[] = {"h2", "http/1.1", NULL};
 
@@ -169,17 +169,18 @@ static void load_trusted(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
         const sy_fpath *ip = SY_PATH_IDX(path, i);
         const char *why;
         char *s;
-        if (sy_cfg_node_str(c, v->items[i], ip, &s) &&
-            !sy_cidr_parse(s, &gw->trusted[i], &why))
+        if (sy_cfg_node_str(c, v->items[i], ip, &s) && !sy_cidr_parse(s, &gw->trusted[i], &why))
             sy_cfg_err(c, v->items[i]->mark, ip, "%s", why);
     }
 }
 
 const char *const sy_access_field_names[] = {
-    "time", "request_id", "client", "method", "host", "path", "query", "user_agent",
-    "service", "env", "api", "policy", "upstream", "node", "upstream_status", "error",
-    "proto", "tls", "alpn", "status", "bytes_sent", "bytes_received", "attempts",
-    "duration_ms", "upstream_ms", NULL};
+    "time",       "request_id",     "client",     "method",      "host",
+    "path",       "query",          "user_agent", "service",     "env",
+    "api",        "policy",         "upstream",   "node",        "upstream_status",
+    "error",      "proto",          "tls",        "alpn",        "status",
+    "bytes_sent", "bytes_received", "attempts",   "duration_ms", "upstream_ms",
+    NULL};
 
 /* AccessLogFields: names from sy_access_field_names, each once, in the
  * order the lines will have them. */
@@ -190,7 +191,8 @@ static void load_access_fields(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode
     if (!v || !sy_cfg_node_list(c, v, path))
         return;
     if (v->n == 0) {
-        sy_cfg_err(c, v->mark, path, "must name at least one field (AccessLog: off disables the log)");
+        sy_cfg_err(c, v->mark, path,
+                   "must name at least one field (AccessLog: off disables the log)");
         return;
     }
     bool seen[SY_AF_COUNT] = {false};
@@ -208,7 +210,8 @@ static void load_access_fields(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode
                        "unknown field \"%s\" (known: time, request_id, client, method, host, path, "
                        "query, user_agent, service, env, api, policy, upstream, node, "
                        "upstream_status, error, proto, tls, alpn, status, bytes_sent, "
-                       "bytes_received, attempts, duration_ms, upstream_ms)", s);
+                       "bytes_received, attempts, duration_ms, upstream_ms)",
+                       s);
         } else if (seen[f]) {
             sy_cfg_err(c, v->items[i]->mark, ip, "field \"%s\" is listed twice", s);
         } else {
@@ -227,8 +230,8 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     char *s;
     if (sy_cfg_str(c, map, path, "AdminToken", SY_OPT, &s)) {
         if (!*s)
-            sy_cfg_err(c, sy_ymap_get(map, "AdminToken")->mark,
-                       SY_PATH_TOP("Gateway.AdminToken"), "must not be empty");
+            sy_cfg_err(c, sy_ymap_get(map, "AdminToken")->mark, SY_PATH_TOP("Gateway.AdminToken"),
+                       "must not be empty");
         else
             gw->admin_token = s;
     }
@@ -246,8 +249,7 @@ static void load_admin(sy_cfg_ctx *c, sy_gateway_cfg *gw, const sy_ynode *map)
     /* The admin API can rewrite routing; exposing it beyond this host
      * without a token would hand the gateway to anyone who can reach it. */
     const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
-    if (!sy_endpoint_is_loopback(&gw->admin_listen) && !gw->admin_token &&
-        !(env && *env))
+    if (!sy_endpoint_is_loopback(&gw->admin_listen) && !gw->admin_token && !(env && *env))
         sy_cfg_err(c, v->mark, SY_PATH_TOP("Gateway.AdminListen"),
                    "a non-loopback admin address needs AdminToken (or "
                    "SWITCHYARD_ADMIN_TOKEN in the environment)");
@@ -317,8 +319,7 @@ void sy_cfg_load_gateway(sy_cfg_ctx *c, const sy_ynode *map)
         if (f->kind == SY_GWN_MS) {
             if (sy_cfg_seconds(c, map, path, f->key, SY_OPT, f->min, f->max, &ms))
                 *(uint32_t *)((char *)gw + f->off) = ms;
-        } else if (sy_cfg_int(c, map, path, f->key, SY_OPT, (int64_t)f->min,
-                              (int64_t)f->max, &n)) {
+        } else if (sy_cfg_int(c, map, path, f->key, SY_OPT, (int64_t)f->min, (int64_t)f->max, &n)) {
             set_num(gw, f, (double)n);
         }
     }

@@ -100,8 +100,7 @@ static bool same_backend(const sy_backend_cfg *a, const sy_backend_cfg *b)
 {
     return a->type == b->type && a->timeout_ms == b->timeout_ms &&
            a->keep_method == b->keep_method && a->mock_status == b->mock_status &&
-           a->upstream == b->upstream &&
-           same_str(a->url, b->url) && same_str(a->path, b->path) &&
+           a->upstream == b->upstream && same_str(a->url, b->url) && same_str(a->path, b->path) &&
            same_str(a->method, b->method) && same_str(a->product, b->product) &&
            same_str(a->vpc_id, b->vpc_id) && same_str(a->upstream_id, b->upstream_id) &&
            same_str(a->mock_body, b->mock_body) && same_str(a->url_ep.host, b->url_ep.host) &&

@@ -11,10 +11,10 @@
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount/"
 
-static const char *const cluster_keys[] = {"ClusterId", "Server", "TokenFile", "CaFile",
+static const char *const cluster_keys[] = {"ClusterId",      "Server",   "TokenFile", "CaFile",
                                            "RequestTimeout", "PageSize", NULL};
-static const char *const service_keys[] = {"Weight", "ClusterId", "Namespace", "ServiceName",
-                                           "Port", "ExtraLabels", "Name", NULL};
+static const char *const service_keys[] = {"Weight", "ClusterId",   "Namespace", "ServiceName",
+                                           "Port",   "ExtraLabels", "Name",      NULL};
 static const char *const label_keys[] = {"Key", "Value", NULL};
 
 static bool alnum(char ch)
@@ -64,8 +64,8 @@ static bool label_key(const char *s)
     return label_name(slash + 1, strlen(slash + 1), false);
 }
 
-static void check_file(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       const char *key, const char *file)
+static void check_file(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                       const char *file)
 {
     if (access(file, R_OK) == 0)
         return;
@@ -121,13 +121,13 @@ static void load_cluster(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
     if (sy_cfg_str(c, map, path, "ClusterId", SY_REQ, &k->id)) {
         const sy_ynode *v = sy_ymap_get(map, "ClusterId");
         if (!*k->id || strpbrk(k->id, " \t\r\n"))
-            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ClusterId"),
-                       "must be a non-empty word");
+            sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ClusterId"), "must be a non-empty word");
         for (size_t j = 0; j < idx; j++)
             if (c->cfg->gw.k8s_clusters[j].id && strcmp(c->cfg->gw.k8s_clusters[j].id, k->id) == 0)
                 sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ClusterId"),
                            "duplicate ClusterId \"%s\" (first at %d:%d)", k->id,
-                           c->cfg->gw.k8s_clusters[j].mark.line, c->cfg->gw.k8s_clusters[j].mark.col);
+                           c->cfg->gw.k8s_clusters[j].mark.line,
+                           c->cfg->gw.k8s_clusters[j].mark.col);
     }
     if (sy_cfg_str(c, map, path, "Server", SY_OPT, &k->server)) {
         if (!server_url(k->server))
@@ -221,8 +221,8 @@ static void load_labels(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
     }
 }
 
-static void name_field(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       const char *key, char **out)
+static void name_field(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                       char **out)
 {
     if (!sy_cfg_str(c, map, path, key, SY_REQ, out))
         return;

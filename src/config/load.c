@@ -11,8 +11,8 @@
 #include "config/fields.h"
 #include "config/intern.h"
 
-static const char *const top_keys[] = {"Version", "Gateway", "Upstreams",
-                                       "Services", "Plugins", "Rollouts", NULL};
+static const char *const top_keys[] = {"Version", "Gateway",  "Upstreams", "Services",
+                                       "Plugins", "Rollouts", NULL};
 
 /* A config larger than this is a mistake (or an attack on the admin API). */
 #define SY_CONFIG_MAX_BYTES (64u << 20)
@@ -25,9 +25,9 @@ enum { SEC_VERSION = 1, SEC_GATEWAY = 2, SEC_UPSTREAMS = 4, SEC_SERVICES = 8 };
 
 typedef struct loader {
     sy_cfg_ctx c;
-    unsigned loaded;      /* SEC_* bits */
-    bool streamed;        /* PluginData items were loaded as they streamed */
-    size_t top_errs_at;   /* where the top-level key check's messages go */
+    unsigned loaded;       /* SEC_* bits */
+    bool streamed;         /* PluginData items were loaded as they streamed */
+    size_t top_errs_at;    /* where the top-level key check's messages go */
     size_t early_errs_end; /* end of the messages of the early sections */
 } loader;
 
@@ -120,16 +120,14 @@ static void stream_item(void *ud, size_t plugin, size_t idx, const sy_ynode *nod
 
 /* `owned`, when not NULL, is the heap buffer holding `text`: it is freed
  * as soon as the tree is built, before the (larger) model is. */
-static sy_config *load_any(const char *text, size_t len, const json_t *doc,
-                           const sy_config *base, const char *name, sy_errors *errs,
-                           char *owned)
+static sy_config *load_any(const char *text, size_t len, const json_t *doc, const sy_config *base,
+                           const char *name, sy_errors *errs, char *owned)
 {
     sy_config *cfg = sy_calloc(1, sizeof *cfg);
     sy_arena_init(&cfg->arena, 16384);
     cfg->file = sy_arena_strdup(&cfg->arena, name ? name : "<config>");
 
-    loader L = {.c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file,
-                      .base = base}};
+    loader L = {.c = {.cfg = cfg, .a = &cfg->arena, .errs = errs, .file = cfg->file, .base = base}};
     sy_cfg_ctx *c = &L.c;
     sy_arena_init(&c->tmp, 16384);
     c->intern = sy_intern_new(&cfg->arena);
@@ -166,8 +164,7 @@ static sy_config *load_any(const char *text, size_t len, const json_t *doc,
     return cfg;
 }
 
-sy_config *sy_config_load_string(const char *text, size_t len,
-                                 const char *name, sy_errors *errs)
+sy_config *sy_config_load_string(const char *text, size_t len, const char *name, sy_errors *errs)
 {
     return load_any(text, len, NULL, NULL, name, errs, NULL);
 }
@@ -195,8 +192,7 @@ sy_config *sy_config_load_file(const char *path, sy_errors *errs)
     for (;;) {
         if (len == cap) {
             if (cap >= SY_CONFIG_MAX_BYTES) {
-                sy_errors_add(errs, "%s: larger than %u bytes", path,
-                              SY_CONFIG_MAX_BYTES);
+                sy_errors_add(errs, "%s: larger than %u bytes", path, SY_CONFIG_MAX_BYTES);
                 free(buf);
                 fclose(f);
                 return NULL;

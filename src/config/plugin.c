@@ -8,17 +8,14 @@
 #include "config/fields.h"
 #include "config/intern.h"
 
-static const char *const plugin_keys[] = {"PluginId", "PluginName", "PluginType",
-                                          "Description", "PluginData",
-                                          "Attachments", NULL};
-static const char *const policy_keys[] = {"strategy_name", "strategy_weight",
-                                          "condition", "backend_type",
-                                          "backend_config", NULL};
-static const char *const backend_keys[] = {
-    "ServiceType", "ServiceConfig", "ServiceTimeout", "ServiceMockReturnMessage",
-    "ServiceMockStatusCode", NULL};
-static const char *const attachment_keys[] = {"ServiceId", "EnvironmentName",
-                                              "ApiIds", NULL};
+static const char *const plugin_keys[] = {"PluginId",   "PluginName",  "PluginType", "Description",
+                                          "PluginData", "Attachments", NULL};
+static const char *const policy_keys[] = {"strategy_name", "strategy_weight", "condition",
+                                          "backend_type",  "backend_config",  NULL};
+static const char *const backend_keys[] = {"ServiceType",           "ServiceConfig",
+                                           "ServiceTimeout",        "ServiceMockReturnMessage",
+                                           "ServiceMockStatusCode", NULL};
+static const char *const attachment_keys[] = {"ServiceId", "EnvironmentName", "ApiIds", NULL};
 static const char *const backend_types[] = {"HTTP", "UPSTREAM", "VPC", "MOCK", NULL};
 static const char *const env_names[] = {"test", "prepub", "release", NULL};
 
@@ -31,23 +28,22 @@ static const char *const env_names[] = {"test", "prepub", "release", NULL};
 static bool name_chars_ok(const char *s)
 {
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("%~_-.{}?&=/", *s)))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("%~_-.{}?&=/", *s)))
             return false;
     return true;
 }
 
 /* backend_config: a mapping, or (as the console writes it) a string of
  * YAML text.  Positions inside the string are reported as the string's. */
-static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v,
-                                const sy_fpath *path, sy_policy_cfg *pol, int type)
+static void load_policy_backend(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
+                                sy_policy_cfg *pol, int type)
 {
     const sy_ynode *map = v;
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
         bool failed;
         char *ps = sy_fpath_str(path); /* for its messages */
-        map = sy_ytree_parse(&c->tmp, v->str, v->len, c->file, &v->mark,
-                             c->errs, ps, &failed);
+        map = sy_ytree_parse(&c->tmp, v->str, v->len, c->file, &v->mark, c->errs, ps, &failed);
         free(ps);
         if (failed)
             return;
@@ -91,8 +87,7 @@ static void load_policy(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     if (sy_cfg_str(c, map, path, "condition", SY_REQ, &pol->condition)) {
         pol->cond_mark = sy_ymap_get(map, "condition")->text_mark;
         if (!*pol->condition)
-            sy_cfg_err(c, pol->cond_mark, SY_PATH_KEY(path, "condition"),
-                       "must not be empty");
+            sy_cfg_err(c, pol->cond_mark, SY_PATH_KEY(path, "condition"), "must not be empty");
     }
     const sy_ynode *bt = sy_ymap_get(map, "backend_type");
     if (bt && bt->kind == SY_YN_SCALAR &&
@@ -156,8 +151,8 @@ static void add_policy(sy_cfg_ctx *c, const sy_ynode *item, const sy_fpath *ipat
     if (first) {
         const sy_ynode *nv = sy_ymap_get(item, "strategy_name");
         sy_cfg_err(c, nv ? nv->mark : pol->mark, SY_PATH_KEY(ipath, "strategy_name"),
-                   "duplicate strategy_name \"%s\" (first at %d:%d)", pol->name,
-                   first->mark.line, first->mark.col);
+                   "duplicate strategy_name \"%s\" (first at %d:%d)", pol->name, first->mark.line,
+                   first->mark.col);
         pol->name = NULL;
     }
 }
@@ -287,8 +282,7 @@ static sy_backend_cfg *kept_backend(sy_cfg_ctx *c, backend_map *m, const sy_back
 /* PluginData still holding its SY_DUMP_KEEP_POLICIES marker: the policies
  * of that plugin of the running configuration, copied (they were valid
  * there; what they name is checked again by the validator). */
-static bool adopt_kept(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
-                       sy_plugin_cfg *pl)
+static bool adopt_kept(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path, sy_plugin_cfg *pl)
 {
     long k = c->base ? sy_dump_kept_plugin(v->str, v->len) : -1;
     if (k < 0 || (size_t)k >= c->base->n_plugins)
@@ -326,8 +320,7 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *p
     /* Tencent's API carries PluginData as a JSON string. */
     if (v->kind == SY_YN_SCALAR && !sy_ynode_is_null(v)) {
         char *ps = sy_fpath_str(path);
-        list = sy_ytree_parse_json(&c->tmp, v->str, v->len, c->file, v->mark,
-                                   c->errs, ps);
+        list = sy_ytree_parse_json(&c->tmp, v->str, v->len, c->file, v->mark, c->errs, ps);
         free(ps);
         if (!list)
             return;
@@ -339,8 +332,7 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *p
         return;
     }
     if (list->n > MAX_POLICIES) {
-        sy_cfg_err(c, list->mark, path, "at most %d policies are allowed",
-                   MAX_POLICIES);
+        sy_cfg_err(c, list->mark, path, "at most %d policies are allowed", MAX_POLICIES);
         return;
     }
     if (list->quoted) {
@@ -355,9 +347,8 @@ static void load_plugin_data(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *p
     free(ns.slots);
 }
 
-static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
-                            const sy_fpath *path, sy_plugin_cfg *pl,
-                            sy_attachment_cfg *at)
+static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
+                            sy_plugin_cfg *pl, sy_attachment_cfg *at)
 {
     int idx;
     bool ok = true;
@@ -386,8 +377,7 @@ static void load_attachment(sy_cfg_ctx *c, const sy_ynode *map,
         sy_cfg_check_attachment(c, pl, at, map, path);
 }
 
-static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                        sy_plugin_cfg *pl)
+static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_plugin_cfg *pl)
 {
     char *s;
     pl->mark = map->mark;
@@ -413,8 +403,7 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     if (!sy_cfg_str(c, map, path, "PluginType", SY_REQ, &pl->type))
         return;
     if (strcmp(pl->type, "Routing") != 0) {
-        sy_cfg_err(c, sy_ymap_get(map, "PluginType")->mark,
-                   SY_PATH_KEY(path, "PluginType"),
+        sy_cfg_err(c, sy_ymap_get(map, "PluginType")->mark, SY_PATH_KEY(path, "PluginType"),
                    "plugin type %s is not supported", pl->type);
         return;
     }
@@ -428,8 +417,7 @@ static void load_plugin(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
         return;
     pl->attachments = sy_arena_alloc(c->a, (ats->n ? ats->n : 1) * sizeof *pl->attachments);
     for (size_t i = 0; i < ats->n; i++) {
-        load_attachment(c, ats->items[i], SY_PATH_IDX(ap, i), pl,
-                        &pl->attachments[i]);
+        load_attachment(c, ats->items[i], SY_PATH_IDX(ap, i), pl, &pl->attachments[i]);
         pl->n_attachments = i + 1; /* later checks see earlier ones */
     }
 }
@@ -442,7 +430,6 @@ void sy_cfg_load_plugins(sy_cfg_ctx *c, const sy_ynode *list)
     cfg->plugins = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *cfg->plugins);
     for (size_t i = 0; i < list->n; i++) {
         cfg->n_plugins = i + 1;
-        load_plugin(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Plugins"), i),
-                    &cfg->plugins[i]);
+        load_plugin(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Plugins"), i), &cfg->plugins[i]);
     }
 }

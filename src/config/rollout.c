@@ -15,15 +15,15 @@
 #include "config/fields.h"
 #include "config/rollout.h"
 
-const char *const sy_rollout_phase_names[] = {"Pending", "Progressing", "Paused",
-                                              "RolledBack", "Succeeded", NULL};
+const char *const sy_rollout_phase_names[] = {"Pending",    "Progressing", "Paused",
+                                              "RolledBack", "Succeeded",   NULL};
 
-static const char *const rollout_keys[] = {"RolloutId", "PluginId", "StrategyName", "SplitBy",
-                                           "Steps", "StepInterval", "Analysis", "OnFailure",
-                                           "Status", NULL};
-static const char *const analysis_keys[] = {"Interval", "MinRequests", "MaxErrorRate",
-                                            "MaxErrorRateIncrease", "MaxLatencyP99Ratio",
-                                            "FailureLimit", NULL};
+static const char *const rollout_keys[] = {
+    "RolloutId",    "PluginId", "StrategyName", "SplitBy", "Steps",
+    "StepInterval", "Analysis", "OnFailure",    "Status",  NULL};
+static const char *const analysis_keys[] = {
+    "Interval",     "MinRequests", "MaxErrorRate", "MaxErrorRateIncrease", "MaxLatencyP99Ratio",
+    "FailureLimit", NULL};
 static const char *const on_failure[] = {"ROLLBACK", "PAUSE", NULL};
 
 int sy_rollout_phase_of(const char *s)
@@ -72,8 +72,7 @@ static bool get_real(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, c
     return true;
 }
 
-static void load_steps(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                       sy_rollout_cfg *ro)
+static void load_steps(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_rollout_cfg *ro)
 {
     const sy_ynode *v = sy_cfg_get(c, map, path, "Steps", SY_REQ);
     const sy_fpath *sp = SY_PATH_KEY(path, "Steps");
@@ -86,14 +85,15 @@ static void load_steps(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     for (size_t i = 0; i < v->n; i++) {
         const sy_ynode *it = v->items[i];
         char *end = NULL;
-        long n = it->kind == SY_YN_SCALAR && !it->quoted && it->len ? strtol(it->str, &end, 10) : -1;
+        long n =
+            it->kind == SY_YN_SCALAR && !it->quoted && it->len ? strtol(it->str, &end, 10) : -1;
         if (!end || *end || n < 1 || n > 100) {
             sy_cfg_err(c, it->mark, SY_PATH_IDX(sp, i), "must be a whole percentage from 1 to 100");
             return;
         }
         if (i && n <= ro->steps[i - 1]) {
-            sy_cfg_err(c, it->mark, SY_PATH_IDX(sp, i),
-                       "steps must increase: %ld after %d", n, ro->steps[i - 1]);
+            sy_cfg_err(c, it->mark, SY_PATH_IDX(sp, i), "steps must increase: %ld after %d", n,
+                       ro->steps[i - 1]);
             return;
         }
         ro->steps[i] = (int)n;
@@ -126,8 +126,7 @@ static void load_analysis(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
 }
 
 /* Status: Phase and CurrentStep are read; the rest is kept as written. */
-static void load_status(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
-                        sy_rollout_cfg *ro)
+static void load_status(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path, sy_rollout_cfg *ro)
 {
     const sy_fpath *sp = SY_PATH_KEY(path, "Status");
     if (v->kind != SY_YN_MAP) {
@@ -214,7 +213,8 @@ static void resolve(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy
         return;
     }
     size_t j = 0;
-    while (j < pl->n_policies && !(pl->policies[j].name && strcmp(pl->policies[j].name, ro->strategy) == 0))
+    while (j < pl->n_policies &&
+           !(pl->policies[j].name && strcmp(pl->policies[j].name, ro->strategy) == 0))
         j++;
     if (j == pl->n_policies) {
         if (sy_rollout_running(ro))
@@ -300,8 +300,9 @@ char *sy_rollouts_yaml(const sy_config *cfg)
         fputs("\n    Steps: [", f);
         for (size_t k = 0; k < ro->n_steps; k++)
             fprintf(f, "%s%d", k ? ", " : "", ro->steps[k]);
-        fprintf(f, "]\n    StepInterval: %g\n    Analysis:\n      Interval: %g\n"
-                   "      MinRequests: %u\n      FailureLimit: %d\n",
+        fprintf(f,
+                "]\n    StepInterval: %g\n    Analysis:\n      Interval: %g\n"
+                "      MinRequests: %u\n      FailureLimit: %d\n",
                 ro->step_interval_ms / 1000.0, ro->interval_ms / 1000.0, ro->min_requests,
                 ro->failure_limit);
         put_num(f, "MaxErrorRate", ro->max_error_rate);

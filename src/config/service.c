@@ -5,22 +5,27 @@
 
 #include "config/fields.h"
 
-static const char *const service_keys[] = {
-    "ServiceId", "ServiceName", "ServiceDesc", "Protocol", "Environments",
-    "Domains", "Apis", "Releases", NULL};
+static const char *const service_keys[] = {"ServiceId", "ServiceName",  "ServiceDesc",
+                                           "Protocol",  "Environments", "Domains",
+                                           "Apis",      "Releases",     NULL};
 static const char *const release_keys[] = {
-    "ReleaseVersion", "EnvironmentName", "ReleaseDesc", "ReleaseTime", "Active",
-    "Apis", NULL};
-static const char *const domain_keys[] = {"DomainName", "PathMappings", "Protocol",
-                                          "CertificateFile", "KeyFile", "IsForcedHttps",
-                                          NULL};
+    "ReleaseVersion", "EnvironmentName", "ReleaseDesc", "ReleaseTime", "Active", "Apis", NULL};
+static const char *const domain_keys[] = {
+    "DomainName", "PathMappings", "Protocol", "CertificateFile", "KeyFile", "IsForcedHttps", NULL};
 /* Tencent's custom-domain protocols (index + 1 = SY_PROTO_* bits). */
 static const char *const domain_protocols[] = {"http", "https", "http&https", NULL};
 static const char *const mapping_keys[] = {"Path", "Environment", NULL};
-static const char *const api_keys[] = {
-    "ApiId", "ApiName", "ApiDesc", "Path", "Method", "ServiceType",
-    "ServiceTimeout", "ServiceConfig", "ServiceMockReturnMessage",
-    "ServiceMockStatusCode", NULL};
+static const char *const api_keys[] = {"ApiId",
+                                       "ApiName",
+                                       "ApiDesc",
+                                       "Path",
+                                       "Method",
+                                       "ServiceType",
+                                       "ServiceTimeout",
+                                       "ServiceConfig",
+                                       "ServiceMockReturnMessage",
+                                       "ServiceMockStatusCode",
+                                       NULL};
 static const char *const env_names[] = {"test", "prepub", "release", NULL};
 
 /* Frontend path forms (Tencent's matching order): "=/exact", "^~/prefix",
@@ -38,8 +43,7 @@ static const char *api_path_problem(const char *p)
     if (p[0] != '/')
         return "must start with / (after an optional = or ^~)";
     for (const char *s = p; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '?' ||
-            *s == '#')
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '?' || *s == '#')
             return "must not contain spaces, ? or #";
         if (*s == '}')
             return "has an unbalanced }";
@@ -60,9 +64,8 @@ static const char *api_path_problem(const char *p)
 
 /* `rel` is NULL for the service's own (draft) APIs, whose ids are unique
  * across the file; a release's copies need only be unique in the release. */
-static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                     sy_api_cfg *api, sy_service_cfg *svc,
-                     const sy_release_cfg *rel)
+static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_api_cfg *api,
+                     sy_service_cfg *svc, const sy_release_cfg *rel)
 {
     char *s;
     int idx;
@@ -79,8 +82,8 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                 prev = &rel->apis[i];
         if (prev)
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ApiId"),
-                       "duplicate ApiId \"%s\" (first at %d:%d)", s,
-                       prev->mark.line, prev->mark.col);
+                       "duplicate ApiId \"%s\" (first at %d:%d)", s, prev->mark.line,
+                       prev->mark.col);
         else
             api->id = s;
     }
@@ -89,8 +92,7 @@ static void load_api(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     if (sy_cfg_str(c, map, path, "Path", SY_REQ, &s)) {
         const char *why = api_path_problem(s);
         if (why)
-            sy_cfg_err(c, sy_ymap_get(map, "Path")->mark,
-                       SY_PATH_KEY(path, "Path"), "%s", why);
+            sy_cfg_err(c, sy_ymap_get(map, "Path")->mark, SY_PATH_KEY(path, "Path"), "%s", why);
         else
             api->path = s;
     }
@@ -122,13 +124,11 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
     sy_cfg_load_cert(c, map, path, &dom->cert);
     if (sy_cfg_bool(c, map, path, "IsForcedHttps", SY_OPT, &dom->forced_https) &&
         dom->forced_https && !(dom->protocol & SY_PROTO_HTTPS))
-        sy_cfg_err(c, sy_ymap_get(map, "IsForcedHttps")->mark,
-                   SY_PATH_KEY(path, "IsForcedHttps"),
+        sy_cfg_err(c, sy_ymap_get(map, "IsForcedHttps")->mark, SY_PATH_KEY(path, "IsForcedHttps"),
                    "needs Protocol https or http&https");
     if (sy_cfg_str(c, map, path, "DomainName", SY_REQ, &s)) {
         if (!domain_ok(s)) {
-            sy_cfg_err(c, sy_ymap_get(map, "DomainName")->mark,
-                       SY_PATH_KEY(path, "DomainName"),
+            sy_cfg_err(c, sy_ymap_get(map, "DomainName")->mark, SY_PATH_KEY(path, "DomainName"),
                        "must be a host name, \"*.suffix\" or \"*\"");
         } else {
             /* Host matching is case-insensitive; store one case. */
@@ -153,8 +153,7 @@ static void load_domain(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
             continue;
         if (sy_cfg_str(c, m, mp, "Path", SY_REQ, &s)) {
             if (s[0] != '/' || strpbrk(s, " \t\r\n?#"))
-                sy_cfg_err(c, sy_ymap_get(m, "Path")->mark,
-                           SY_PATH_KEY(mp, "Path"),
+                sy_cfg_err(c, sy_ymap_get(m, "Path")->mark, SY_PATH_KEY(mp, "Path"),
                            "must start with / and contain no spaces, ? or #");
             else
                 pmc->path = s;
@@ -192,8 +191,7 @@ static void load_release(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
         for (size_t i = 0; i < svc->n_releases; i++)
             if (svc->releases[i].active && svc->releases[i].env == rel->env) {
                 sy_cfg_err(c, sy_ymap_get(map, "Active")->mark, SY_PATH_KEY(path, "Active"),
-                           "%s already has an active release (\"%s\")",
-                           sy_env_name(rel->env),
+                           "%s already has an active release (\"%s\")", sy_env_name(rel->env),
                            svc->releases[i].version ? svc->releases[i].version : "?");
                 break;
             }
@@ -257,8 +255,8 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
         sy_service_cfg *prev = sy_cfg_find_service(c->cfg, s);
         if (prev)
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "ServiceId"),
-                       "duplicate ServiceId \"%s\" (first at %d:%d)", s,
-                       prev->mark.line, prev->mark.col);
+                       "duplicate ServiceId \"%s\" (first at %d:%d)", s, prev->mark.line,
+                       prev->mark.col);
         else
             svc->id = s;
     }
@@ -273,8 +271,7 @@ static void load_service(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pat
             const sy_ynode *e = envs->items[i];
             int idx = e->kind == SY_YN_SCALAR ? sy_env_index(e->str, e->len) : -1;
             if (idx < 0)
-                sy_cfg_err(c, e->mark, SY_PATH_IDX(ep, i),
-                           "must be one of test, prepub, release");
+                sy_cfg_err(c, e->mark, SY_PATH_IDX(ep, i), "must be one of test, prepub, release");
             else
                 svc->env_mask |= 1u << idx;
         }
@@ -313,11 +310,9 @@ void sy_cfg_load_services(sy_cfg_ctx *c, const sy_ynode *list)
     sy_config *cfg = c->cfg;
     if (!sy_cfg_node_list(c, list, SY_PATH_TOP("Services")))
         return;
-    cfg->services = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
-                                             sizeof *cfg->services);
+    cfg->services = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *cfg->services);
     for (size_t i = 0; i < list->n; i++) {
         cfg->n_services = i + 1;
-        load_service(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Services"), i),
-                     &cfg->services[i]);
+        load_service(c, list->items[i], SY_PATH_IDX(SY_PATH_TOP("Services"), i), &cfg->services[i]);
     }
 }

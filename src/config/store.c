@@ -31,7 +31,7 @@ typedef struct file_store {
     sy_store base;
     char *path;
     char *dir;
-    int lock_fd;           /* holds flock on the inode at path; -1 = not locked */
+    int lock_fd; /* holds flock on the inode at path; -1 = not locked */
 } file_store;
 
 /* The pid holding a flock on inode `ino`, from /proc/locks, or 0. */
@@ -49,7 +49,9 @@ static long lock_holder(ino_t ino)
         unsigned maj, min;
         unsigned long long i;
         const char *c = strchr(line, ':');
-        if (c && sscanf(c + 1, "%15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &p, &maj, &min, &i) == 7 &&
+        if (c &&
+            sscanf(c + 1, "%15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &p, &maj, &min, &i) ==
+                7 &&
             strcmp(kind, "FLOCK") == 0 && (ino_t)i == ino)
             pid = p;
     }
@@ -89,7 +91,8 @@ int sy_store_file_lock(sy_store *st, char *err, size_t errlen)
             return 1;
         }
         struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(fs->path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+        if (fstat(fd, &a) == 0 && stat(fs->path, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
             if (fs->lock_fd >= 0)
                 close(fs->lock_fd);
             fs->lock_fd = fd;
@@ -222,7 +225,8 @@ static void file_destroy(sy_store *st)
     free(fs);
 }
 
-static const sy_store_ops file_ops = {.load = file_load, .save = file_save, .destroy = file_destroy};
+static const sy_store_ops file_ops = {
+    .load = file_load, .save = file_save, .destroy = file_destroy};
 
 sy_store *sy_store_file_new(const char *path)
 {

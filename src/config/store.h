@@ -24,8 +24,8 @@ typedef struct sy_store_ops {
     /* Store `text` durably: when save returns 0 a crash at any later point
      * finds exactly this text; when it fails (-1, reason in err) the
      * previous text is intact.  Never leaves a partial document. */
-    int (*save)(sy_store *st, const char *text, size_t len, uint64_t version,
-                char *err, size_t errlen);
+    int (*save)(sy_store *st, const char *text, size_t len, uint64_t version, char *err,
+                size_t errlen);
     void (*destroy)(sy_store *st);
 
     /* Optional, for a store a fleet shares (store/fleet.c); NULL for the
@@ -50,7 +50,7 @@ enum {
 
 struct sy_store {
     const sy_store_ops *ops;
-    const char *name;      /* for messages: the file path, an etcd key... */
+    const char *name; /* for messages: the file path, an etcd key... */
 };
 
 /* The embedded default: the config file itself, rewritten atomically

@@ -14,9 +14,9 @@
 
 #include "config/fields.h"
 
-static const char *const store_keys[] = {"Type", "Endpoints", "Prefix", "DialTimeout",
-                                         "RequestTimeout", "Username", "Password", "CaFile",
-                                         "CertFile", "KeyFile", "CacheFile", "LeaseTTL", NULL};
+static const char *const store_keys[] = {
+    "Type",   "Endpoints", "Prefix",  "DialTimeout", "RequestTimeout", "Username", "Password",
+    "CaFile", "CertFile",  "KeyFile", "CacheFile",   "LeaseTTL",       NULL};
 static const char *const store_types[] = {"file", "etcd", NULL};
 
 void sy_store_cfg_defaults(sy_store_cfg *st)

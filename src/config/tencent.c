@@ -20,8 +20,8 @@ enum tc_how {
 typedef struct tc_field {
     const char *key;
     enum tc_how how;
-    const char *why;        /* META / UNSUP: the reason reported */
-    const char *const *ok;  /* UNSUP: no-op values besides empty ones */
+    const char *why;       /* META / UNSUP: the reason reported */
+    const char *const *ok; /* UNSUP: no-op values besides empty ones */
 } tc_field;
 
 static const char READ_ONLY[] = "read-only state of Tencent's, nothing to carry";
@@ -37,28 +37,48 @@ static const char AUTH_NO[] = "authentication types other than NONE are not supp
 static const char *const ok_none[] = {"NONE", NULL};
 static const char *const ok_normal[] = {"NORMAL", NULL};
 
-#define END {NULL, OURS, NULL, NULL}
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, OURS, NULL, NULL                                                                     \
+    }
 
 static const tc_field api_fields[] = {
-    {"ApiId", OWN_ID, NULL, NULL}, {"ApiName", OURS, NULL, NULL}, {"ApiDesc", OURS, NULL, NULL},
-    {"Path", OURS, NULL, NULL}, {"Method", OURS, NULL, NULL},
-    {"ServiceTimeout", OURS, NULL, NULL}, {"ServiceConfig", SPECIAL, NULL, NULL},
-    {"ServiceMockReturnMessage", OWN_ID, NULL, NULL}, {"ServiceMockStatusCode", OURS, NULL, NULL},
-    {"ServiceType", SPECIAL, NULL, NULL}, {"Protocol", SPECIAL, NULL, NULL},
-    {"RequestConfig", SPECIAL, NULL, NULL}, {"ServiceId", SPECIAL, NULL, NULL},
-    {"RequestParameters", SPECIAL, NULL, NULL}, {"ServiceParameters", SPECIAL, NULL, NULL},
+    {"ApiId", OWN_ID, NULL, NULL},
+    {"ApiName", OURS, NULL, NULL},
+    {"ApiDesc", OURS, NULL, NULL},
+    {"Path", OURS, NULL, NULL},
+    {"Method", OURS, NULL, NULL},
+    {"ServiceTimeout", OURS, NULL, NULL},
+    {"ServiceConfig", SPECIAL, NULL, NULL},
+    {"ServiceMockReturnMessage", OWN_ID, NULL, NULL},
+    {"ServiceMockStatusCode", OURS, NULL, NULL},
+    {"ServiceType", SPECIAL, NULL, NULL},
+    {"Protocol", SPECIAL, NULL, NULL},
+    {"RequestConfig", SPECIAL, NULL, NULL},
+    {"ServiceId", SPECIAL, NULL, NULL},
+    {"RequestParameters", SPECIAL, NULL, NULL},
+    {"ServiceParameters", SPECIAL, NULL, NULL},
     {"ResponseErrorCodes", SPECIAL, NULL, NULL},
     {"AuthType", UNSUP, AUTH_NO, ok_none},
-    {"EnableCORS", UNSUP, "CORS is not implemented (no preflight answers, no "
-                          "Access-Control-* headers); EnableCORS must be false", NULL},
+    {"EnableCORS", UNSUP,
+     "CORS is not implemented (no preflight answers, no "
+     "Access-Control-* headers); EnableCORS must be false",
+     NULL},
     {"ApiType", UNSUP, "microservice (TSF) APIs are cloud-only and not supported", ok_normal},
-    {"ConstantParameters", UNSUP, "constant parameters (values the gateway adds to the "
-                                  "backend request) are not implemented", NULL},
-    {"ApiBusinessType", META, AUTH_ONLY, NULL}, {"AuthRelationApiId", META, AUTH_ONLY, NULL},
-    {"OauthConfig", META, AUTH_ONLY, NULL}, {"EIAMAppType", META, AUTH_ONLY, NULL},
-    {"EIAMAuthType", META, AUTH_ONLY, NULL}, {"EIAMAppId", META, AUTH_ONLY, NULL},
-    {"TokenTimeout", META, AUTH_ONLY, NULL}, {"TokenLocation", META, AUTH_ONLY, NULL},
-    {"MicroServices", META, CLOUD_BACKEND, NULL}, {"MicroServicesInfo", META, CLOUD_BACKEND, NULL},
+    {"ConstantParameters", UNSUP,
+     "constant parameters (values the gateway adds to the "
+     "backend request) are not implemented",
+     NULL},
+    {"ApiBusinessType", META, AUTH_ONLY, NULL},
+    {"AuthRelationApiId", META, AUTH_ONLY, NULL},
+    {"OauthConfig", META, AUTH_ONLY, NULL},
+    {"EIAMAppType", META, AUTH_ONLY, NULL},
+    {"EIAMAuthType", META, AUTH_ONLY, NULL},
+    {"EIAMAppId", META, AUTH_ONLY, NULL},
+    {"TokenTimeout", META, AUTH_ONLY, NULL},
+    {"TokenLocation", META, AUTH_ONLY, NULL},
+    {"MicroServices", META, CLOUD_BACKEND, NULL},
+    {"MicroServicesInfo", META, CLOUD_BACKEND, NULL},
     {"ServiceTsfLoadBalanceConf", META, CLOUD_BACKEND, NULL},
     {"ServiceTsfHealthCheckConf", META, CLOUD_BACKEND, NULL},
     {"TargetServices", META, CLOUD_BACKEND, NULL},
@@ -80,102 +100,150 @@ static const tc_field api_fields[] = {
     {"ServiceWebsocketCleanupFunctionName", META, CLOUD_BACKEND, NULL},
     {"ServiceWebsocketCleanupFunctionNamespace", META, CLOUD_BACKEND, NULL},
     {"ServiceWebsocketCleanupFunctionQualifier", META, CLOUD_BACKEND, NULL},
-    {"EventBusId", META, CLOUD_BACKEND, NULL}, {"IsBase64Encoded", META, CLOUD_BACKEND, NULL},
+    {"EventBusId", META, CLOUD_BACKEND, NULL},
+    {"IsBase64Encoded", META, CLOUD_BACKEND, NULL},
     {"IsBase64Trigger", META, CLOUD_BACKEND, NULL},
     {"Base64EncodedTriggerRules", META, CLOUD_BACKEND, NULL},
-    {"ResponseType", META, DOC_ONLY, NULL}, {"ResponseSuccessExample", META, DOC_ONLY, NULL},
+    {"ResponseType", META, DOC_ONLY, NULL},
+    {"ResponseSuccessExample", META, DOC_ONLY, NULL},
     {"ResponseFailExample", META, DOC_ONLY, NULL},
     {"IsDeleteResponseErrorCodes", META, DOC_ONLY, NULL},
     {"IsDebugAfterCharge", META, "a cloud-market billing switch", NULL},
-    {"UserType", META, PLACEMENT, NULL}, {"Owner", META, READ_ONLY, NULL},
-    {"ServiceName", META, READ_ONLY, NULL}, {"ServiceDesc", META, READ_ONLY, NULL},
-    {"CreatedTime", META, READ_ONLY, NULL}, {"ModifiedTime", META, READ_ONLY, NULL},
-    {"InternalDomain", META, READ_ONLY, NULL}, {"Environments", META, READ_ONLY, NULL},
-    {"UniqVpcId", META, PLACEMENT, NULL}, {"VpcId", META, PLACEMENT, NULL},
+    {"UserType", META, PLACEMENT, NULL},
+    {"Owner", META, READ_ONLY, NULL},
+    {"ServiceName", META, READ_ONLY, NULL},
+    {"ServiceDesc", META, READ_ONLY, NULL},
+    {"CreatedTime", META, READ_ONLY, NULL},
+    {"ModifiedTime", META, READ_ONLY, NULL},
+    {"InternalDomain", META, READ_ONLY, NULL},
+    {"Environments", META, READ_ONLY, NULL},
+    {"UniqVpcId", META, PLACEMENT, NULL},
+    {"VpcId", META, PLACEMENT, NULL},
     {"RelationBuniessApiIds", META, AUTH_ONLY, NULL},
     {"Tags", META, "tags are not kept on APIs", NULL},
     END};
 
-static const tc_field backend_fields[] = {
-    {"Url", OURS, NULL, NULL}, {"Path", OURS, NULL, NULL}, {"Method", OURS, NULL, NULL},
-    {"Product", OURS, NULL, NULL}, {"UpstreamId", OURS, NULL, NULL},
-    {"UniqVpcId", OURS, NULL, NULL}, {"CosConfig", META, CLOUD_BACKEND, NULL},
-    END};
+static const tc_field backend_fields[] = {{"Url", OURS, NULL, NULL},
+                                          {"Path", OURS, NULL, NULL},
+                                          {"Method", OURS, NULL, NULL},
+                                          {"Product", OURS, NULL, NULL},
+                                          {"UpstreamId", OURS, NULL, NULL},
+                                          {"UniqVpcId", OURS, NULL, NULL},
+                                          {"CosConfig", META, CLOUD_BACKEND, NULL},
+                                          END};
 
 static const tc_field service_fields[] = {
-    {"ServiceId", OWN_ID, NULL, NULL}, {"ServiceName", OURS, NULL, NULL},
-    {"ServiceDesc", OURS, NULL, NULL}, {"Protocol", SPECIAL, NULL, NULL},
-    {"Environments", OURS, NULL, NULL}, {"Domains", OURS, NULL, NULL},
-    {"Apis", OURS, NULL, NULL}, {"Releases", OURS, NULL, NULL},
+    {"ServiceId", OWN_ID, NULL, NULL},
+    {"ServiceName", OURS, NULL, NULL},
+    {"ServiceDesc", OURS, NULL, NULL},
+    {"Protocol", SPECIAL, NULL, NULL},
+    {"Environments", OURS, NULL, NULL},
+    {"Domains", OURS, NULL, NULL},
+    {"Apis", OURS, NULL, NULL},
+    {"Releases", OURS, NULL, NULL},
     {"ApiTotalCount", OURS, NULL, NULL}, /* read-only: the admin API drops it */
-    {"AvailableEnvironments", SPECIAL, NULL, NULL}, {"OuterSubDomain", SPECIAL, NULL, NULL},
+    {"AvailableEnvironments", SPECIAL, NULL, NULL},
+    {"OuterSubDomain", SPECIAL, NULL, NULL},
     {"UsagePlanList", UNSUP, "usage plans (secret keys and quotas) are not implemented", NULL},
     {"UsagePlanTotalCount", UNSUP, "usage plans (secret keys and quotas) are not implemented",
      NULL},
-    {"ApiIdStatusSet", META, "API summaries without backends; APIs are taken from "
-                             "DescribeApi answers", NULL},
+    {"ApiIdStatusSet", META,
+     "API summaries without backends; APIs are taken from "
+     "DescribeApi answers",
+     NULL},
     {"InnerSubDomain", META, "Tencent's VPC-internal default domain", NULL},
     {"InternalSubDomain", META, "Tencent's VPC-internal default domain", NULL},
-    {"InnerHttpPort", META, PLACEMENT, NULL}, {"InnerHttpsPort", META, PLACEMENT, NULL},
-    {"NetTypes", META, PLACEMENT, NULL}, {"IpVersion", META, PLACEMENT, NULL},
-    {"ExclusiveSetName", META, PLACEMENT, NULL}, {"InstanceId", META, PLACEMENT, NULL},
-    {"InstanceName", META, PLACEMENT, NULL}, {"SetServerName", META, PLACEMENT, NULL},
-    {"AppIdType", META, PLACEMENT, NULL}, {"UniqVpcId", META, PLACEMENT, NULL},
-    {"SetId", META, PLACEMENT, NULL}, {"SetType", META, PLACEMENT, NULL},
-    {"DeploymentType", META, PLACEMENT, NULL}, {"UserType", META, PLACEMENT, NULL},
-    {"TradeIsolateStatus", META, READ_ONLY, NULL}, {"CreatedTime", META, READ_ONLY, NULL},
+    {"InnerHttpPort", META, PLACEMENT, NULL},
+    {"InnerHttpsPort", META, PLACEMENT, NULL},
+    {"NetTypes", META, PLACEMENT, NULL},
+    {"IpVersion", META, PLACEMENT, NULL},
+    {"ExclusiveSetName", META, PLACEMENT, NULL},
+    {"InstanceId", META, PLACEMENT, NULL},
+    {"InstanceName", META, PLACEMENT, NULL},
+    {"SetServerName", META, PLACEMENT, NULL},
+    {"AppIdType", META, PLACEMENT, NULL},
+    {"UniqVpcId", META, PLACEMENT, NULL},
+    {"SetId", META, PLACEMENT, NULL},
+    {"SetType", META, PLACEMENT, NULL},
+    {"DeploymentType", META, PLACEMENT, NULL},
+    {"UserType", META, PLACEMENT, NULL},
+    {"TradeIsolateStatus", META, READ_ONLY, NULL},
+    {"CreatedTime", META, READ_ONLY, NULL},
     {"ModifiedTime", META, READ_ONLY, NULL},
     {"Tags", META, "tags are not kept on services", NULL},
     END};
 
-static const tc_field upstream_fields[] = {
-    {"UpstreamId", OWN_ID, NULL, NULL}, {"UpstreamName", OURS, NULL, NULL},
-    {"UpstreamDescription", META, KEPT_NOT, NULL}, {"UniqVpcId", META, PLACEMENT, NULL},
-    {"UpstreamType", OURS, NULL, NULL}, {"Algorithm", OURS, NULL, NULL},
-    {"Retries", OURS, NULL, NULL}, {"UpstreamHost", OURS, NULL, NULL},
-    {"Tags", META, KEPT_NOT, NULL}, {"HashKey", OURS, NULL, NULL},
-    {"TlsVerify", OURS, NULL, NULL},
-    {"CaFile", OURS, NULL, NULL}, {"MaxConnectionsPerNode", OURS, NULL, NULL},
-    {"MaxQueuePerNode", OURS, NULL, NULL}, {"QueueTimeout", OURS, NULL, NULL},
-    {"MaxIdleConnectionsPerNode", OURS, NULL, NULL}, {"KeepaliveTimeout", OURS, NULL, NULL},
-    {"Scheme", SPECIAL, NULL, NULL}, {"Nodes", SPECIAL, NULL, NULL},
-    {"HealthChecker", SPECIAL, NULL, NULL}, {"K8sService", SPECIAL, NULL, NULL},
-    {"K8sServices", SPECIAL, NULL, NULL},
-    {"CreatedTime", META, READ_ONLY, NULL},
-    END};
+static const tc_field upstream_fields[] = {{"UpstreamId", OWN_ID, NULL, NULL},
+                                           {"UpstreamName", OURS, NULL, NULL},
+                                           {"UpstreamDescription", META, KEPT_NOT, NULL},
+                                           {"UniqVpcId", META, PLACEMENT, NULL},
+                                           {"UpstreamType", OURS, NULL, NULL},
+                                           {"Algorithm", OURS, NULL, NULL},
+                                           {"Retries", OURS, NULL, NULL},
+                                           {"UpstreamHost", OURS, NULL, NULL},
+                                           {"Tags", META, KEPT_NOT, NULL},
+                                           {"HashKey", OURS, NULL, NULL},
+                                           {"TlsVerify", OURS, NULL, NULL},
+                                           {"CaFile", OURS, NULL, NULL},
+                                           {"MaxConnectionsPerNode", OURS, NULL, NULL},
+                                           {"MaxQueuePerNode", OURS, NULL, NULL},
+                                           {"QueueTimeout", OURS, NULL, NULL},
+                                           {"MaxIdleConnectionsPerNode", OURS, NULL, NULL},
+                                           {"KeepaliveTimeout", OURS, NULL, NULL},
+                                           {"Scheme", SPECIAL, NULL, NULL},
+                                           {"Nodes", SPECIAL, NULL, NULL},
+                                           {"HealthChecker", SPECIAL, NULL, NULL},
+                                           {"K8sService", SPECIAL, NULL, NULL},
+                                           {"K8sServices", SPECIAL, NULL, NULL},
+                                           {"CreatedTime", META, READ_ONLY, NULL},
+                                           END};
 
-static const tc_field node_fields[] = {
-    {"Host", OURS, NULL, NULL}, {"Port", OURS, NULL, NULL}, {"Weight", OURS, NULL, NULL},
-    {"VmInstanceId", META, KEPT_NOT, NULL}, {"Tags", META, KEPT_NOT, NULL},
-    {"Healthy", META, READ_ONLY, NULL}, {"ServiceName", META, READ_ONLY, NULL},
-    {"NameSpace", META, READ_ONLY, NULL}, {"ClusterId", META, READ_ONLY, NULL},
-    {"Source", META, READ_ONLY, NULL}, {"UniqueServiceName", META, READ_ONLY, NULL},
-    END};
+static const tc_field node_fields[] = {{"Host", OURS, NULL, NULL},
+                                       {"Port", OURS, NULL, NULL},
+                                       {"Weight", OURS, NULL, NULL},
+                                       {"VmInstanceId", META, KEPT_NOT, NULL},
+                                       {"Tags", META, KEPT_NOT, NULL},
+                                       {"Healthy", META, READ_ONLY, NULL},
+                                       {"ServiceName", META, READ_ONLY, NULL},
+                                       {"NameSpace", META, READ_ONLY, NULL},
+                                       {"ClusterId", META, READ_ONLY, NULL},
+                                       {"Source", META, READ_ONLY, NULL},
+                                       {"UniqueServiceName", META, READ_ONLY, NULL},
+                                       END};
 
-static const tc_field health_fields[] = {
-    {"EnableActiveCheck", OURS, NULL, NULL}, {"EnablePassiveCheck", OURS, NULL, NULL},
-    {"HealthyHttpStatus", OURS, NULL, NULL}, {"UnhealthyHttpStatus", OURS, NULL, NULL},
-    {"TcpFailureThreshold", OURS, NULL, NULL}, {"TimeoutThreshold", OURS, NULL, NULL},
-    {"HttpFailureThreshold", OURS, NULL, NULL}, {"ActiveCheckHttpPath", OURS, NULL, NULL},
-    {"ActiveCheckTimeout", OURS, NULL, NULL}, {"ActiveCheckInterval", OURS, NULL, NULL},
-    {"UnhealthyTimeout", OURS, NULL, NULL}, {"ActiveRequestHeader", SPECIAL, NULL, NULL},
-    END};
+static const tc_field health_fields[] = {{"EnableActiveCheck", OURS, NULL, NULL},
+                                         {"EnablePassiveCheck", OURS, NULL, NULL},
+                                         {"HealthyHttpStatus", OURS, NULL, NULL},
+                                         {"UnhealthyHttpStatus", OURS, NULL, NULL},
+                                         {"TcpFailureThreshold", OURS, NULL, NULL},
+                                         {"TimeoutThreshold", OURS, NULL, NULL},
+                                         {"HttpFailureThreshold", OURS, NULL, NULL},
+                                         {"ActiveCheckHttpPath", OURS, NULL, NULL},
+                                         {"ActiveCheckTimeout", OURS, NULL, NULL},
+                                         {"ActiveCheckInterval", OURS, NULL, NULL},
+                                         {"UnhealthyTimeout", OURS, NULL, NULL},
+                                         {"ActiveRequestHeader", SPECIAL, NULL, NULL},
+                                         END};
 
 static const tc_field k8s_fields[] = {
-    {"Weight", OURS, NULL, NULL}, {"ClusterId", OURS, NULL, NULL},
+    {"Weight", OURS, NULL, NULL},    {"ClusterId", OURS, NULL, NULL},
     {"Namespace", OURS, NULL, NULL}, {"ServiceName", OURS, NULL, NULL},
-    {"Port", OURS, NULL, NULL}, {"ExtraLabels", OURS, NULL, NULL}, {"Name", OURS, NULL, NULL},
-    END};
+    {"Port", OURS, NULL, NULL},      {"ExtraLabels", OURS, NULL, NULL},
+    {"Name", OURS, NULL, NULL},      END};
 
 static const tc_field plugin_fields[] = {
-    {"PluginId", OWN_ID, NULL, NULL}, {"PluginName", OURS, NULL, NULL},
-    {"PluginData", OURS, NULL, NULL}, {"Description", OURS, NULL, NULL},
+    {"PluginId", OWN_ID, NULL, NULL},
+    {"PluginName", OURS, NULL, NULL},
+    {"PluginData", OURS, NULL, NULL},
+    {"Description", OURS, NULL, NULL},
     {"Attachments", OURS, NULL, NULL},
     /* read-only: the admin API drops them, the import turns them into
      * Attachments first */
-    {"AttachedApis", OURS, NULL, NULL}, {"AttachedApiTotalCount", OURS, NULL, NULL},
+    {"AttachedApis", OURS, NULL, NULL},
+    {"AttachedApiTotalCount", OURS, NULL, NULL},
     {"PluginType", SPECIAL, NULL, NULL},
-    {"CreatedTime", META, READ_ONLY, NULL}, {"ModifiedTime", META, READ_ONLY, NULL},
+    {"CreatedTime", META, READ_ONLY, NULL},
+    {"ModifiedTime", META, READ_ONLY, NULL},
     {"Tags", META, "tags are not kept on plugins", NULL},
     END};
 
@@ -246,7 +314,8 @@ static void pass(const tc_field *t, json_t *obj, const char *prefix, sy_tc_repor
     const char *k;
     json_t *v;
     void *tmp;
-    json_object_foreach_safe(obj, tmp, k, v) {
+    json_object_foreach_safe(obj, tmp, k, v)
+    {
         const tc_field *f = field_of(t, k);
         if (!f) {
             if (r->drop_unknown) {
@@ -303,23 +372,27 @@ static void request_params(json_t *api, const char *prefix, sy_tc_report *r)
     size_t i;
     json_t *p;
     bool documented = false;
-    json_array_foreach(list, i, p) {
+    json_array_foreach(list, i, p)
+    {
         char at[64];
         snprintf(at, sizeof at, "RequestParameters[%zu]", i);
         if (is_path_param(p))
             continue;
         if (json_is_true(json_object_get(p, "Required")))
-            note(r->refused, prefix, at, "a required %s parameter is checked by Tencent; "
+            note(r->refused, prefix, at,
+                 "a required %s parameter is checked by Tencent; "
                  "Switchyard does not check required parameters",
                  str(p, "Position") ? str(p, "Position") : "");
         else if (!is_empty(json_object_get(p, "DefaultValue")))
-            note(r->refused, prefix, at, "parameter default values are not filled in by "
+            note(r->refused, prefix, at,
+                 "parameter default values are not filled in by "
                  "Switchyard");
         else
             documented = true;
     }
     if (documented)
-        note(r->ignored, prefix, "RequestParameters", "optional parameter declarations are "
+        note(r->ignored, prefix, "RequestParameters",
+             "optional parameter declarations are "
              "documentation here: requests are passed on with all their parameters");
     if (json_is_array(list) || json_is_null(list))
         json_object_del(api, "RequestParameters");
@@ -335,7 +408,8 @@ static void service_params(json_t *api, const char *prefix, sy_tc_report *r)
     json_t *list = json_object_get(api, "ServiceParameters");
     size_t i;
     json_t *p;
-    json_array_foreach(list, i, p) {
+    json_array_foreach(list, i, p)
+    {
         const char *n = str(p, "Name"), *rn = str(p, "RelevantRequestParameterName");
         const char *pos = str(p, "Position"), *rpos = str(p, "RelevantRequestParameterPosition");
         bool same = n && rn && strcmp(n, rn) == 0 && pos && rpos && strcasecmp(pos, rpos) == 0 &&
@@ -343,7 +417,8 @@ static void service_params(json_t *api, const char *prefix, sy_tc_report *r)
         if (!same) {
             char at[64];
             snprintf(at, sizeof at, "ServiceParameters[%zu]", i);
-            note(r->refused, prefix, at, "backend parameter mapping (renaming or moving a "
+            note(r->refused, prefix, at,
+                 "backend parameter mapping (renaming or moving a "
                  "parameter, or a default value) is not implemented");
         }
     }
@@ -357,7 +432,8 @@ static void error_codes(json_t *api, const char *prefix, sy_tc_report *r)
     json_t *list = json_object_get(api, "ResponseErrorCodes");
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         if (json_is_true(json_object_get(e, "NeedConvert"))) {
             char at[64];
             snprintf(at, sizeof at, "ResponseErrorCodes[%zu].NeedConvert", i);
@@ -396,7 +472,8 @@ static void request_config(json_t *api, const char *prefix, sy_tc_report *r)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(rc, k, v) {
+    json_object_foreach(rc, k, v)
+    {
         if (strcmp(k, "Path") != 0 && strcmp(k, "Method") != 0 && !is_empty(v)) {
             char at[300];
             snprintf(at, sizeof at, "RequestConfig.%s", k);
@@ -415,11 +492,13 @@ static void api_protocol(json_t *api, const char *prefix, sy_tc_report *r)
         return;
     }
     if (p && (strcasecmp(p, "HTTPS") == 0 || strcasecmp(p, "HTTP&HTTPS") == 0)) {
-        note(r->ignored, prefix, "Protocol", "the schemes an API answers on are chosen per "
+        note(r->ignored, prefix, "Protocol",
+             "the schemes an API answers on are chosen per "
              "domain here (Domains[].Protocol, IsForcedHttps)");
         json_object_del(api, "Protocol");
     } else if (p && strcasecmp(p, "WEBSOCKET") == 0) {
-        note(r->refused, prefix, "Protocol", "WebSocket APIs (ws:// backends, SCF WebSocket "
+        note(r->refused, prefix, "Protocol",
+             "WebSocket APIs (ws:// backends, SCF WebSocket "
              "functions) are not supported; an HTTP API passes WebSocket upgrades through");
     } else {
         note(r->refused, prefix, "Protocol", "must be HTTP (or WEBSOCKET, not supported)");
@@ -436,8 +515,10 @@ static void api_service_type(json_t *api, const char *prefix, sy_tc_report *r)
     if (strcmp(t, "UPSTREAM") == 0 || strcmp(t, "VPC") == 0)
         json_object_set_new(api, "ServiceType", json_string("HTTP"));
     else if (strcmp(t, "HTTP") != 0 && strcmp(t, "MOCK") != 0)
-        note(r->refused, prefix, "ServiceType", "%s backends are %s; Switchyard serves HTTP "
-             "and MOCK backends", t,
+        note(r->refused, prefix, "ServiceType",
+             "%s backends are %s; Switchyard serves HTTP "
+             "and MOCK backends",
+             t,
              strcmp(t, "WEBSOCKET") == 0 || strcmp(t, "GRPC") == 0 ? "not supported"
                                                                    : "cloud-only, not supported");
 }
@@ -447,8 +528,8 @@ static void map_api(json_t *api, const char *prefix, const char *service_id, sy_
     pass(api_fields, api, prefix, r);
     const char *sid = str(api, "ServiceId");
     if (sid && service_id && strcmp(sid, service_id) != 0)
-        note(r->refused, prefix, "ServiceId", "names service \"%s\", not \"%s\" of the path",
-             sid, service_id);
+        note(r->refused, prefix, "ServiceId", "names service \"%s\", not \"%s\" of the path", sid,
+             service_id);
     json_object_del(api, "ServiceId");
     request_config(api, prefix, r);
     api_protocol(api, prefix, r);
@@ -498,7 +579,8 @@ static void map_service(json_t *svc, const char *prefix, sy_tc_report *r)
         json_object_set_new(svc, "Domains", json_pack("[o]", d));
     } else if (proto && *proto && strcmp(proto, "http&https") != 0) {
         /* Our schemes are per domain; both is what a domain defaults to. */
-        note(r->ignored, prefix, "Protocol", "the schemes a service answers on are set per "
+        note(r->ignored, prefix, "Protocol",
+             "the schemes a service answers on are set per "
              "domain here (Domains[].Protocol)");
     }
     json_object_del(svc, "Protocol");
@@ -519,7 +601,8 @@ static void probe_headers(json_t *hc, const char *prefix, sy_tc_report *r)
     json_t *m = json_object();
     size_t i;
     json_t *e;
-    json_array_foreach(h, i, e) {
+    json_array_foreach(h, i, e)
+    {
         const char *k = str(e, "Key") ? str(e, "Key") : str(e, "Name");
         const char *v = str(e, "Value");
         if (k && v) {
@@ -544,7 +627,8 @@ static void map_upstream(json_t *u, const char *prefix, sy_tc_report *r)
     pass(upstream_fields, u, prefix, r);
     const char *scheme = str(u, "Scheme");
     if (scheme && strncasecmp(scheme, "grpc", 4) == 0)
-        note(r->refused, prefix, "Scheme", "gRPC to upstream nodes is not supported (HTTP and "
+        note(r->refused, prefix, "Scheme",
+             "gRPC to upstream nodes is not supported (HTTP and "
              "HTTPS are)");
     else if (scheme && (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0)) {
         char up[8];
@@ -562,7 +646,8 @@ static void map_upstream(json_t *u, const char *prefix, sy_tc_report *r)
         json_object_del(u, "K8sService");
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(u, "K8sService"), i, e) {
+    json_array_foreach(json_object_get(u, "K8sService"), i, e)
+    {
         sub_path(p, sizeof p, prefix, "K8sService", i, true);
         if (json_is_object(e))
             pass(k8s_fields, e, p, r);
@@ -584,7 +669,8 @@ static void map_upstream(json_t *u, const char *prefix, sy_tc_report *r)
         i++;
     }
     if (pods)
-        note(r->ignored, prefix, "Nodes", "pods discovered from K8sService; the gateway "
+        note(r->ignored, prefix, "Nodes",
+             "pods discovered from K8sService; the gateway "
              "discovers them itself");
     if (json_is_null(nodes) || (pods && !json_array_size(nodes)))
         json_object_del(u, "Nodes");
@@ -605,8 +691,10 @@ static void map_plugin(json_t *pl, const char *prefix, sy_tc_report *r)
     pass(plugin_fields, pl, prefix, r);
     const char *t = str(pl, "PluginType");
     if (t && strcmp(t, "Routing") != 0)
-        note(r->refused, prefix, "PluginType", "only Routing plugins are implemented; %s is "
-             "not", t);
+        note(r->refused, prefix, "PluginType",
+             "only Routing plugins are implemented; %s is "
+             "not",
+             t);
 }
 
 bool sy_tc_map(sy_tc_kind kind, json_t *obj, const char *prefix, const char *service_id,
@@ -614,10 +702,18 @@ bool sy_tc_map(sy_tc_kind kind, json_t *obj, const char *prefix, const char *ser
 {
     size_t before = json_array_size(r->refused);
     switch (kind) {
-    case SY_TC_API: map_api(obj, prefix, service_id, r); break;
-    case SY_TC_SERVICE: map_service(obj, prefix, r); break;
-    case SY_TC_UPSTREAM: map_upstream(obj, prefix, r); break;
-    case SY_TC_PLUGIN: map_plugin(obj, prefix, r); break;
+    case SY_TC_API:
+        map_api(obj, prefix, service_id, r);
+        break;
+    case SY_TC_SERVICE:
+        map_service(obj, prefix, r);
+        break;
+    case SY_TC_UPSTREAM:
+        map_upstream(obj, prefix, r);
+        break;
+    case SY_TC_PLUGIN:
+        map_plugin(obj, prefix, r);
+        break;
     }
     return json_array_size(r->refused) == before;
 }

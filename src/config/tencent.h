@@ -29,8 +29,8 @@
 typedef enum { SY_TC_API, SY_TC_SERVICE, SY_TC_UPSTREAM, SY_TC_PLUGIN } sy_tc_kind;
 
 typedef struct sy_tc_report {
-    json_t *refused;   /* [{field, reason}]: the object cannot be carried */
-    json_t *ignored;   /* [{field, reason}]: dropped, without effect here */
+    json_t *refused; /* [{field, reason}]: the object cannot be carried */
+    json_t *ignored; /* [{field, reason}]: dropped, without effect here */
     /* Import: a key neither ours nor in Tencent's table is dropped and
      * reported as ignored ("unknown").  Admin: left for the validator,
      * which names it as an unknown key. */

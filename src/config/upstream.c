@@ -5,27 +5,49 @@
 
 #include "config/fields.h"
 
-static const char *const upstream_keys[] = {
-    "UpstreamId", "UpstreamName", "UpstreamDescription", "UniqVpcId",
-    "UpstreamType", "Scheme", "Algorithm", "Retries", "UpstreamHost", "Nodes",
-    "HealthChecker", "K8sService", "Tags", "HashKey", "TlsVerify", "CaFile",
-    "MaxConnectionsPerNode", "MaxQueuePerNode", "QueueTimeout",
-    "MaxIdleConnectionsPerNode", "KeepaliveTimeout", NULL};
-static const char *const node_keys[] = {"Host", "Port", "Weight",
-                                        "VmInstanceId", "Tags", NULL};
-static const char *const health_keys[] = {
-    "EnableActiveCheck", "EnablePassiveCheck", "HealthyHttpStatus",
-    "UnhealthyHttpStatus", "TcpFailureThreshold", "TimeoutThreshold",
-    "HttpFailureThreshold", "ActiveCheckHttpPath", "ActiveCheckTimeout",
-    "ActiveCheckInterval", "ActiveRequestHeader", "UnhealthyTimeout", NULL};
+static const char *const upstream_keys[] = {"UpstreamId",
+                                            "UpstreamName",
+                                            "UpstreamDescription",
+                                            "UniqVpcId",
+                                            "UpstreamType",
+                                            "Scheme",
+                                            "Algorithm",
+                                            "Retries",
+                                            "UpstreamHost",
+                                            "Nodes",
+                                            "HealthChecker",
+                                            "K8sService",
+                                            "Tags",
+                                            "HashKey",
+                                            "TlsVerify",
+                                            "CaFile",
+                                            "MaxConnectionsPerNode",
+                                            "MaxQueuePerNode",
+                                            "QueueTimeout",
+                                            "MaxIdleConnectionsPerNode",
+                                            "KeepaliveTimeout",
+                                            NULL};
+static const char *const node_keys[] = {"Host", "Port", "Weight", "VmInstanceId", "Tags", NULL};
+static const char *const health_keys[] = {"EnableActiveCheck",
+                                          "EnablePassiveCheck",
+                                          "HealthyHttpStatus",
+                                          "UnhealthyHttpStatus",
+                                          "TcpFailureThreshold",
+                                          "TimeoutThreshold",
+                                          "HttpFailureThreshold",
+                                          "ActiveCheckHttpPath",
+                                          "ActiveCheckTimeout",
+                                          "ActiveCheckInterval",
+                                          "ActiveRequestHeader",
+                                          "UnhealthyTimeout",
+                                          NULL};
 
 static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
-static const char *const algorithms[] = {"ROUND-ROBIN", "ROUND_ROBIN",
-                                         "LEAST-CONN", "CONSISTENT-HASH", NULL};
+static const char *const algorithms[] = {"ROUND-ROBIN", "ROUND_ROBIN", "LEAST-CONN",
+                                         "CONSISTENT-HASH", NULL};
 static const char *const types[] = {"IP_PORT", "K8S", NULL};
 
-static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                      sy_node_cfg *node)
+static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_node_cfg *node)
 {
     char *host = NULL;
     int64_t port = 0, weight = 0;
@@ -43,22 +65,18 @@ static void load_node(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
     const sy_ynode *tags = sy_ymap_get(map, "Tags");
     if (tags)
         sy_cfg_node_list(c, tags, SY_PATH_KEY(path, "Tags"));
-    if (ok && !sy_endpoint_set(c->a, host, strlen(host), (unsigned)port, false,
-                               &node->ep, &why))
-        sy_cfg_err(c, sy_ymap_get(map, "Host")->mark,
-                   SY_PATH_KEY(path, "Host"), "%s", why);
+    if (ok && !sy_endpoint_set(c->a, host, strlen(host), (unsigned)port, false, &node->ep, &why))
+        sy_cfg_err(c, sy_ymap_get(map, "Host")->mark, SY_PATH_KEY(path, "Host"), "%s", why);
 }
 
-static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                         const char *key, sy_status_set *set, const char *def)
+static void status_field(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, const char *key,
+                         sy_status_set *set, const char *def)
 {
     char *s;
     const char *why;
     sy_status_set_parse(def, set, &why);
-    if (sy_cfg_str(c, map, path, key, SY_OPT, &s) &&
-        !sy_status_set_parse(s, set, &why))
-        sy_cfg_err(c, sy_ymap_get(map, key)->mark, SY_PATH_KEY(path, key),
-                   "%s", why);
+    if (sy_cfg_str(c, map, path, key, SY_OPT, &s) && !sy_status_set_parse(s, set, &why))
+        sy_cfg_err(c, sy_ymap_get(map, key)->mark, SY_PATH_KEY(path, key), "%s", why);
 }
 
 static bool header_name_ok(const char *s)
@@ -67,18 +85,16 @@ static bool header_name_ok(const char *s)
         return false;
     for (; *s; s++)
         if (!strchr("!#$%&'*+-.^_`|~", *s) &&
-            !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-              (*s >= 'A' && *s <= 'Z')))
+            !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
             return false;
     return true;
 }
 
-static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
-                               const sy_fpath *path, sy_health_cfg *h)
+static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path,
+                               sy_health_cfg *h)
 {
     if (v->kind != SY_YN_MAP) {
-        sy_cfg_err(c, v->mark, path, "must be a mapping, got %s",
-                   sy_ynode_what(v));
+        sy_cfg_err(c, v->mark, path, "must be a mapping, got %s", sy_ynode_what(v));
         return;
     }
     h->active_headers = sy_arena_alloc(c->a, (v->n ? v->n : 1) * sizeof(char *));
@@ -93,17 +109,14 @@ static void load_probe_headers(sy_cfg_ctx *c, const sy_ynode *v,
         if (!sy_cfg_node_str(c, v->vals[i], kp, &val))
             continue;
         if (strpbrk(val, "\r\n")) {
-            sy_cfg_err(c, v->vals[i]->mark, kp,
-                       "header value must not contain CR or LF");
+            sy_cfg_err(c, v->vals[i]->mark, kp, "header value must not contain CR or LF");
             continue;
         }
-        h->active_headers[h->n_active_headers++] =
-            sy_arena_printf(c->a, "%s: %s", name, val);
+        h->active_headers[h->n_active_headers++] = sy_arena_printf(c->a, "%s: %s", name, val);
     }
 }
 
-static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
-                        sy_health_cfg *h)
+static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path, sy_health_cfg *h)
 {
     int64_t n;
     char *s;
@@ -138,10 +151,8 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
         else
             h->active_path = s;
     }
-    sy_cfg_seconds(c, map, path, "ActiveCheckTimeout", SY_OPT, 0.001, 300,
-                   &h->active_timeout_ms);
-    sy_cfg_seconds(c, map, path, "ActiveCheckInterval", SY_OPT, 0.1, 3600,
-                   &h->active_interval_ms);
+    sy_cfg_seconds(c, map, path, "ActiveCheckTimeout", SY_OPT, 0.001, 300, &h->active_timeout_ms);
+    sy_cfg_seconds(c, map, path, "ActiveCheckInterval", SY_OPT, 0.1, 3600, &h->active_interval_ms);
     const sy_ynode *hv = sy_ymap_get(map, "ActiveRequestHeader");
     if (hv)
         load_probe_headers(c, hv, SY_PATH_KEY(path, "ActiveRequestHeader"), h);
@@ -149,8 +160,7 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
                              &h->unhealthy_timeout_ms);
     /* Only active probes bring an ejected node back; with passive checks
      * alone the timeout is the only way back. */
-    if (ut && h->unhealthy_timeout_ms == 0 && h->enable_passive &&
-        !h->enable_active)
+    if (ut && h->unhealthy_timeout_ms == 0 && h->enable_passive && !h->enable_active)
         sy_cfg_err(c, sy_ymap_get(map, "UnhealthyTimeout")->mark,
                    SY_PATH_KEY(path, "UnhealthyTimeout"),
                    "must be greater than 0 when only passive checks are on");
@@ -160,9 +170,11 @@ static void load_health(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path
 static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *path,
                           sy_upstream_cfg *u)
 {
-    static const struct { const char *prefix; int on; } kinds[] = {
-        {"header.", SY_HASH_HEADER}, {"cookie.", SY_HASH_COOKIE},
-        {"query.", SY_HASH_QUERY}};
+    static const struct {
+        const char *prefix;
+        int on;
+    } kinds[] = {
+        {"header.", SY_HASH_HEADER}, {"cookie.", SY_HASH_COOKIE}, {"query.", SY_HASH_QUERY}};
     char *s;
     if (!sy_cfg_str(c, map, path, "HashKey", SY_OPT, &s))
         return;
@@ -173,16 +185,14 @@ static void load_hash_key(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     }
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t pl = strlen(kinds[i].prefix);
-        if (strncmp(s, kinds[i].prefix, pl) == 0 && s[pl] &&
-            !strpbrk(s + pl, " \t\r\n")) {
+        if (strncmp(s, kinds[i].prefix, pl) == 0 && s[pl] && !strpbrk(s + pl, " \t\r\n")) {
             u->hash_key = s;
             u->hash_on = kinds[i].on;
             u->hash_name = s + pl;
             return;
         }
     }
-    sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
-               SY_PATH_KEY(path, "HashKey"),
+    sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark, SY_PATH_KEY(path, "HashKey"),
                "must be client_ip, header.NAME, cookie.NAME or query.NAME");
 }
 
@@ -225,8 +235,8 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
         sy_upstream_cfg *prev = sy_cfg_find_upstream(c->cfg, s);
         if (prev)
             sy_cfg_err(c, v->mark, SY_PATH_KEY(path, "UpstreamId"),
-                       "duplicate UpstreamId \"%s\" (first at %d:%d)", s,
-                       prev->mark.line, prev->mark.col);
+                       "duplicate UpstreamId \"%s\" (first at %d:%d)", s, prev->mark.line,
+                       prev->mark.col);
         else
             u->id = s;
     }
@@ -240,14 +250,12 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
         u->scheme = sy_arena_strdup(c->a, schemes[idx]);
     if (sy_cfg_enum(c, map, path, "Algorithm", SY_OPT, algorithms, &idx))
         /* Tencent's docs spell it both ways; keep one spelling. */
-        u->algorithm = sy_arena_strdup(c->a, idx == 1 ? "ROUND-ROBIN"
-                                                      : algorithms[idx]);
+        u->algorithm = sy_arena_strdup(c->a, idx == 1 ? "ROUND-ROBIN" : algorithms[idx]);
     if (sy_cfg_int(c, map, path, "Retries", SY_OPT, 0, 100, &n))
         u->retries = (int)n;
     if (sy_cfg_str(c, map, path, "UpstreamHost", SY_OPT, &s)) {
         if (!*s || strpbrk(s, " \r\n\t"))
-            sy_cfg_err(c, sy_ymap_get(map, "UpstreamHost")->mark,
-                       SY_PATH_KEY(path, "UpstreamHost"),
+            sy_cfg_err(c, sy_ymap_get(map, "UpstreamHost")->mark, SY_PATH_KEY(path, "UpstreamHost"),
                        "must be a host name, optionally with :port");
         else
             u->upstream_host = s;
@@ -266,14 +274,13 @@ static void load_upstream(sy_cfg_ctx *c, const sy_ynode *map, const sy_fpath *pa
     }
     load_hash_key(c, map, path, u);
     if (u->hash_key && strcmp(u->algorithm, "CONSISTENT-HASH") != 0)
-        sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark,
-                   SY_PATH_KEY(path, "HashKey"),
+        sy_cfg_err(c, sy_ymap_get(map, "HashKey")->mark, SY_PATH_KEY(path, "HashKey"),
                    "only applies to Algorithm CONSISTENT-HASH");
     sy_cfg_bool(c, map, path, "TlsVerify", SY_OPT, &u->tls_verify);
     if (sy_cfg_str(c, map, path, "CaFile", SY_OPT, &s)) {
         if (!*s)
-            sy_cfg_err(c, sy_ymap_get(map, "CaFile")->mark,
-                       SY_PATH_KEY(path, "CaFile"), "must not be empty");
+            sy_cfg_err(c, sy_ymap_get(map, "CaFile")->mark, SY_PATH_KEY(path, "CaFile"),
+                       "must not be empty");
         else
             u->ca_file = s;
     }
@@ -291,8 +298,7 @@ void sy_cfg_load_upstreams(sy_cfg_ctx *c, const sy_ynode *list)
     sy_config *cfg = c->cfg;
     if (!sy_cfg_node_list(c, list, SY_PATH_TOP("Upstreams")))
         return;
-    cfg->upstreams = sy_arena_alloc(c->a, (list->n ? list->n : 1) *
-                                              sizeof *cfg->upstreams);
+    cfg->upstreams = sy_arena_alloc(c->a, (list->n ? list->n : 1) * sizeof *cfg->upstreams);
     /* n_upstreams grows as we go so duplicate checks see only earlier
      * entries. */
     for (size_t i = 0; i < list->n; i++) {

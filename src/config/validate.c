@@ -49,8 +49,7 @@ void sy_cfg_check_domains(sy_cfg_ctx *c)
             const sy_domain_cfg *dom = &s->domains[d];
             if (!dom->name)
                 continue;
-            bool implicit = s->n_domains == 1 && !dom->mappings &&
-                            dom->mark.line == s->mark.line &&
+            bool implicit = s->n_domains == 1 && !dom->mappings && dom->mark.line == s->mark.line &&
                             dom->mark.col == s->mark.col;
             for (size_t j = 0; j <= i; j++) {
                 const sy_service_cfg *o = &cfg->services[j];
@@ -62,15 +61,18 @@ void sy_cfg_check_domains(sy_cfg_ctx *c)
                 if (k == lim)
                     continue;
                 if (implicit)
-                    sy_cfg_err(c, s->mark, SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i), "Domains"),
+                    sy_cfg_err(c, s->mark,
+                               SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i), "Domains"),
                                "without Domains the service claims \"*\", already "
-                               "claimed by service \"%s\"", svc_label(o));
+                               "claimed by service \"%s\"",
+                               svc_label(o));
                 else
-                    sy_cfg_err(c, dom->mark,
-                               SY_PATH_IDX(SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i),
-                                                           "Domains"), d),
-                               "domain \"%s\" is already claimed by service \"%s\"",
-                               dom->name, svc_label(o));
+                    sy_cfg_err(
+                        c, dom->mark,
+                        SY_PATH_IDX(SY_PATH_KEY(SY_PATH_IDX(SY_PATH_TOP("Services"), i), "Domains"),
+                                    d),
+                        "domain \"%s\" is already claimed by service \"%s\"", dom->name,
+                        svc_label(o));
                 j = i + 1; /* one message per domain */
                 break;
             }
@@ -86,8 +88,7 @@ static bool has_api(const sy_attachment_cfg *a, const char *id)
     return false;
 }
 
-void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
-                             const sy_attachment_cfg *at,
+void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self, const sy_attachment_cfg *at,
                              const sy_ynode *node, const sy_fpath *path)
 {
     const sy_config *cfg = c->cfg;
@@ -97,8 +98,8 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
     sy_service_cfg *svc = sy_cfg_find_service(cfg, at->service_id);
 
     if (!svc) {
-        sy_cfg_err(c, sv->mark, SY_PATH_KEY(path, "ServiceId"),
-                   "unknown service \"%s\"", at->service_id);
+        sy_cfg_err(c, sv->mark, SY_PATH_KEY(path, "ServiceId"), "unknown service \"%s\"",
+                   at->service_id);
         return;
     }
     /* Tencent binds plugins only to APIs already released there.  A
@@ -110,8 +111,8 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
         published = svc->releases[r].env == at->env;
     if (!published)
         sy_cfg_err(c, sy_ymap_get(node, "EnvironmentName")->mark,
-                   SY_PATH_KEY(path, "EnvironmentName"),
-                   "service \"%s\" is not released to %s", svc->id, env);
+                   SY_PATH_KEY(path, "EnvironmentName"), "service \"%s\" is not released to %s",
+                   svc->id, env);
     for (size_t i = 0; i < at->n_api_ids; i++) {
         const char *id = at->api_ids[i];
         const sy_fpath *ip = SY_PATH_IDX(SY_PATH_KEY(path, "ApiIds"), i);
@@ -122,8 +123,8 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
             continue;
         }
         if (api->service != svc) {
-            sy_cfg_err(c, m, ip, "API \"%s\" belongs to service \"%s\", not \"%s\"",
-                       id, svc_label(api->service), svc->id);
+            sy_cfg_err(c, m, ip, "API \"%s\" belongs to service \"%s\", not \"%s\"", id,
+                       svc_label(api->service), svc->id);
             continue;
         }
         for (size_t j = 0; j < i; j++)
@@ -140,8 +141,10 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
                     strcmp(oa->service_id, at->service_id) != 0 || !has_api(oa, id))
                     continue;
                 if (o == self)
-                    sy_cfg_err(c, m, ip, "API \"%s\" is already attached in %s by "
-                               "this plugin", id, env);
+                    sy_cfg_err(c, m, ip,
+                               "API \"%s\" is already attached in %s by "
+                               "this plugin",
+                               id, env);
                 else
                     sy_cfg_err(c, m, ip,
                                "API \"%s\" already has Routing plugin \"%s\" in %s; "
@@ -150,6 +153,6 @@ void sy_cfg_check_attachment(sy_cfg_ctx *c, const sy_plugin_cfg *self,
                 goto next;
             }
         }
-next:;
+    next:;
     }
 }

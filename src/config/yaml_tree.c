@@ -16,7 +16,7 @@
  * the arena never holds half-grown arrays. */
 typedef struct frame {
     sy_ynode *node;
-    sy_ynode **kids;      /* list items, or key,value,key,value... */
+    sy_ynode **kids; /* list items, or key,value,key,value... */
     size_t n, cap;
 } frame;
 
@@ -26,9 +26,9 @@ typedef struct frame {
  * values, in every list item; the table lives only while parsing. */
 typedef struct strpool {
     sy_arena *a;
-    char *p;              /* free space in the current block */
+    char *p; /* free space in the current block */
     size_t left;
-    size_t block;         /* next block's size: grows with use */
+    size_t block;           /* next block's size: grows with use */
     const sy_ynode **slots; /* a scalar node holding each text */
     size_t mask, used;
 } strpool;
@@ -59,8 +59,7 @@ static char *pool_copy(strpool *sp, const char *s, size_t len)
 }
 
 /* The stored copy of s[0..len), shared with any earlier equal text. */
-static const char *pool_text(strpool *sp, const char *s, size_t len,
-                             const sy_ynode *owner)
+static const char *pool_text(strpool *sp, const char *s, size_t len, const sy_ynode *owner)
 {
     if (2 * (sp->used + 1) > sp->mask + 1) {
         size_t cap = sp->mask ? 2 * (sp->mask + 1) : 32;
@@ -132,8 +131,8 @@ static void close_frame(sy_arena *a, frame *f)
     f->kids = NULL;
 }
 
-static void errat(sy_errors *errs, const char *file, sy_mark m,
-                  const char *path, const char *msg, const char *detail)
+static void errat(sy_errors *errs, const char *file, sy_mark m, const char *path, const char *msg,
+                  const char *detail)
 {
     if (path && *path)
         sy_errors_at(errs, file, m, path, "%s%s", msg, detail ? detail : "");
@@ -178,9 +177,8 @@ static bool stream_begin(streamer *sm, frame *root)
     return on;
 }
 
-static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
-                       const char *file, const sy_mark *base,
-                       sy_errors *errs, const char *path, bool *failed,
+static sy_ynode *parse(sy_arena *a, const char *text, size_t len, const char *file,
+                       const sy_mark *base, sy_errors *errs, const char *path, bool *failed,
                        streamer *sm)
 {
     yaml_parser_t p;
@@ -204,8 +202,7 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
         if (!yaml_parser_parse(&p, &ev)) {
             char detail[256];
             sy_mark m = mark_of(p.problem_mark, base);
-            snprintf(detail, sizeof detail, "%s%s%s",
-                     p.problem ? p.problem : "malformed input",
+            snprintf(detail, sizeof detail, "%s%s%s", p.problem ? p.problem : "malformed input",
                      p.context ? " " : "", p.context ? p.context : "");
             errat(errs, file, m, path, "YAML syntax error: ", detail);
             *failed = true;
@@ -223,8 +220,7 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1) {
-                errat(errs, file, m, path,
-                      "only one YAML document is allowed", NULL);
+                errat(errs, file, m, path, "only one YAML document is allowed", NULL);
                 *failed = true;
             }
             break;
@@ -250,10 +246,9 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
             if (ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                 ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
                 node->text_mark.col++;
-            node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-                           (ev.data.scalar.tag &&
-                            strcmp((const char *)ev.data.scalar.tag,
-                                   YAML_STR_TAG) == 0);
+            node->quoted =
+                ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+                (ev.data.scalar.tag && strcmp((const char *)ev.data.scalar.tag, YAML_STR_TAG) == 0);
             break;
         }
         case YAML_SEQUENCE_START_EVENT:
@@ -264,8 +259,7 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
                 break;
             }
             node = sy_arena_alloc(a, sizeof *node);
-            node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? SY_YN_SEQ
-                                                              : SY_YN_MAP;
+            node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? SY_YN_SEQ : SY_YN_MAP;
             node->mark = m;
             if (sm && !sm->plugins && node->kind == SY_YN_SEQ && depth == 1 &&
                 pending_key(&stack[0], "Plugins")) {
@@ -306,10 +300,8 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
             sy_arena_reset(&sm->scratch);
             continue;
         }
-        if (f->node->kind == SY_YN_MAP && f->n % 2 == 0 &&
-            node->kind != SY_YN_SCALAR) {
-            errat(errs, file, node->mark, path,
-                  "mapping keys must be plain strings", NULL);
+        if (f->node->kind == SY_YN_MAP && f->n % 2 == 0 && node->kind != SY_YN_SCALAR) {
+            errat(errs, file, node->mark, path, "mapping keys must be plain strings", NULL);
             *failed = true;
             break;
         }
@@ -322,16 +314,14 @@ static sy_ynode *parse(sy_arena *a, const char *text, size_t len,
     return *failed ? NULL : root;
 }
 
-sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
-                         const char *file, const sy_mark *base,
-                         sy_errors *errs, const char *path, bool *failed)
+sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len, const char *file,
+                         const sy_mark *base, sy_errors *errs, const char *path, bool *failed)
 {
     return parse(a, text, len, file, base, errs, path, failed, NULL);
 }
 
-sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len,
-                                const char *file, sy_errors *errs, bool *failed,
-                                const sy_ytree_stream *st)
+sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len, const char *file,
+                                sy_errors *errs, bool *failed, const sy_ytree_stream *st)
 {
     streamer sm = {.st = st};
     sy_arena_init(&sm.scratch, 4096);
@@ -342,8 +332,7 @@ sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len,
 
 /* ---- JSON ---- */
 
-static sy_ynode *scalar(sy_arena *a, sy_mark at, const char *s, size_t len,
-                        bool quoted)
+static sy_ynode *scalar(sy_arena *a, sy_mark at, const char *s, size_t len, bool quoted)
 {
     sy_ynode *n = sy_arena_alloc(a, sizeof *n);
     n->kind = SY_YN_SCALAR;
@@ -385,7 +374,8 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n->mark = at;
         n->n = (uint32_t)cnt;
         n->items = sy_arena_alloc(a, (cnt ? cnt : 1) * sizeof(sy_ynode *));
-        json_array_foreach(j, i, v) {
+        json_array_foreach(j, i, v)
+        {
             if (!(n->items[i] = from_json(a, v, at, depth + 1)))
                 return NULL;
         }
@@ -401,7 +391,8 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
         n->n = (uint32_t)cnt;
         n->keys = sy_arena_alloc(a, (cnt ? 2 * cnt : 2) * sizeof(sy_ynode *));
         n->vals = n->keys + (cnt ? cnt : 1);
-        json_object_foreach(j, k, v) {
+        json_object_foreach(j, k, v)
+        {
             n->keys[i] = scalar(a, at, k, strlen(k), true);
             if (!(n->vals[i] = from_json(a, v, at, depth + 1)))
                 return NULL;
@@ -413,16 +404,13 @@ static sy_ynode *from_json(sy_arena *a, json_t *j, sy_mark at, int depth)
     return NULL;
 }
 
-sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len,
-                              const char *file, sy_mark at, sy_errors *errs,
-                              const char *path)
+sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len, const char *file,
+                              sy_mark at, sy_errors *errs, const char *path)
 {
     json_error_t jerr;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                           &jerr);
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!j) {
-        sy_errors_at(errs, file, at, path,
-                     "invalid JSON: %s (line %d, column %d of the string)",
+        sy_errors_at(errs, file, at, path, "invalid JSON: %s (line %d, column %d of the string)",
                      jerr.text, jerr.line, jerr.column);
         return NULL;
     }
@@ -451,9 +439,8 @@ bool sy_ynode_is_null(const sy_ynode *n)
 {
     if (n->kind != SY_YN_SCALAR || n->quoted)
         return false;
-    return n->len == 0 || strcmp(n->str, "~") == 0 ||
-           strcmp(n->str, "null") == 0 || strcmp(n->str, "Null") == 0 ||
-           strcmp(n->str, "NULL") == 0;
+    return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
+           strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
 static bool looks_number(const char *s)
@@ -489,8 +476,7 @@ const char *sy_ynode_what(const sy_ynode *n)
     return "a string";
 }
 
-sy_ynode *sy_ytree_from_json(sy_arena *a, const json_t *doc, const char *file,
-                             sy_errors *errs)
+sy_ynode *sy_ytree_from_json(sy_arena *a, const json_t *doc, const char *file, sy_errors *errs)
 {
     sy_mark at = {1, 1};
     sy_ynode *n = from_json(a, (json_t *)doc, at, 0);

@@ -29,20 +29,20 @@ struct sy_ynode {
      * callback instead (sy_ytree_parse_stream): items is NULL, n counts
      * them. */
     union {
-        uint32_t len;      /* scalars: length of str, excluding its NUL */
-        uint32_t n;        /* lists: n items; mappings: n pairs */
+        uint32_t len; /* scalars: length of str, excluding its NUL */
+        uint32_t n;   /* lists: n items; mappings: n pairs */
     };
     union {
         /* Scalars: text, NUL-terminated.  Equal texts of one parse may
          * share storage, so never write through it. */
         const char *str;
-        sy_ynode **items;  /* lists */
-        sy_ynode **keys;   /* mappings: keys[i] -> vals[i] */
+        sy_ynode **items; /* lists */
+        sy_ynode **keys;  /* mappings: keys[i] -> vals[i] */
     };
     union {
         /* Scalars: first character of the text (after a quote). */
         sy_mark text_mark;
-        sy_ynode **vals;   /* mappings */
+        sy_ynode **vals; /* mappings */
     };
 };
 /* Nesting deeper than this is refused: no real config needs it and it keeps
@@ -55,9 +55,8 @@ struct sy_ynode {
  * with *failed set.  `base`, when not NULL, replaces every node's position
  * (used for YAML embedded in a string, whose own lines mean nothing to the
  * user). */
-sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len,
-                         const char *file, const sy_mark *base,
-                         sy_errors *errs, const char *path, bool *failed);
+sy_ynode *sy_ytree_parse(sy_arena *a, const char *text, size_t len, const char *file,
+                         const sy_mark *base, sy_errors *errs, const char *path, bool *failed);
 
 /* Streaming the policies of a large file: a 100,000-policy document's
  * tree is four times its text, so the items of every
@@ -76,21 +75,19 @@ typedef struct sy_ytree_stream {
 
 /* sy_ytree_parse of a whole document (no base mark, no path), streaming
  * as `st` asks. */
-sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len,
-                                const char *file, sy_errors *errs, bool *failed,
-                                const sy_ytree_stream *st);
+sy_ynode *sy_ytree_parse_stream(sy_arena *a, const char *text, size_t len, const char *file,
+                                sy_errors *errs, bool *failed, const sy_ytree_stream *st);
 
 /* Parse JSON text into the same tree; every node gets position `at`.
  * Returns NULL after adding an error. */
-sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len,
-                              const char *file, sy_mark at, sy_errors *errs,
-                              const char *path);
+sy_ynode *sy_ytree_parse_json(sy_arena *a, const char *text, size_t len, const char *file,
+                              sy_mark at, sy_errors *errs, const char *path);
 
 /* A jansson document into the same tree (every node at 1:1).  Returns
  * NULL after adding an error when nesting is too deep. */
 struct json_t;
-sy_ynode *sy_ytree_from_json(sy_arena *a, const struct json_t *doc,
-                             const char *file, sy_errors *errs);
+sy_ynode *sy_ytree_from_json(sy_arena *a, const struct json_t *doc, const char *file,
+                             sy_errors *errs);
 
 /* The reverse, for the admin API: scalars written quoted become strings;
  * plain ones integers, reals, true/false or null when they spell one,

@@ -16,7 +16,7 @@ typedef struct sy_arena_chunk sy_arena_chunk;
 typedef struct sy_arena {
     sy_arena_chunk *head;
     size_t chunk_size;
-    size_t total;       /* bytes handed out, for stats and tests */
+    size_t total; /* bytes handed out, for stats and tests */
 } sy_arena;
 
 void sy_arena_init(sy_arena *a, size_t chunk_size);
@@ -25,8 +25,7 @@ void *sy_arena_alloc(sy_arena *a, size_t n);
 char *sy_arena_strndup(sy_arena *a, const char *s, size_t n);
 char *sy_arena_strdup(sy_arena *a, const char *s);
 sy_str sy_arena_str(sy_arena *a, sy_str s);
-char *sy_arena_printf(sy_arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *sy_arena_printf(sy_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forget everything but keep the first chunk for reuse. */
 void sy_arena_reset(sy_arena *a);
 void sy_arena_free(sy_arena *a);

@@ -16,9 +16,15 @@ typedef struct sy_buf {
     size_t off, len, cap;
 } sy_buf;
 
-static inline size_t sy_buf_pending(const sy_buf *b) { return b->len - b->off; }
+static inline size_t sy_buf_pending(const sy_buf *b)
+{
+    return b->len - b->off;
+}
 
-static inline void sy_buf_reset(sy_buf *b) { b->off = b->len = 0; }
+static inline void sy_buf_reset(sy_buf *b)
+{
+    b->off = b->len = 0;
+}
 
 /* Make room for n more bytes: compact first, then grow. */
 static inline void sy_buf_reserve(sy_buf *b, size_t n)
@@ -50,7 +56,10 @@ static inline void sy_buf_append(sy_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-static inline void sy_buf_append_str(sy_buf *b, const char *s) { sy_buf_append(b, s, strlen(s)); }
+static inline void sy_buf_append_str(sy_buf *b, const char *s)
+{
+    sy_buf_append(b, s, strlen(s));
+}
 
 static inline void sy_buf_consume(sy_buf *b, size_t n)
 {

@@ -12,7 +12,7 @@
 #include "net/loop.h"
 #include "upstream/balancer.h"
 
-#define LOOP_MS 100    /* longest sleep; a request or a wake-up ends it sooner */
+#define LOOP_MS 100 /* longest sleep; a request or a wake-up ends it sooner */
 /* Balancers are rebuilt at most this often: under churn (100 slice
  * updates/s) one rebuild covers several events, and the sets retired in
  * the last second (upstream/balancer.c) stay few. */
@@ -42,8 +42,8 @@ static char *selector_of(const sy_k8s_service_cfg *s)
         len += strlen(s->labels[i].key) + strlen(s->labels[i].value) + 2;
     char *sel = sy_calloc(1, len);
     for (size_t i = 0; i < s->n_labels; i++)
-        snprintf(sel + strlen(sel), len - strlen(sel), "%s%s=%s", i ? "," : "",
-                 s->labels[i].key, s->labels[i].value);
+        snprintf(sel + strlen(sel), len - strlen(sel), "%s%s=%s", i ? "," : "", s->labels[i].key,
+                 s->labels[i].value);
     return sel;
 }
 
@@ -53,8 +53,8 @@ static char *selector_of(const sy_k8s_service_cfg *s)
 static char *key_of(const sy_k8s_service_cfg *s)
 {
     char *sel = selector_of(s);
-    size_t len = strlen(s->cluster_id) + strlen(s->ns) + strlen(s->service) +
-                 (sel ? strlen(sel) : 0) + 32;
+    size_t len =
+        strlen(s->cluster_id) + strlen(s->ns) + strlen(s->service) + (sel ? strlen(sel) : 0) + 32;
     char *k = sy_calloc(1, len);
     snprintf(k, len, "%s|%s|%s|%u|%s", s->cluster_id, s->ns, s->service, s->port, sel ? sel : "");
     free(sel);

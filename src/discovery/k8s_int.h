@@ -17,21 +17,21 @@ typedef struct unit unit;
 
 typedef struct rsrc {
     int kind;
-    char rv[72];                /* last resourceVersion seen ("" = none) */
-    bool listed;                /* a complete list is in the current objects */
-    bool want_list;             /* the next request is a fresh list */
-    kreq *req;                  /* in flight */
-    char *cont;                 /* list in progress: the next page's token */
-    sy_k8s_slice *slices;       /* R_SLICES: current objects */
+    char rv[72];          /* last resourceVersion seen ("" = none) */
+    bool listed;          /* a complete list is in the current objects */
+    bool want_list;       /* the next request is a fresh list */
+    kreq *req;            /* in flight */
+    char *cont;           /* list in progress: the next page's token */
+    sy_k8s_slice *slices; /* R_SLICES: current objects */
     size_t n_slices;
-    char **pods;                /* R_PODS: names of the selected pods */
+    char **pods; /* R_PODS: names of the selected pods */
     size_t n_pods;
-    sy_k8s_slice *nslices;      /* list in progress */
+    sy_k8s_slice *nslices; /* list in progress */
     size_t n_nslices;
     char **npods;
     size_t n_npods;
-    uint64_t next_ms;           /* earliest start of the next request */
-    int fails;                  /* consecutive failures (back-off) */
+    uint64_t next_ms; /* earliest start of the next request */
+    int fails;        /* consecutive failures (back-off) */
 } rsrc;
 
 struct unit {
@@ -43,23 +43,23 @@ struct unit {
     int port;
     char **lkeys, **lvals;
     size_t n_labels;
-    char *selector;             /* the pods' labelSelector (ExtraLabels) or NULL */
-    char *port_name;            /* from the Service; NULL until read */
+    char *selector;  /* the pods' labelSelector (ExtraLabels) or NULL */
+    char *port_name; /* from the Service; NULL until read */
     rsrc r[R_N];
     char *token;
     struct stat token_st;
     bool wanted;
-    bool dirty;                 /* objects changed: select again */
+    bool dirty; /* objects changed: select again */
     uint64_t last_log_ms;
     /* Registry lock: */
     sy_k8s_addr *eps;
     size_t n_eps, n_term;
-    bool synced;                /* eps came from a complete answer */
-    bool tried;                 /* at least one attempt finished since (re)start */
-    bool ready;                 /* synced or tried, and the balancers rebuilt since */
-    bool stale;                 /* the last attempt failed: eps may be old */
-    char error[256];            /* last failure, "" once everything works again */
-    double last_sync;           /* unix time of the last good answer or event */
+    bool synced;      /* eps came from a complete answer */
+    bool tried;       /* at least one attempt finished since (re)start */
+    bool ready;       /* synced or tried, and the balancers rebuilt since */
+    bool stale;       /* the last attempt failed: eps may be old */
+    char error[256];  /* last failure, "" once everything works again */
+    double last_sync; /* unix time of the last good answer or event */
     uint64_t watch_restarts, relists, errors, updates;
     unit *next;
 };

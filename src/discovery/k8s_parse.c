@@ -64,7 +64,8 @@ bool sy_k8s_service_port(json_t *svc, int port, char **name, char *why, size_t c
         return fail(why, cap, "the Service has no spec.ports list");
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p) {
+    json_array_foreach(ports, i, p)
+    {
         json_t *num = json_object_get(p, "port");
         const char *n;
         if (!json_is_object(p) || !json_is_integer(num) || !opt_str(p, "name", &n))
@@ -89,8 +90,7 @@ void sy_k8s_slice_free(sy_k8s_slice *s)
     memset(s, 0, sizeof *s);
 }
 
-static bool parse_endpoint(json_t *e, int family, sy_k8s_sep *out, char *why, size_t cap,
-                           size_t i)
+static bool parse_endpoint(json_t *e, int family, sy_k8s_sep *out, char *why, size_t cap, size_t i)
 {
     json_t *addrs = json_object_get(e, "addresses");
     if (!json_is_object(e) || !json_is_array(addrs) || json_array_size(addrs) == 0 ||
@@ -141,8 +141,8 @@ bool sy_k8s_parse_slice(json_t *obj, sy_k8s_slice *out, char *why, size_t cap)
         return fail(why, cap, "EndpointSlice %.100s: endpoints or ports is not a list", name);
     if (json_array_size(eps) > SY_K8S_MAX_SLICE_EPS ||
         json_array_size(ports) > SY_K8S_MAX_SLICE_PORTS)
-        return fail(why, cap, "EndpointSlice %.100s: more endpoints or ports than Kubernetes allows",
-                    name);
+        return fail(why, cap,
+                    "EndpointSlice %.100s: more endpoints or ports than Kubernetes allows", name);
     out->name = sy_strdup(name);
     /* FQDN slices name hosts, not pods: nothing to send traffic to. */
     int family = strcmp(at, "IPv4") == 0 ? AF_INET : strcmp(at, "IPv6") == 0 ? AF_INET6 : 0;
@@ -151,7 +151,8 @@ bool sy_k8s_parse_slice(json_t *obj, sy_k8s_slice *out, char *why, size_t cap)
     size_t i;
     json_t *v;
     out->ports = sy_calloc(json_array_size(ports) + 1, sizeof *out->ports);
-    json_array_foreach(ports, i, v) {
+    json_array_foreach(ports, i, v)
+    {
         const char *pn;
         json_t *num = json_object_get(v, "port");
         if (!json_is_object(v) || !opt_str(v, "name", &pn) ||
@@ -164,7 +165,8 @@ bool sy_k8s_parse_slice(json_t *obj, sy_k8s_slice *out, char *why, size_t cap)
         out->ports[out->n_ports++].port = p >= 1 && p <= 65535 ? (int)p : -1;
     }
     out->eps = sy_calloc(json_array_size(eps) + 1, sizeof *out->eps);
-    json_array_foreach(eps, i, v) {
+    json_array_foreach(eps, i, v)
+    {
         char w[200];
         if (!parse_endpoint(v, family, &out->eps[out->n_eps], w, sizeof w, i)) {
             sy_k8s_slice_free(out);
@@ -203,8 +205,8 @@ bool sy_k8s_parse_pod(json_t *obj, char *const *keys, char *const *vals, size_t 
     return true;
 }
 
-bool sy_k8s_parse_list(json_t *doc, json_t **items, const char **rv, const char **cont,
-                       char *why, size_t cap)
+bool sy_k8s_parse_list(json_t *doc, json_t **items, const char **rv, const char **cont, char *why,
+                       size_t cap)
 {
     *items = NULL;
     *rv = *cont = NULL;

@@ -28,21 +28,21 @@
 
 #include "upstream/balancer.h"
 
-#define SY_K8S_MAX_SLICE_EPS 1000   /* the API server's own limit per slice */
+#define SY_K8S_MAX_SLICE_EPS 1000 /* the API server's own limit per slice */
 #define SY_K8S_MAX_SLICE_PORTS 100
 
 typedef struct sy_k8s_sep {
     char ip[46];
     bool ready, serving, terminating;
-    char *pod;                      /* targetRef name when its kind is Pod, else NULL */
+    char *pod; /* targetRef name when its kind is Pod, else NULL */
 } sy_k8s_sep;
 
 typedef struct sy_k8s_slice {
     char *name;
     struct {
-        char *name;                 /* "" when unnamed */
-        int port;                   /* -1 when null (no port) */
-    } *ports;
+        char *name; /* "" when unnamed */
+        int port;   /* -1 when null (no port) */
+    } * ports;
     size_t n_ports;
     sy_k8s_sep *eps;
     size_t n_eps;
@@ -71,8 +71,8 @@ bool sy_k8s_parse_pod(json_t *obj, char *const *keys, char *const *vals, size_t 
 
 /* A list answer: items, metadata.resourceVersion, metadata.continue (NULL
  * or "" when it is the last page). */
-bool sy_k8s_parse_list(json_t *doc, json_t **items, const char **rv, const char **cont,
-                       char *why, size_t cap);
+bool sy_k8s_parse_list(json_t *doc, json_t **items, const char **rv, const char **cont, char *why,
+                       size_t cap);
 
 /* The endpoints that take traffic, sorted and without duplicates, into
  * *out (malloc'd).  `pods` sorted by strcmp (NULL = no pod filter).

@@ -15,13 +15,13 @@
 #include "discovery/k8s_int.h"
 #include "version.h"
 
-#define MAX_LIST_BYTES (64u << 20)  /* one page; 500 slices of 1,000 pods fit */
-#define MAX_EVENT_BYTES (8u << 20)  /* one watch event line */
+#define MAX_LIST_BYTES (64u << 20) /* one page; 500 slices of 1,000 pods fit */
+#define MAX_EVENT_BYTES (8u << 20) /* one watch event line */
 #define MAX_TOKEN_BYTES 65536
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
-#define SVC_RESYNC_MS 60000         /* the Service is read again this often */
-#define WATCH_STALL_S 90            /* no byte (not even a bookmark) for this long */
+#define SVC_RESYNC_MS 60000 /* the Service is read again this often */
+#define WATCH_STALL_S 90    /* no byte (not even a bookmark) for this long */
 
 struct kreq {
     CURL *h;
@@ -29,12 +29,12 @@ struct kreq {
     int kind;
     bool watch;
     struct curl_slist *hdrs;
-    sy_buf body;                /* list/get answer, or the watch's partial line */
+    sy_buf body; /* list/get answer, or the watch's partial line */
     bool too_big;
-    bool bad_event;             /* a watch line we refused: relist */
-    bool gone;                  /* ERROR 410 in the watch stream */
+    bool bad_event; /* a watch line we refused: relist */
+    bool gone;      /* ERROR 410 in the watch stream */
     char why[256];
-    char err[CURL_ERROR_SIZE];  /* libcurl's detailed message */
+    char err[CURL_ERROR_SIZE]; /* libcurl's detailed message */
     size_t events;
 };
 
@@ -142,8 +142,7 @@ static void del_pod(char ***arr, size_t *n, const char *name)
 
 /* Apply one object of a list (into the list in progress) or of a watch
  * event (into the current objects).  false with why when malformed. */
-static bool apply(unit *u, rsrc *r, json_t *obj, bool deleted, bool listing, char *why,
-                  size_t cap)
+static bool apply(unit *u, rsrc *r, json_t *obj, bool deleted, bool listing, char *why, size_t cap)
 {
     if (r->kind == R_SLICES) {
         sy_k8s_slice s;
@@ -563,8 +562,8 @@ static void list_done(unit *u, rsrc *r, kreq *q, uint64_t now)
 {
     char why[256];
     json_error_t jerr;
-    json_t *doc = json_loadb(q->body.data ? q->body.data : "", q->body.len, JSON_REJECT_DUPLICATES,
-                             &jerr);
+    json_t *doc =
+        json_loadb(q->body.data ? q->body.data : "", q->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
         snprintf(why, sizeof why, "the answer is not JSON (%s)", jerr.text);
         failed(u, r, now, why);
@@ -598,7 +597,8 @@ static void list_done(unit *u, rsrc *r, kreq *q, uint64_t now)
     }
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if (!apply(u, r, it, false, true, why, sizeof why)) {
             failed(u, r, now, why);
             json_decref(doc);

@@ -29,7 +29,7 @@
 typedef struct probe {
     sy_io io;
     sy_timer timer;
-    sy_snapshot *snap;             /* pins cfg and the balancer's SSL_CTX */
+    sy_snapshot *snap; /* pins cfg and the balancer's SSL_CTX */
     const sy_upstream_cfg *u;
     sy_node_state *st;
     sy_ssl *ssl;
@@ -61,7 +61,7 @@ static struct {
     _Atomic(sy_snapshot *) pending;
     atomic_int stop;
     sy_snapshot *snap;
-    uint64_t *next_probe;          /* per upstream of snap */
+    uint64_t *next_probe; /* per upstream of snap */
     sy_timer tick;
     probe *probes;
     dnsq *queries;
@@ -158,9 +158,9 @@ static void probe_io(sy_loop *loop, sy_io *io, uint32_t ev)
         p->handshaking = false;
     }
     while (sy_buf_pending(&p->out)) {
-        ssize_t n = p->ssl ? sy_tls_send(p->ssl, p->out.data + p->out.off, sy_buf_pending(&p->out))
-                           : send(io->fd, p->out.data + p->out.off, sy_buf_pending(&p->out),
-                                  MSG_NOSIGNAL);
+        ssize_t n =
+            p->ssl ? sy_tls_send(p->ssl, p->out.data + p->out.off, sy_buf_pending(&p->out))
+                   : send(io->fd, p->out.data + p->out.off, sy_buf_pending(&p->out), MSG_NOSIGNAL);
         if (n > 0) {
             sy_buf_consume(&p->out, (size_t)n);
             continue;
@@ -359,9 +359,8 @@ static void dns_io(sy_loop *loop, sy_io *io, uint32_t ev)
             return;
         }
         int rc;
-        if (!q->got_a &&
-            (rc = sy_dns_parse_response(msg, (size_t)n, q->id_a, q->addrs, &q->n, SY_DNS_MAX_ADDRS,
-                                        &q->ttl)) >= 0) {
+        if (!q->got_a && (rc = sy_dns_parse_response(msg, (size_t)n, q->id_a, q->addrs, &q->n,
+                                                     SY_DNS_MAX_ADDRS, &q->ttl)) >= 0) {
             q->got_a = true;
             if (rc)
                 q->rcode = rc;
@@ -412,8 +411,8 @@ static void dns_servers(const sy_gateway_cfg *gw)
         P.server_lens[P.n_servers++] = gw->resolvers[i].addrlen;
     }
     if (!P.n_servers)
-        P.n_servers = sy_dns_resolv_conf("/etc/resolv.conf", P.servers, P.server_lens,
-                                         MAX_DNS_SERVERS);
+        P.n_servers =
+            sy_dns_resolv_conf("/etc/resolv.conf", P.servers, P.server_lens, MAX_DNS_SERVERS);
 }
 
 static void run_dns(uint64_t now)
@@ -433,7 +432,8 @@ static void run_dns(uint64_t now)
         P.queries = q;
         P.n_queries++;
         if (!P.n_servers || !dns_send(q))
-            dns_finish(q, P.n_servers ? strerror(errno) : "no DNS server (Gateway.Resolvers, /etc/resolv.conf)");
+            dns_finish(q, P.n_servers ? strerror(errno)
+                                      : "no DNS server (Gateway.Resolvers, /etc/resolv.conf)");
     }
 }
 

@@ -23,14 +23,15 @@ struct sy_stls;
 
 typedef struct sy_snapshot {
     sy_config *cfg;
-    sy_arena arena;            /* compiled structures */
+    sy_arena arena; /* compiled structures */
     sy_router *router;
     struct sy_balancer **balancers; /* one per cfg->upstreams[i] (malloc'd) */
     size_t n_balancers;
-    struct sy_stls *tls;       /* certificates, SNI, domain protocol rules (net/tls_server.h); NULL = none */
+    struct sy_stls
+        *tls; /* certificates, SNI, domain protocol rules (net/tls_server.h); NULL = none */
     int n_workers;
-    uint32_t max_clients;      /* per worker, MaxConnections within the fd budget (net/limits.h) */
-    uint32_t max_backends;     /* per worker, MaxBackendConnections likewise */
+    uint32_t max_clients;  /* per worker, MaxConnections within the fd budget (net/limits.h) */
+    uint32_t max_backends; /* per worker, MaxBackendConnections likewise */
     uint64_t generation;
     atomic_uint refs;
 } sy_snapshot;

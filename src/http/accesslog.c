@@ -124,7 +124,8 @@ void sy_access_log(sy_client *c)
             field(b, name, rt->service ? sy_str_c(rt->service->id) : SY_STR_NULL, first);
             break;
         case SY_AF_ENV:
-            field(b, name, rt->env >= 0 && rt->service ? sy_str_c(sy_env_name(rt->env)) : SY_STR_NULL,
+            field(b, name,
+                  rt->env >= 0 && rt->service ? sy_str_c(sy_env_name(rt->env)) : SY_STR_NULL,
                   first);
             break;
         case SY_AF_API:
@@ -152,7 +153,7 @@ void sy_access_log(sy_client *c)
             break;
         case SY_AF_PROTO:
             field(b, name,
-                  c->h2s ? SY_STR_LIT("HTTP/2")
+                  c->h2s                               ? SY_STR_LIT("HTTP/2")
                   : r->http_minor == 0 && r->head_done ? SY_STR_LIT("HTTP/1.0")
                                                        : SY_STR_LIT("HTTP/1.1"),
                   first);
@@ -180,7 +181,8 @@ void sy_access_log(sy_client *c)
             break;
         case SY_AF_UPSTREAM_MS:
             num(b, name,
-                r->up_start_ms && r->up_head_ms ? (long long)(r->up_head_ms - r->up_start_ms) : -1LL,
+                r->up_start_ms && r->up_head_ms ? (long long)(r->up_head_ms - r->up_start_ms)
+                                                : -1LL,
                 false, first);
             break;
         }

@@ -38,7 +38,14 @@ static int resp_settings_ready;
 /* FAIL_LOCAL: we could not even open a socket (no descriptor, no
  * ephemeral port): not the node's fault, so not judged and not retried on
  * another node; 503. */
-enum fail_kind { FAIL_CONNECT, FAIL_REUSED_CLOSED, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD_RESPONSE, FAIL_LOCAL };
+enum fail_kind {
+    FAIL_CONNECT,
+    FAIL_REUSED_CLOSED,
+    FAIL_IO,
+    FAIL_TIMEOUT,
+    FAIL_BAD_RESPONSE,
+    FAIL_LOCAL
+};
 
 static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev);
 static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why);
@@ -68,8 +75,8 @@ static bool slot_acquire(sy_node_state *st, uint32_t limit)
     do {
         if (limit && cur >= (int)limit)
             return false;
-    } while (!atomic_compare_exchange_weak_explicit(&st->active, &cur, cur + 1, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&st->active, &cur, cur + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
     return true;
 }
 
@@ -312,8 +319,9 @@ static void no_node(sy_client *c)
 {
     const sy_upstream_cfg *up = c->req->upstream;
     char msg[300];
-    snprintf(msg, sizeof(msg), "no usable node in upstream %s%s%s%s: every node is down or disabled",
-             up->id, up->name ? " (" : "", up->name ? up->name : "", up->name ? ")" : "");
+    snprintf(msg, sizeof(msg),
+             "no usable node in upstream %s%s%s%s: every node is down or disabled", up->id,
+             up->name ? " (" : "", up->name ? up->name : "", up->name ? ")" : "");
     sy_client_upstream_failed(c, 503, "service_unavailable", msg);
 }
 
@@ -375,8 +383,8 @@ static int launch(sy_client *c, sy_upconn *u, bool fresh, uint64_t now)
 /* The node is at MaxConnectionsPerNode (or the worker at its backend
  * budget): wait in the node's queue, up to MaxQueuePerNode requests and
  * QueueTimeout, in a placeholder that already holds the request bytes. */
-static int enqueue(sy_client *c, sy_upnode *n, sy_node_state *st, void *ssl_ctx, const char *prev_body,
-                   size_t prev_body_len)
+static int enqueue(sy_client *c, sy_upnode *n, sy_node_state *st, void *ssl_ctx,
+                   const char *prev_body, size_t prev_body_len)
 {
     sy_request *r = c->req;
     sy_worker *w = c->w;
@@ -388,7 +396,8 @@ static int enqueue(sy_client *c, sy_upnode *n, sy_node_state *st, void *ssl_ctx,
         snprintf(msg, sizeof msg,
                  "node %s of upstream %s is at MaxConnectionsPerNode (%u) and its queue is full "
                  "(MaxQueuePerNode %u)",
-                 st ? st->addr : r->ep->host, up ? up->id : "-", up ? up->max_conns_per_node : 0, maxq);
+                 st ? st->addr : r->ep->host, up ? up->id : "-", up ? up->max_conns_per_node : 0,
+                 maxq);
         sy_client_upstream_failed(c, 503, "service_unavailable", msg);
         return -1;
     }
@@ -491,7 +500,8 @@ static int attempt(sy_client *c, int ti, const char *prev_body, size_t prev_body
     sy_upconn *u = NULL;
     /* First come, first served: while requests wait for this node here,
      * a new one queues behind them. */
-    bool wait = n->n_queued > 0 || !slot_acquire(st, b->upstream ? b->upstream->max_conns_per_node : 0);
+    bool wait =
+        n->n_queued > 0 || !slot_acquire(st, b->upstream ? b->upstream->max_conns_per_node : 0);
     if (!wait) {
         u = sy_pool_take(w, n);
         if (!u && w->n_upfds >= r->snap->max_backends && !sy_pool_evict_oldest(w)) {
@@ -624,7 +634,8 @@ static void up_fail(sy_upconn *u, enum fail_kind kind, const char *why)
             c->up = NULL;
             u->client = NULL;
             up_free(u);
-            if (attempt(c, ti, body.data ? body.data + body.off : NULL, sy_buf_pending(&body)) == 0 &&
+            if (attempt(c, ti, body.data ? body.data + body.off : NULL, sy_buf_pending(&body)) ==
+                    0 &&
                 c->up)
                 sy_upstream_flush(c->up);
             sy_buf_free(&body);
@@ -714,7 +725,8 @@ void sy_upstream_flush(sy_upconn *u)
             u->writable = false;
             break;
         }
-        up_fail(u, u->reused && !u->got_bytes ? FAIL_REUSED_CLOSED : FAIL_IO, "write to backend failed");
+        up_fail(u, u->reused && !u->got_bytes ? FAIL_REUSED_CLOSED : FAIL_IO,
+                "write to backend failed");
         return;
     }
     /* Room again: let the client side read more body. */
@@ -740,7 +752,8 @@ static void release(sy_upconn *u, bool reusable)
         u->idle_since = sy_loop_now(w->loop);
         if (sy_pool_put(w, n, u, up ? up->max_idle_per_node : SY_UP_MAX_IDLE_DEFAULT)) {
             drop_buffers(u);
-            uint32_t ms = up && up->keepalive_ms ? up->keepalive_ms : w->snap->cfg->gw.upstream_idle_ms;
+            uint32_t ms =
+                up && up->keepalive_ms ? up->keepalive_ms : w->snap->cfg->gw.upstream_idle_ms;
             sy_timer_arm(w->loop, &u->timer, ms);
             return;
         }
@@ -951,8 +964,8 @@ static void up_io_cb(sy_loop *loop, sy_io *io, uint32_t ev)
             return;
         }
         if (u->ssl_ctx && u->client) {
-            u->ssl = sy_tls_new(u->ssl_ctx, u->io.fd, u->client->req->upstream, &u->client->req->tgt->ep,
-                                u->st);
+            u->ssl = sy_tls_new(u->ssl_ctx, u->io.fd, u->client->req->upstream,
+                                &u->client->req->tgt->ep, u->st);
             if (!u->ssl) {
                 up_fail(u, FAIL_CONNECT, "TLS setup failed");
                 return;

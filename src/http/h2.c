@@ -23,7 +23,7 @@ typedef struct sy_h2conn sy_h2conn;
 typedef struct sy_h2stream {
     int32_t id;
     sy_h2conn *h2;
-    sy_client *sc;                /* stream client, NULL before/after */
+    sy_client *sc; /* stream client, NULL before/after */
     struct sy_h2stream *next;
     uint64_t start_ms;
 
@@ -31,30 +31,30 @@ typedef struct sy_h2stream {
     sy_buf method, path, authority, host, cookie, hdr;
     size_t hdr_bytes, n_hdrs;
     bool has_cl, chunked;
-    int local_status;             /* refused by the h2 layer: answer this */
+    int local_status; /* refused by the h2 layer: answer this */
     const char *local_msg;
-    sy_buf in;                    /* HTTP/1.1 bytes for the stream client */
-    size_t unconsumed;            /* DATA bytes in `in` not yet acknowledged */
+    sy_buf in;         /* HTTP/1.1 bytes for the stream client */
+    size_t unconsumed; /* DATA bytes in `in` not yet acknowledged */
 
     /* Response. */
     llhttp_t rp;
-    sy_head rhead;                /* fields, copied (names lower-cased) */
-    sy_buf rhdr;                  /* where rhead copies them */
+    sy_head rhead; /* fields, copied (names lower-cased) */
+    sy_buf rhdr;   /* where rhead copies them */
     sy_buf body;
     bool head_req;
 
     /* State flags. */
-    bool ready;                   /* request head complete: start the client */
-    bool started;                 /* the stream client was created */
-    bool has_input;               /* new bytes in `in` */
+    bool ready;     /* request head complete: start the client */
+    bool started;   /* the stream client was created */
+    bool has_input; /* new bytes in `in` */
     bool req_ended;
-    bool abort;                   /* peer reset: close the stream client */
-    bool want_pull;               /* client output waits for body room */
-    bool submitted;               /* response HEADERS submitted */
-    bool resp_ended;              /* all response bytes are in `body` */
-    bool deferred;                /* data provider deferred */
-    bool closed;                  /* nghttp2 closed the stream */
-    bool proxied;                 /* counted in h2->n_proxied */
+    bool abort;      /* peer reset: close the stream client */
+    bool want_pull;  /* client output waits for body room */
+    bool submitted;  /* response HEADERS submitted */
+    bool resp_ended; /* all response bytes are in `body` */
+    bool deferred;   /* data provider deferred */
+    bool closed;     /* nghttp2 closed the stream */
+    bool proxied;    /* counted in h2->n_proxied */
 } sy_h2stream;
 
 struct sy_h2conn {
@@ -62,16 +62,16 @@ struct sy_h2conn {
     nghttp2_session *session;
     sy_h2stream *streams;
     size_t n_streams;
-    size_t n_proxied;             /* streams with a live stream client */
-    int depth;                    /* nested entry points */
-    bool busy;                    /* pumping output */
+    size_t n_proxied; /* streams with a live stream client */
+    int depth;        /* nested entry points */
+    bool busy;        /* pumping output */
     bool again;
-    bool dead;                    /* connection closed: free on leave */
+    bool dead; /* connection closed: free on leave */
     bool goaway;
     uint64_t idle_since;
     uint64_t reset_window_start;
     uint32_t resets;
-    sy_timer flush_timer;         /* zero-delay: pump once after the I/O batch */
+    sy_timer flush_timer; /* zero-delay: pump once after the I/O batch */
 };
 
 static llhttp_settings_t resp_settings;
@@ -223,8 +223,8 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t id, uint8_t *buf, 
 
 static bool hop_by_hop(const char *n, size_t l)
 {
-    static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
-                                        "transfer-encoding", "upgrade", "te", NULL};
+    static const char *const names[] = {
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", NULL};
     for (const char *const *x = names; *x; x++)
         if (strlen(*x) == l && memcmp(*x, n, l) == 0)
             return true;
@@ -237,7 +237,8 @@ static void submit_head(sy_h2stream *s, int status, bool body)
     snprintf(st, sizeof st, "%d", status);
     nghttp2_nv *nva = sy_malloc((s->rhead.n + 1) * sizeof *nva);
     size_t n = 0;
-    nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
+    nva[n++] =
+        (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
     for (size_t i = 0; i < s->rhead.n; i++) {
         const sy_header *f = &s->rhead.fields[i];
         if (hop_by_hop(f->name.p, f->name.len))
@@ -307,7 +308,8 @@ ssize_t sy_h2_stream_take(sy_client *sc, const char *p, size_t n)
         if (err != HPE_OK && err != HPE_PAUSED) {
             sy_warn("h2 stream %d: unreadable response from the proxy core: %s", s->id,
                     llhttp_errno_name(err));
-            nghttp2_submit_rst_stream(h2->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+            nghttp2_submit_rst_stream(h2->session, NGHTTP2_FLAG_NONE, s->id,
+                                      NGHTTP2_INTERNAL_ERROR);
             s->resp_ended = true;
         }
     }
@@ -444,7 +446,8 @@ static bool name_is(const uint8_t *n, size_t l, const char *lit)
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user)
 {
     sy_h2conn *h2 = user;
     sy_h2stream *s = stream_of(session, frame->hd.stream_id);
@@ -572,7 +575,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
             h2->resets = 0;
         }
         if (++h2->resets > gw_of(h2)->h2_max_resets) {
-            sy_warn("h2 client %s: %u stream resets in a second, closing", h2->c->peer_ip, h2->resets);
+            sy_warn("h2 client %s: %u stream resets in a second, closing", h2->c->peer_ip,
+                    h2->resets);
             nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
         }
         return 0;
@@ -825,7 +829,8 @@ void sy_h2_drain(sy_client *c)
     enter(h2);
     h2->goaway = true;
     nghttp2_submit_goaway(h2->session, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(h2->session), NGHTTP2_NO_ERROR, NULL, 0);
+                          nghttp2_session_get_last_proc_stream_id(h2->session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
     pump(h2);
     leave(h2);
 }
@@ -879,7 +884,8 @@ void sy_h2_start(sy_client *c, const char *initial, size_t n)
     nghttp2_option_set_max_settings(opt, 32);
     nghttp2_option_set_max_outbound_ack(opt, 1000);
     nghttp2_option_set_max_continuations(opt, 8);
-    nghttp2_option_set_stream_reset_rate_limit(opt, 2 * (uint64_t)gw->h2_max_resets, gw->h2_max_resets);
+    nghttp2_option_set_stream_reset_rate_limit(opt, 2 * (uint64_t)gw->h2_max_resets,
+                                               gw->h2_max_resets);
     nghttp2_session_server_new2(&h2->session, cbs, h2, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
@@ -892,7 +898,8 @@ void sy_h2_start(sy_client *c, const char *initial, size_t n)
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
     };
     nghttp2_submit_settings(h2->session, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
-    nghttp2_session_set_local_window_size(h2->session, NGHTTP2_FLAG_NONE, 0, (int32_t)gw->h2_conn_window);
+    nghttp2_session_set_local_window_size(h2->session, NGHTTP2_FLAG_NONE, 0,
+                                          (int32_t)gw->h2_conn_window);
 
     c->rlen = c->rpos = 0;
     c->head_deadline = 0;

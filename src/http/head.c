@@ -16,8 +16,12 @@ void sy_head_begin_copy(sy_head *h, sy_buf *copy, size_t max, size_t max_bytes, 
 {
     sy_header *fields = h->fields;
     size_t cap = h->copy ? h->cap : 0; /* a reused copy-mode head keeps its array */
-    *h = (sy_head){.fields = cap ? fields : NULL, .cap = cap, .max = max, .max_bytes = max_bytes,
-                   .copy = copy, .lower = lower};
+    *h = (sy_head){.fields = cap ? fields : NULL,
+                   .cap = cap,
+                   .max = max,
+                   .max_bytes = max_bytes,
+                   .copy = copy,
+                   .lower = lower};
     sy_buf_reset(copy);
 }
 

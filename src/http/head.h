@@ -42,29 +42,29 @@
 
 enum sy_head_err {
     SY_HEAD_OK = 0,
-    SY_HEAD_TOO_MANY,   /* more fields than the limit */
-    SY_HEAD_TOO_BIG,    /* head (or trailer section) larger than the limit */
-    SY_HEAD_MOVED,      /* a piece does not continue its span */
-    SY_HEAD_ORDER,      /* a value piece with no field name before it */
+    SY_HEAD_TOO_MANY, /* more fields than the limit */
+    SY_HEAD_TOO_BIG,  /* head (or trailer section) larger than the limit */
+    SY_HEAD_MOVED,    /* a piece does not continue its span */
+    SY_HEAD_ORDER,    /* a value piece with no field name before it */
     SY_HEAD_EMPTY_NAME,
-    SY_HEAD_BAD_NAME,   /* a non-token byte in a name (e.g. SP before ':') */
-    SY_HEAD_FOLD,       /* CR or LF in a value: obs-fold */
-    SY_HEAD_CTL,        /* another control byte in a value */
+    SY_HEAD_BAD_NAME, /* a non-token byte in a name (e.g. SP before ':') */
+    SY_HEAD_FOLD,     /* CR or LF in a value: obs-fold */
+    SY_HEAD_CTL,      /* another control byte in a value */
 };
 
 typedef struct sy_head {
-    sy_header *fields;  /* completed fields (slice mode: caller's array) */
+    sy_header *fields; /* completed fields (slice mode: caller's array) */
     size_t n, max;
-    size_t max_bytes;   /* head bytes from `start`; trailer bytes */
-    const char *start;  /* slice mode: the head's first byte, or NULL */
-    const char *end;    /* slice mode: end of the last non-empty piece */
-    sy_str cur;         /* the name or value being collected */
-    bool in_value;      /* cur is a value (its name is fields[n].name) */
-    bool done;          /* head complete: later fields are trailers */
+    size_t max_bytes;  /* head bytes from `start`; trailer bytes */
+    const char *start; /* slice mode: the head's first byte, or NULL */
+    const char *end;   /* slice mode: end of the last non-empty piece */
+    sy_str cur;        /* the name or value being collected */
+    bool in_value;     /* cur is a value (its name is fields[n].name) */
+    bool done;         /* head complete: later fields are trailers */
     size_t trailer_bytes;
-    sy_buf *copy;       /* copy mode: where pieces go */
-    size_t cap;         /* copy mode: allocated fields */
-    bool lower;         /* copy mode: lower-case names (HTTP/2) */
+    sy_buf *copy; /* copy mode: where pieces go */
+    size_t cap;   /* copy mode: allocated fields */
+    bool lower;   /* copy mode: lower-case names (HTTP/2) */
 } sy_head;
 
 /* Slice mode over `fields` (capacity max).  `start` is the head's first

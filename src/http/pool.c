@@ -20,8 +20,8 @@ static unsigned bucket(const struct sy_node_state *st, const struct sockaddr_sto
     return (unsigned)(h % SY_UPNODE_BUCKETS);
 }
 
-sy_upnode *sy_upnode_get(sy_worker *w, struct sy_node_state *st, const struct sockaddr_storage *addr,
-                         socklen_t addrlen, void *ssl_ctx)
+sy_upnode *sy_upnode_get(sy_worker *w, struct sy_node_state *st,
+                         const struct sockaddr_storage *addr, socklen_t addrlen, void *ssl_ctx)
 {
     unsigned b = bucket(st, addr, addrlen, ssl_ctx);
     for (sy_upnode *n = w->upnodes[b]; n; n = n->hnext)

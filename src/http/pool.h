@@ -33,7 +33,7 @@ struct sy_upconn;
 struct sy_node_state;
 
 typedef struct sy_upnode {
-    struct sy_node_state *st;          /* NULL for a backend Url */
+    struct sy_node_state *st; /* NULL for a backend Url */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     void *ssl_ctx;
@@ -41,10 +41,10 @@ typedef struct sy_upnode {
     size_t n_idle;
     struct sy_upconn *q_head, *q_tail; /* waiting requests, oldest first */
     size_t n_queued;
-    uint64_t used_ms;                  /* last activity, for the sweep */
-    bool waiting;                      /* on the worker's waiting list */
-    struct sy_upnode *hnext;           /* hash chain */
-    struct sy_upnode *wnext;           /* worker's waiting list */
+    uint64_t used_ms;        /* last activity, for the sweep */
+    bool waiting;            /* on the worker's waiting list */
+    struct sy_upnode *hnext; /* hash chain */
+    struct sy_upnode *wnext; /* worker's waiting list */
 } sy_upnode;
 
 #define SY_UPNODE_BUCKETS 1024
@@ -58,7 +58,7 @@ struct sy_upconn *sy_pool_take(struct sy_worker *w, sy_upnode *n); /* newest, or
 /* Park u (already SY_US_IDLE) in n; beyond `cap` the oldest of n is
  * closed.  False (u not parked) when cap is 0. */
 bool sy_pool_put(struct sy_worker *w, sy_upnode *n, struct sy_upconn *u, uint32_t cap);
-void sy_pool_unlink(struct sy_upconn *u);    /* an idle one leaves its pool */
+void sy_pool_unlink(struct sy_upconn *u); /* an idle one leaves its pool */
 bool sy_pool_evict_oldest(struct sy_worker *w);
 /* sy_pool_close_all is declared in http/conn.h. */
 

@@ -5,8 +5,8 @@
 static const char *const singletons[] = {"Authorization", "Content-Type"};
 #define N_SINGLETONS (sizeof singletons / sizeof singletons[0])
 
-int sy_reqhead_check(const llhttp_t *p, const sy_head *head, sy_str target,
-                     sy_reqhead_facts *facts, const char **why)
+int sy_reqhead_check(const llhttp_t *p, const sy_head *head, sy_str target, sy_reqhead_facts *facts,
+                     const char **why)
 {
     facts->chunked = false;
     facts->host = SY_STR_NULL;

@@ -34,14 +34,14 @@ static inline bool sy_reqline_one_sp_before_version(const char *target_end)
 
 /* What the head says about framing, once it passed. */
 typedef struct sy_reqhead_facts {
-    bool chunked;     /* Transfer-Encoding: chunked (the only one accepted) */
-    sy_str host;      /* the Host value; .p NULL when absent (HTTP/1.0) */
+    bool chunked; /* Transfer-Encoding: chunked (the only one accepted) */
+    sy_str host;  /* the Host value; .p NULL when absent (HTTP/1.0) */
 } sy_reqhead_facts;
 
 /* Check a complete head (p after on_headers_complete's entry; target the
  * request-target).  0 when it passes, else the status to answer (400,
  * 405, 501) with *why set; the connection is closed after such answers. */
-int sy_reqhead_check(const llhttp_t *p, const sy_head *head, sy_str target,
-                     sy_reqhead_facts *facts, const char **why);
+int sy_reqhead_check(const llhttp_t *p, const sy_head *head, sy_str target, sy_reqhead_facts *facts,
+                     const char **why);
 
 #endif

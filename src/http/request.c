@@ -32,8 +32,9 @@ static int reject(sy_client *c, int status, const char *why)
 static int head_reject(sy_client *c, int err)
 {
     if (err == SY_HEAD_TOO_BIG)
-        return reject(c, 431, c->req->head.done ? "request trailer section larger than MaxHeaderBytes"
-                                                : "request header section larger than MaxHeaderBytes");
+        return reject(c, 431,
+                      c->req->head.done ? "request trailer section larger than MaxHeaderBytes"
+                                        : "request header section larger than MaxHeaderBytes");
     return reject(c, err == SY_HEAD_TOO_MANY ? 431 : 400, sy_head_why(err, c->req->head.done));
 }
 
@@ -169,10 +170,17 @@ static int on_headers_complete(llhttp_t *p)
      * decides it too (router/decide.c). */
     bool body = r->chunked || r->content_length;
     sy_decide_in in = {
-        .method = r->method, .target = r->target, .host = r->host_hdr,
-        .headers = r->head.fields, .n_headers = r->head.n, .tls = c->tls,
-        .peer = &c->peer, .peer_ip = c->peer_ip, .has_body = body,
-        .length_known = r->has_cl && !r->chunked, .content_length = r->content_length,
+        .method = r->method,
+        .target = r->target,
+        .host = r->host_hdr,
+        .headers = r->head.fields,
+        .n_headers = r->head.n,
+        .tls = c->tls,
+        .peer = &c->peer,
+        .peer_ip = c->peer_ip,
+        .has_body = body,
+        .length_known = r->has_cl && !r->chunked,
+        .content_length = r->content_length,
         .scratch = &c->arena,
     };
     sy_decision d;

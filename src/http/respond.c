@@ -9,39 +9,74 @@
 const char *sy_status_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status < 200 ? "Informational" : status < 300 ? "Success" : status < 400 ? "Redirection"
-                  : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 417:
+        return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 200   ? "Informational"
+               : status < 300 ? "Success"
+               : status < 400 ? "Redirection"
+               : status < 500 ? "Client Error"
+                              : "Server Error";
     }
 }
 
@@ -49,8 +84,8 @@ const char *sy_status_reason(int status)
  * the client is misbehaving): answer and close. */
 static bool closes_connection(int status)
 {
-    return status == 400 || status == 408 || status == 413 || status == 414 ||
-           status == 417 || status == 431 || status == 501;
+    return status == 400 || status == 408 || status == 413 || status == 414 || status == 417 ||
+           status == 431 || status == 501;
 }
 
 static void json_escape(sy_buf *b, const char *s)
@@ -70,8 +105,8 @@ static void json_escape(sy_buf *b, const char *s)
     }
 }
 
-static void write_local_ex(sy_client *c, int status, const char *ctype, const char *body, size_t blen,
-                           const char *extra, size_t extra_len)
+static void write_local_ex(sy_client *c, int status, const char *ctype, const char *body,
+                           size_t blen, const char *extra, size_t extra_len)
 {
     sy_request *r = c->req;
     char head[512];
@@ -151,11 +186,13 @@ void sy_respond_mock(sy_client *c, const sy_backend_cfg *b)
     const char *msg = b->mock_body ? b->mock_body : "";
     size_t len = strlen(msg);
     /* Tencent's mock has no content type; JSON-looking bodies get JSON. */
-    const char *ctype = len && (msg[0] == '{' || msg[0] == '[') ? "application/json" : "text/plain; charset=utf-8";
+    const char *ctype =
+        len && (msg[0] == '{' || msg[0] == '[') ? "application/json" : "text/plain; charset=utf-8";
     write_local(c, b->mock_status ? b->mock_status : 200, ctype, msg, len);
 }
 
-void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path, sy_str query)
+void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, sy_str path,
+                         sy_str query)
 {
     sy_buf loc = {0};
     sy_buf_append_str(&loc, "Location: https://");
@@ -176,7 +213,8 @@ void sy_respond_redirect(sy_client *c, int status, sy_str host, unsigned port, s
         sy_buf_append(&loc, query.p, query.len);
     }
     sy_buf_append(&loc, "\r\n", 2);
-    static const char body[] = "{\"error\":\"moved_permanently\",\"message\":\"this domain is served over HTTPS\"}\n";
+    static const char body[] =
+        "{\"error\":\"moved_permanently\",\"message\":\"this domain is served over HTTPS\"}\n";
     if (c->req)
         c->req->error_word = "forced_https";
     write_local_ex(c, status, "application/json", body, sizeof(body) - 1, loc.data + loc.off,

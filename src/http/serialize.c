@@ -65,15 +65,24 @@ static void put_header(sy_buf *b, const char *name, sy_str value)
 static bool is_hop_or_ours(sy_str n, bool request)
 {
     static const sy_str hop[] = {
-        SY_STR_LIT("Connection"), SY_STR_LIT("Keep-Alive"), SY_STR_LIT("Proxy-Connection"),
-        SY_STR_LIT("TE"), SY_STR_LIT("Transfer-Encoding"), SY_STR_LIT("Content-Length"),
-        SY_STR_LIT("Upgrade"), SY_STR_LIT("Trailer"), SY_STR_LIT("Proxy-Authenticate"),
+        SY_STR_LIT("Connection"),
+        SY_STR_LIT("Keep-Alive"),
+        SY_STR_LIT("Proxy-Connection"),
+        SY_STR_LIT("TE"),
+        SY_STR_LIT("Transfer-Encoding"),
+        SY_STR_LIT("Content-Length"),
+        SY_STR_LIT("Upgrade"),
+        SY_STR_LIT("Trailer"),
+        SY_STR_LIT("Proxy-Authenticate"),
         SY_STR_LIT("Proxy-Authorization"),
         SY_STR_LIT("HTTP2-Settings")}; /* RFC 9113 §3.2.1 names it connection-specific */
-    static const sy_str ours_req[] = {
-        SY_STR_LIT("Host"), SY_STR_LIT("Expect"), SY_STR_LIT("X-Forwarded-For"),
-        SY_STR_LIT("X-Real-IP"), SY_STR_LIT("X-Forwarded-Proto"), SY_STR_LIT("X-Api-RequestId"),
-        SY_STR_LIT("X-Switchyard-Policy")};
+    static const sy_str ours_req[] = {SY_STR_LIT("Host"),
+                                      SY_STR_LIT("Expect"),
+                                      SY_STR_LIT("X-Forwarded-For"),
+                                      SY_STR_LIT("X-Real-IP"),
+                                      SY_STR_LIT("X-Forwarded-Proto"),
+                                      SY_STR_LIT("X-Api-RequestId"),
+                                      SY_STR_LIT("X-Switchyard-Policy")};
     for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
         if (sy_str_ieq(n, hop[i]))
             return true;
@@ -175,7 +184,8 @@ int sy_serialize_request_head(sy_client *c, sy_buf *out)
     bool trusted = r->peer_trusted;
     /* Only scan for Connection-named fields when a Connection header
      * exists: the common request has none. */
-    const sy_header *conn_hdrs = has_connection_header(r->head.fields, r->head.n) ? r->head.fields : NULL;
+    const sy_header *conn_hdrs =
+        has_connection_header(r->head.fields, r->head.n) ? r->head.fields : NULL;
     for (size_t i = 0; i < r->head.n; i++) {
         sy_str n = r->head.fields[i].name;
         if (sy_str_ieq_c(n, "X-Forwarded-For")) {
@@ -242,7 +252,8 @@ void sy_serialize_response_head(sy_client *c, sy_upconn *u)
     sy_buf_append(out, " ", 1);
     sy_buf_append_str(out, sy_status_reason(st));
     sy_buf_append(out, "\r\n", 2);
-    const sy_header *conn_hdrs = has_connection_header(u->head.fields, u->head.n) ? u->head.fields : NULL;
+    const sy_header *conn_hdrs =
+        has_connection_header(u->head.fields, u->head.n) ? u->head.fields : NULL;
     for (size_t i = 0; i < u->head.n; i++) {
         sy_str n = u->head.fields[i].name;
         if (st == 101 && sy_str_ieq_c(n, "Upgrade")) {

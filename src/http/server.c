@@ -32,7 +32,7 @@ static llhttp_settings_t req_settings;
 static int settings_ready;
 
 const char *const sy_client_state_names[] = {
-    [SY_CS_HEAD] = "head", [SY_CS_BODY] = "body", [SY_CS_WAIT] = "wait",
+    [SY_CS_HEAD] = "head",     [SY_CS_BODY] = "body",       [SY_CS_WAIT] = "wait",
     [SY_CS_TUNNEL] = "tunnel", [SY_CS_CLOSING] = "closing",
 };
 
@@ -90,12 +90,18 @@ static void request_begin(sy_client *c)
 
 /* ---- transports: how bytes move for plain TCP, TLS and an HTTP/2 stream ---- */
 
-static ssize_t plain_recv(sy_client *c, char *p, size_t n) { return recv(c->io.fd, p, n, 0); }
+static ssize_t plain_recv(sy_client *c, char *p, size_t n)
+{
+    return recv(c->io.fd, p, n, 0);
+}
 static ssize_t plain_send(sy_client *c, const char *p, size_t n)
 {
     return send(c->io.fd, p, n, MSG_NOSIGNAL);
 }
-static void plain_finish(sy_client *c) { shutdown(c->io.fd, SHUT_WR); }
+static void plain_finish(sy_client *c)
+{
+    shutdown(c->io.fd, SHUT_WR);
+}
 static void plain_release(sy_client *c) {}
 
 static ssize_t tls_recv(sy_client *c, char *p, size_t n)
@@ -122,12 +128,15 @@ static void tls_finish(sy_client *c)
 }
 
 static void stream_finish(sy_client *c) {}
-static void stream_release(sy_client *c) { sy_h2_stream_closed(c); }
+static void stream_release(sy_client *c)
+{
+    sy_h2_stream_closed(c);
+}
 
-const sy_transport sy_transport_plain = {"plain", true, plain_recv, plain_send, plain_finish,
-                                         plain_release};
+const sy_transport sy_transport_plain = {"plain",    true,         plain_recv,
+                                         plain_send, plain_finish, plain_release};
 const sy_transport sy_transport_tls = {"tls", true, tls_recv, tls_send, tls_finish, tls_release};
-const sy_transport sy_transport_h2_stream = {"h2-stream", false, sy_h2_stream_read,
+const sy_transport sy_transport_h2_stream = {"h2-stream",       false,         sy_h2_stream_read,
                                              sy_h2_stream_take, stream_finish, stream_release};
 
 void sy_client_close(sy_client *c)
@@ -287,7 +296,9 @@ static void client_timer_cb(sy_loop *loop, sy_timer *t)
                     u->client = NULL;
                     sy_upstream_abort(u);
                 }
-                sy_respond_error(c, 408, "request_timeout", slow ? "request body too slow" : "request body not received in time");
+                sy_respond_error(c, 408, "request_timeout",
+                                 slow ? "request body too slow"
+                                      : "request body not received in time");
             } else {
                 sy_client_close(c);
             }
@@ -435,9 +446,11 @@ static void fail_parse(sy_client *c, llhttp_errno_t err)
         sy_client_close(c);
         return;
     }
-    const char *word = status == 431 ? "header_fields_too_large" : status == 414 ? "uri_too_long"
-                     : status == 413 ? "payload_too_large" : status == 501 ? "not_implemented"
-                     : "bad_request";
+    const char *word = status == 431   ? "header_fields_too_large"
+                       : status == 414 ? "uri_too_long"
+                       : status == 413 ? "payload_too_large"
+                       : status == 501 ? "not_implemented"
+                                       : "bad_request";
     sy_respond_error(c, status, word, r && r->error_word ? r->error_word : msg);
 }
 
@@ -675,8 +688,8 @@ static void client_process_loop(sy_client *c)
         sy_client_rbuf_ensure(c);
         size_t space = c->rcap - c->rlen;
         ssize_t n = sy_client_recv(c, c->rbuf + c->rlen, space);
-        enum sy_read rd = sy_read_result(n, space, &c->readable, c->hup,
-                                         c->tp == &sy_transport_plain);
+        enum sy_read rd =
+            sy_read_result(n, space, &c->readable, c->hup, c->tp == &sy_transport_plain);
         if (rd == SY_READ_DATA) {
             c->rlen += (size_t)n;
             if (c->state == SY_CS_BODY) {
@@ -693,7 +706,8 @@ static void client_process_loop(sy_client *c)
         /* EOF or error from the client. */
         c->eof = true;
         if (n < 0 || c->state == SY_CS_HEAD || c->state == SY_CS_BODY || c->state == SY_CS_TUNNEL) {
-            if (c->state == SY_CS_HEAD && c->req && c->req->head_done && c->req->local && !sy_buf_pending(&c->out)) {
+            if (c->state == SY_CS_HEAD && c->req && c->req->head_done && c->req->local &&
+                !sy_buf_pending(&c->out)) {
                 sy_client_close(c);
                 return;
             }
@@ -769,7 +783,6 @@ void sy_client_accept(sy_worker *w, int fd, const struct sockaddr_storage *peer,
 {
     sy_client_accept_ex(w, fd, peer, len, false);
 }
-
 
 /* State every client starts with, socket-backed or an HTTP/2 stream: a
  * receive buffer sized for the head limits, a request arena, a strict

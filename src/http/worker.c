@@ -66,7 +66,8 @@ static void accept_conns(sy_io *io, bool tls)
             if (sy_errno_local(errno)) {
                 uint64_t now = sy_loop_now(w->loop);
                 if (now - w->accept_warned >= 1000) { /* once a second, not per attempt */
-                    sy_warn("accept: %s: pausing accepts for %d ms", strerror(errno), ACCEPT_PAUSE_MS);
+                    sy_warn("accept: %s: pausing accepts for %d ms", strerror(errno),
+                            ACCEPT_PAUSE_MS);
                     w->accept_warned = now;
                 }
                 w->accept_paused = true;
@@ -242,7 +243,8 @@ int sy_workers_start(int n, const sy_config *cfg)
     sy_rt.listen_fds = sy_calloc(sy_rt.n_listen_fds + 1, sizeof(int));
     for (size_t j = 0; j < sy_rt.n_listen_fds; j++) {
         bool tls = j >= cfg->gw.n_listen;
-        const sy_endpoint *ep = tls ? &cfg->gw.tls_listen[j - cfg->gw.n_listen] : &cfg->gw.listen[j];
+        const sy_endpoint *ep =
+            tls ? &cfg->gw.tls_listen[j - cfg->gw.n_listen] : &cfg->gw.listen[j];
         int fd = sy_listen_socket(ep, 4096);
         if (fd < 0) {
             sy_error("listen %s:%u: %s%s", ep->host, ep->port, strerror(errno),

@@ -18,7 +18,6 @@ struct sy_client;
 struct sy_upconn;
 struct sy_upnode;
 
-
 typedef struct sy_worker {
     int id;
     pthread_t thread;
@@ -26,28 +25,28 @@ typedef struct sy_worker {
     sy_io *listeners;
     size_t n_listeners;
     bool accepting;
-    bool accept_paused;                /* out of fds: retry on accept_timer */
+    bool accept_paused; /* out of fds: retry on accept_timer */
     sy_timer accept_timer;
     uint64_t accept_warned;
 
-    sy_snapshot *snap;                 /* this worker's reference */
+    sy_snapshot *snap; /* this worker's reference */
     atomic_uint_fast64_t seen_generation;
 
-    struct sy_client *clients;         /* all open client connections */
+    struct sy_client *clients; /* all open client connections */
     size_t n_clients;
-    struct sy_client *dead_clients;    /* freed after the I/O batch */
+    struct sy_client *dead_clients; /* freed after the I/O batch */
     struct sy_upconn *dead_ups;
-    struct sy_upnode **upnodes;        /* SY_UPNODE_BUCKETS: pools and queues (http/pool.h) */
+    struct sy_upnode **upnodes;            /* SY_UPNODE_BUCKETS: pools and queues (http/pool.h) */
     struct sy_upconn *lru_head, *lru_tail; /* every idle connection, newest first */
-    struct sy_upconn *abandoned;       /* delivering a broken request, then closed */
+    struct sy_upconn *abandoned;           /* delivering a broken request, then closed */
     size_t n_idle;
-    struct sy_upnode *waiting;         /* nodes with waiting requests */
+    struct sy_upnode *waiting; /* nodes with waiting requests */
     uint64_t pool_swept_ms;
-    size_t n_upfds;                    /* backend sockets open (budget: snap->max_backends) */
+    size_t n_upfds; /* backend sockets open (budget: snap->max_backends) */
 
     sy_buf access_log;
     uint64_t access_last_flush;
-    uint64_t rng[2];                   /* request ids */
+    uint64_t rng[2]; /* request ids */
     bool draining;
     uint64_t drain_deadline;
     /* Client receive buffers no connection owns (a list through each
@@ -65,10 +64,10 @@ typedef struct sy_worker {
 typedef struct sy_runtime {
     sy_worker *workers;
     int n_workers;
-    int access_fd;                     /* -1 = off */
-    int *listen_fds;                   /* shared by the workers */
+    int access_fd;   /* -1 = off */
+    int *listen_fds; /* shared by the workers */
     size_t n_listen_fds;
-    atomic_int listeners_released;     /* workers that unregistered them (drain) */
+    atomic_int listeners_released; /* workers that unregistered them (drain) */
     atomic_int draining;
 } sy_runtime;
 

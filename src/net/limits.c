@@ -12,10 +12,10 @@
  * admin, prober), the DNS client, and slack for libraries (OpenSSL may
  * open /dev/urandom or a CA file). */
 #define FD_FIXED 64
-#define FD_ADMIN_CONNS 64   /* admin/server.c MAX_CONNS */
-#define FD_DNS_QUERIES 16   /* upstream/prober.c MAX_DNS_INFLIGHT */
-#define FD_K8S_PROBES 64    /* probes of discovered pods, per K8S upstream with active checks */
-#define FD_API_CLIENT 8     /* per Kubernetes cluster, and for an etcd store */
+#define FD_ADMIN_CONNS 64 /* admin/server.c MAX_CONNS */
+#define FD_DNS_QUERIES 16 /* upstream/prober.c MAX_DNS_INFLIGHT */
+#define FD_K8S_PROBES 64  /* probes of discovered pods, per K8S upstream with active checks */
+#define FD_API_CLIENT 8   /* per Kubernetes cluster, and for an etcd store */
 
 static atomic_uint_fast64_t nofile;
 
@@ -47,7 +47,8 @@ void sy_limits_init(void)
                     (unsigned long long)before, (unsigned long long)want);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        atomic_store(&nofile, rl.rlim_cur == RLIM_INFINITY ? read_nr_open() : (uint64_t)rl.rlim_cur);
+        atomic_store(&nofile,
+                     rl.rlim_cur == RLIM_INFINITY ? read_nr_open() : (uint64_t)rl.rlim_cur);
 }
 
 uint64_t sy_limits_nofile(void)
@@ -55,8 +56,9 @@ uint64_t sy_limits_nofile(void)
     uint64_t n = atomic_load(&nofile);
     if (!n) {
         struct rlimit rl;
-        n = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (uint64_t)rl.rlim_cur
-                                                                               : 1024;
+        n = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                ? (uint64_t)rl.rlim_cur
+                : 1024;
     }
     return n;
 }
@@ -119,10 +121,11 @@ void sy_limits_check(const sy_config *cfg, int n_workers)
     if (!sig)
         return;
     uint64_t need = sy_limits_reserved(cfg) + (mc + mb) * (uint64_t)(n_workers > 0 ? n_workers : 1);
-    sy_warn("file descriptor limit %llu does not fit MaxConnections %llu + MaxBackendConnections %llu "
-            "per worker for %d workers (%llu kept for listeners, admin, probes, logs): each worker "
-            "takes at most %u client and %u backend connections; ulimit -n %llu would fit the "
-            "configured values",
-            (unsigned long long)sy_limits_nofile(), (unsigned long long)mc, (unsigned long long)mb,
-            n_workers, (unsigned long long)sy_limits_reserved(cfg), c, b, (unsigned long long)need);
+    sy_warn(
+        "file descriptor limit %llu does not fit MaxConnections %llu + MaxBackendConnections %llu "
+        "per worker for %d workers (%llu kept for listeners, admin, probes, logs): each worker "
+        "takes at most %u client and %u backend connections; ulimit -n %llu would fit the "
+        "configured values",
+        (unsigned long long)sy_limits_nofile(), (unsigned long long)mc, (unsigned long long)mb,
+        n_workers, (unsigned long long)sy_limits_reserved(cfg), c, b, (unsigned long long)need);
 }

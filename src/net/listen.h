@@ -9,5 +9,4 @@
  * fd or -1 with errno set. */
 int sy_listen_socket(const sy_endpoint *ep, int backlog);
 
-
 #endif

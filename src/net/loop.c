@@ -208,7 +208,9 @@ void sy_loop_run(sy_loop *l, void (*tick)(sy_loop *, void *), void *arg)
         int timeout = SY_LOOP_MAX_WAIT_MS;
         if (l->n_heap) {
             uint64_t w = l->heap[0]->when;
-            timeout = w <= l->now ? 0 : (int)(w - l->now < SY_LOOP_MAX_WAIT_MS ? w - l->now : SY_LOOP_MAX_WAIT_MS);
+            timeout = w <= l->now ? 0
+                                  : (int)(w - l->now < SY_LOOP_MAX_WAIT_MS ? w - l->now
+                                                                           : SY_LOOP_MAX_WAIT_MS);
         }
         int n = epoll_wait(l->epfd, evs, SY_LOOP_EVENTS, timeout);
         l->now = sy_clock_ms();

@@ -29,8 +29,8 @@ struct sy_io {
 };
 
 struct sy_timer {
-    uint64_t when;        /* ms, loop clock; 0 when not armed */
-    size_t slot;          /* heap position + 1; 0 when not in the heap */
+    uint64_t when; /* ms, loop clock; 0 when not armed */
+    size_t slot;   /* heap position + 1; 0 when not in the heap */
     sy_timer_cb cb;
     void *data;
 };
@@ -53,7 +53,10 @@ uint64_t sy_clock_us(void);
 void sy_timer_init(sy_timer *t, sy_timer_cb cb, void *data);
 void sy_timer_arm(sy_loop *loop, sy_timer *t, uint64_t delay_ms);
 void sy_timer_stop(sy_loop *loop, sy_timer *t);
-static inline bool sy_timer_armed(const sy_timer *t) { return t->slot != 0; }
+static inline bool sy_timer_armed(const sy_timer *t)
+{
+    return t->slot != 0;
+}
 
 /* Run until sy_loop_stop() (a stop asked before the run ends it at once;
  * either way the loop can be run again afterwards).  `tick` (may be NULL) runs once per iteration

@@ -17,10 +17,10 @@
 #include <sys/types.h>
 
 enum sy_read {
-    SY_READ_DATA,      /* n bytes arrived */
-    SY_READ_RETRY,     /* interrupted: read again */
-    SY_READ_DRAINED,   /* nothing more until the next edge */
-    SY_READ_EOF,       /* the peer closed, or an error: no more bytes ever */
+    SY_READ_DATA,    /* n bytes arrived */
+    SY_READ_RETRY,   /* interrupted: read again */
+    SY_READ_DRAINED, /* nothing more until the next edge */
+    SY_READ_EOF,     /* the peer closed, or an error: no more bytes ever */
 };
 
 /* Classify the result n of a read that asked for `asked` bytes, and keep

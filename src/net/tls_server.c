@@ -22,23 +22,23 @@
 #include "core/log.h"
 
 /* Mozilla "intermediate": forward-secret AEAD suites only (TLS 1.2). */
-#define SY_STLS_DEFAULT_CIPHERS                                                        \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                       \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                       \
+#define SY_STLS_DEFAULT_CIPHERS                                                                    \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 typedef struct stls_entry {
-    const char *name;          /* lower-case domain: exact, "*.suffix" or "*" */
+    const char *name; /* lower-case domain: exact, "*.suffix" or "*" */
     const sy_domain_cfg *dom;
-    SSL_CTX *ctx;              /* NULL: the domain has no certificate of its own */
+    SSL_CTX *ctx; /* NULL: the domain has no certificate of its own */
 } stls_entry;
 
 struct sy_stls {
-    SSL_CTX *base;             /* default certificate (or none) + callbacks */
+    SSL_CTX *base; /* default certificate (or none) + callbacks */
     bool has_default;
     stls_entry *entries;
     size_t n_entries;
-    unsigned char alpn[64];    /* server preference, wire format */
+    unsigned char alpn[64]; /* server preference, wire format */
     unsigned alpn_len;
     uint32_t rotate_s;
     unsigned https_port;
@@ -47,8 +47,9 @@ struct sy_stls {
 /* ---- counters (process-wide, relaxed: handshakes are not the hot path) ---- */
 
 static const char *const fail_reasons[] = {
-    "unknown_sni", "no_sni", "protocol_version", "no_shared_cipher", "http_request",
-    "client_alert", "timeout", "eof", "other",
+    "unknown_sni",      "no_sni",       "protocol_version",
+    "no_shared_cipher", "http_request", "client_alert",
+    "timeout",          "eof",          "other",
 };
 #define N_FAIL (sizeof fail_reasons / sizeof fail_reasons[0])
 static atomic_ulong fail_count[N_FAIL];
@@ -69,8 +70,9 @@ void sy_stls_count_failure(const char *reason)
 void sy_stls_metrics(sy_buf *out)
 {
     char line[192];
-    sy_buf_append_str(out, "# HELP switchyard_tls_handshakes_total Completed client TLS handshakes.\n"
-                           "# TYPE switchyard_tls_handshakes_total counter\n");
+    sy_buf_append_str(out,
+                      "# HELP switchyard_tls_handshakes_total Completed client TLS handshakes.\n"
+                      "# TYPE switchyard_tls_handshakes_total counter\n");
     for (int v = 0; v < 2; v++)
         for (int a = 0; a < 3; a++) {
             unsigned long n = atomic_load_explicit(&ok_count[v][a], memory_order_relaxed);
@@ -85,9 +87,9 @@ void sy_stls_metrics(sy_buf *out)
                            "that failed, by reason.\n"
                            "# TYPE switchyard_tls_handshake_failures_total counter\n");
     for (size_t i = 0; i < N_FAIL; i++) {
-        int k = snprintf(line, sizeof line,
-                         "switchyard_tls_handshake_failures_total{reason=\"%s\"} %lu\n",
-                         fail_reasons[i], atomic_load_explicit(&fail_count[i], memory_order_relaxed));
+        int k = snprintf(
+            line, sizeof line, "switchyard_tls_handshake_failures_total{reason=\"%s\"} %lu\n",
+            fail_reasons[i], atomic_load_explicit(&fail_count[i], memory_order_relaxed));
         sy_buf_append(out, line, (size_t)k);
     }
 }
@@ -96,9 +98,9 @@ void sy_stls_metrics(sy_buf *out)
 
 static unsigned char ticket_master[32];
 static pthread_once_t ticket_once = PTHREAD_ONCE_INIT;
-static int ex_reason = -1;     /* SSL ex_data: why the SNI callback refused */
+static int ex_reason = -1; /* SSL ex_data: why the SNI callback refused */
 
-static EVP_CIPHER *ticket_cipher;  /* fetched once: no implicit fetch per ticket */
+static EVP_CIPHER *ticket_cipher; /* fetched once: no implicit fetch per ticket */
 
 static void ticket_init(void)
 {
@@ -242,7 +244,8 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const sy_stls *t = arg;
     unsigned char *o;
     /* Server preference order (Gateway.Tls.Alpn). */
-    if (SSL_select_next_proto(&o, outlen, t->alpn, t->alpn_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&o, outlen, t->alpn, t->alpn_len, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK; /* no overlap: carry on without ALPN (HTTP/1.1) */
     *out = o;
     return SSL_TLSEXT_ERR_OK;
@@ -270,7 +273,8 @@ static SSL_CTX *ctx_new(sy_stls *t, const sy_config *cfg, sy_errors *errs)
                                  SSL_OP_NO_COMPRESSION | SSL_OP_SINGLE_ECDH_USE);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_set_cipher_list(ctx, gw->tls_ciphers ? gw->tls_ciphers : SY_STLS_DEFAULT_CIPHERS) != 1) {
+    if (SSL_CTX_set_cipher_list(ctx, gw->tls_ciphers ? gw->tls_ciphers : SY_STLS_DEFAULT_CIPHERS) !=
+        1) {
         sy_errors_add(errs, "%s: Gateway.Tls.Ciphers: no usable cipher in \"%s\"", cfg->file,
                       gw->tls_ciphers ? gw->tls_ciphers : "");
         ERR_clear_error();
@@ -302,11 +306,13 @@ static bool load_cert(SSL_CTX *ctx, const sy_config *cfg, const sy_cert_cfg *c, 
     snprintf(cpath, sizeof cpath, "%s.CertificateFile", c->path);
     snprintf(kpath, sizeof kpath, "%s.KeyFile", c->path);
     if (access(c->cert_file, R_OK) != 0) {
-        sy_errors_at(errs, cfg->file, c->mark, cpath, "cannot read %s: %s", c->cert_file, strerror(errno));
+        sy_errors_at(errs, cfg->file, c->mark, cpath, "cannot read %s: %s", c->cert_file,
+                     strerror(errno));
         return false;
     }
     if (access(c->key_file, R_OK) != 0) {
-        sy_errors_at(errs, cfg->file, c->mark, kpath, "cannot read %s: %s", c->key_file, strerror(errno));
+        sy_errors_at(errs, cfg->file, c->mark, kpath, "cannot read %s: %s", c->key_file,
+                     strerror(errno));
         return false;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1) {
@@ -335,7 +341,8 @@ static bool load_cert(SSL_CTX *ctx, const sy_config *cfg, const sy_cert_cfg *c, 
     }
     X509 *x = SSL_CTX_get0_certificate(ctx);
     if (x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
-        sy_warn("%s: %s.CertificateFile: %s: certificate has expired", cfg->file, c->path, c->cert_file);
+        sy_warn("%s: %s.CertificateFile: %s: certificate has expired", cfg->file, c->path,
+                c->cert_file);
     else if (x && X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
         sy_warn("%s: %s.CertificateFile: %s: certificate is not valid yet", cfg->file, c->path,
                 c->cert_file);
@@ -374,8 +381,9 @@ sy_stls *sy_stls_build(const sy_config *cfg, sy_errors *errs)
         if (gw->default_cert.cert_file)
             t->has_default = load_cert(t->base, cfg, &gw->default_cert, errs);
         if (!any_cert)
-            sy_errors_add(errs, "%s: Gateway.TlsListen: no certificate configured (set "
-                                "Gateway.DefaultCertificate or a domain's CertificateFile)",
+            sy_errors_add(errs,
+                          "%s: Gateway.TlsListen: no certificate configured (set "
+                          "Gateway.DefaultCertificate or a domain's CertificateFile)",
                           cfg->file);
     }
     for (size_t i = 0; i < cfg->n_services; i++)

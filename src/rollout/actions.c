@@ -20,7 +20,8 @@ static json_t *find(json_t *arr, const char *key, const char *id)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         const char *s = json_string_value(json_object_get(v, key));
         if (s && id && strcmp(s, id) == 0)
             return v;
@@ -84,9 +85,9 @@ refused:
 static bool has_policy(const sy_config *running, json_t *p, const char *name)
 {
     json_t *data = json_object_get(p, "PluginData");
-    long k = json_is_string(data) ? sy_dump_kept_plugin(json_string_value(data),
-                                                         json_string_length(data))
-                                  : -1;
+    long k = json_is_string(data)
+                 ? sy_dump_kept_plugin(json_string_value(data), json_string_length(data))
+                 : -1;
     if (k >= 0 && (size_t)k < running->n_plugins) {
         const sy_plugin_cfg *pl = &running->plugins[k];
         for (size_t i = 0; i < pl->n_policies; i++)

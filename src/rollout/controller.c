@@ -40,14 +40,14 @@
 
 typedef struct runtime {
     char id[SY_ID_MAX + 1];
-    int phase, step;            /* what the configuration says (or we set) */
-    bool present;               /* seen in this tick */
-    bool dirty;                 /* Status to be committed */
-    uint64_t window_start;      /* sy_clock_ms */
-    sy_ro_counts prev[2];       /* sums at the window's start */
-    int streak;                 /* consecutive failed windows */
-    int passes;                 /* passed windows at this step */
-    json_t *status;             /* the live Status object */
+    int phase, step;       /* what the configuration says (or we set) */
+    bool present;          /* seen in this tick */
+    bool dirty;            /* Status to be committed */
+    uint64_t window_start; /* sy_clock_ms */
+    sy_ro_counts prev[2];  /* sums at the window's start */
+    int streak;            /* consecutive failed windows */
+    int passes;            /* passed windows at this step */
+    json_t *status;        /* the live Status object */
 } runtime;
 
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER; /* rts and their status */
@@ -93,8 +93,8 @@ void sy_rollout_transition(json_t *status, int from, int to, int step, int weigh
         json_object_set_new(status, "StepStartedAt", json_string(now));
     push_bounded(status, "Events",
                  json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "Time", now, "From",
-                           sy_rollout_phase_names[from], "To", sy_rollout_phase_names[to],
-                           "Step", step + 1, "Weight", weight, "Reason", reason),
+                           sy_rollout_phase_names[from], "To", sy_rollout_phase_names[to], "Step",
+                           step + 1, "Weight", weight, "Reason", reason),
                  MAX_EVENTS);
 }
 
@@ -130,7 +130,8 @@ static void adopt(runtime *r, const sy_rollout_cfg *ro, bool fresh, uint64_t now
     window_reset(r, now);
     if (fresh && (ro->phase == SY_RO_PROGRESSING || ro->phase == SY_RO_PAUSED)) {
         char why[160];
-        snprintf(why, sizeof why, "controller took over at step %d (%d%%): restart, reload or new leader",
+        snprintf(why, sizeof why,
+                 "controller took over at step %d (%d%%): restart, reload or new leader",
                  ro->step + 1, ro->steps[ro->step]);
         char now_s[40];
         sy_rollout_now_text(now_s, sizeof now_s);
@@ -145,7 +146,7 @@ static void adopt(runtime *r, const sy_rollout_cfg *ro, bool fresh, uint64_t now
 
 static void move(runtime *r, const sy_rollout_cfg *ro, int to, int step, const char *reason)
 {
-    int weight = to == SY_RO_SUCCEEDED ? 100
+    int weight = to == SY_RO_SUCCEEDED                           ? 100
                  : to == SY_RO_PROGRESSING || to == SY_RO_PAUSED ? ro->steps[step]
                                                                  : 0;
     sy_rollout_transition(r->status, r->phase, to, step, weight, reason);
@@ -229,7 +230,8 @@ static void commit(const sy_config *cfg)
     json_t *list = json_object_get(doc, "Rollouts");
     size_t i;
     json_t *it;
-    json_array_foreach(list, i, it) {
+    json_array_foreach(list, i, it)
+    {
         const char *id = json_string_value(json_object_get(it, "RolloutId"));
         runtime *r = id ? rt_find(id) : NULL;
         if (r && r->dirty)

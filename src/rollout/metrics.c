@@ -74,7 +74,8 @@ void sy_rollout_metrics(const sy_config *cfg, sy_buf *out)
     counter(out, cfg, "requests", "Finished requests of each arm.", false);
     counter(out, cfg, "errors",
             "Requests of each arm answered 5xx (backend errors, connect failures, timeouts, "
-            "resets).", true);
+            "resets).",
+            true);
     sy_ro_counts c[2];
     line(out, "# HELP switchyard_rollout_request_duration_seconds Request duration of each arm.\n"
               "# TYPE switchyard_rollout_request_duration_seconds histogram\n");
@@ -86,17 +87,23 @@ void sy_rollout_metrics(const sy_config *cfg, sy_buf *out)
             for (int b = 0; b < SY_RO_HIST; b++) {
                 cum += c[a].hist[b];
                 if (b == SY_RO_HIST - 1)
-                    line(out, "switchyard_rollout_request_duration_seconds_bucket{rollout=\"%s\","
-                              "arm=\"%s\",le=\"+Inf\"} %llu\n", id, arm_names[a],
-                         (unsigned long long)cum);
+                    line(out,
+                         "switchyard_rollout_request_duration_seconds_bucket{rollout=\"%s\","
+                         "arm=\"%s\",le=\"+Inf\"} %llu\n",
+                         id, arm_names[a], (unsigned long long)cum);
                 else
-                    line(out, "switchyard_rollout_request_duration_seconds_bucket{rollout=\"%s\","
-                              "arm=\"%s\",le=\"%g\"} %llu\n", id, arm_names[a],
-                         sy_ro_hist_le_ms[b] / 1000.0, (unsigned long long)cum);
+                    line(out,
+                         "switchyard_rollout_request_duration_seconds_bucket{rollout=\"%s\","
+                         "arm=\"%s\",le=\"%g\"} %llu\n",
+                         id, arm_names[a], sy_ro_hist_le_ms[b] / 1000.0, (unsigned long long)cum);
             }
-            line(out, "switchyard_rollout_request_duration_seconds_sum{rollout=\"%s\",arm=\"%s\"} "
-                      "%.3f\n", id, arm_names[a], (double)c[a].latency_ms_sum / 1000.0);
-            line(out, "switchyard_rollout_request_duration_seconds_count{rollout=\"%s\",arm=\"%s\"} "
-                      "%llu\n", id, arm_names[a], (unsigned long long)c[a].requests);
+            line(out,
+                 "switchyard_rollout_request_duration_seconds_sum{rollout=\"%s\",arm=\"%s\"} "
+                 "%.3f\n",
+                 id, arm_names[a], (double)c[a].latency_ms_sum / 1000.0);
+            line(out,
+                 "switchyard_rollout_request_duration_seconds_count{rollout=\"%s\",arm=\"%s\"} "
+                 "%llu\n",
+                 id, arm_names[a], (unsigned long long)c[a].requests);
         }
 }

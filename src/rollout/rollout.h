@@ -29,8 +29,8 @@ extern const char *const sy_ro_result_names[]; /* "Pass", "Fail", "Inconclusive"
 #define SY_RO_LATENCY_FLOOR_MS 20.0
 
 typedef struct sy_ro_verdict {
-    int result;                   /* enum sy_ro_result */
-    char reason[300];             /* in words */
+    int result;                     /* enum sy_ro_result */
+    char reason[300];               /* in words */
     double rate[2], p50[2], p99[2]; /* [0] canary, [1] baseline */
 } sy_ro_verdict;
 

@@ -32,8 +32,7 @@ void sy_rollout_verdict(const sy_rollout_cfg *ro, int weight, const sy_ro_counts
     }
     /* At 100 % every request is the canary's: nothing to compare with. */
     bool compare = weight < 100 && (ro->max_error_rate_increase >= 0 || ro->max_p99_ratio >= 0);
-    if (canary->requests < ro->min_requests ||
-        (compare && baseline->requests < ro->min_requests)) {
+    if (canary->requests < ro->min_requests || (compare && baseline->requests < ro->min_requests)) {
         v->result = SY_RO_INCONCLUSIVE;
         snprintf(v->reason, sizeof v->reason,
                  "too little traffic: canary %llu, baseline %llu requests, MinRequests %u per "

@@ -82,8 +82,8 @@ static void addr_text(const sy_ipaddr *ip, char *out, size_t cap)
 }
 
 void sy_clientip_resolve(const sy_gateway_cfg *gw, const sy_ipaddr *peer, const char *peer_ip,
-                          const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
-                          bool *peer_trusted)
+                         const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
+                         bool *peer_trusted)
 {
     snprintf(out, cap, "%s", peer_ip);
     *peer_trusted = gw->n_trusted && sy_cidr_list_contains(gw->trusted, gw->n_trusted, peer);

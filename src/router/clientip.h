@@ -19,7 +19,7 @@ bool sy_cidr_list_contains(const sy_cidr *list, size_t n, const sy_ipaddr *ip);
 /* Decide the client address.  `peer_trusted` tells the caller whether the
  * incoming X-Forwarded-For chain may be kept (and appended to). */
 void sy_clientip_resolve(const sy_gateway_cfg *gw, const sy_ipaddr *peer, const char *peer_ip,
-                          const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
-                          bool *peer_trusted);
+                         const sy_header *hdrs, size_t n_hdrs, char *out, size_t cap,
+                         bool *peer_trusted);
 
 #endif

@@ -66,7 +66,8 @@ static bool protocol_refuses(const sy_gateway_cfg *gw, const sy_domain_cfg *dom,
     }
     if (!(dom->protocol & (tls ? SY_PROTO_HTTPS : SY_PROTO_HTTP))) {
         answer(out, SY_DECIDE_ERROR, 421, "misdirected_request",
-               tls ? "this domain is not served over HTTPS" : "this domain is only served over HTTPS");
+               tls ? "this domain is not served over HTTPS"
+                   : "this domain is only served over HTTPS");
         return true;
     }
     return false;
@@ -101,7 +102,7 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
     rv->force_random = in->force_random;
     rv->force_hash = in->force_hash;
     sy_clientip_resolve(gw, in->peer, in->peer_ip, in->headers, in->n_headers, out->client_ip,
-                         sizeof(out->client_ip), &out->peer_trusted);
+                        sizeof(out->client_ip), &out->peer_trusted);
     rv->client_ip = sy_str_c(out->client_ip);
     if (bad) {
         answer(out, SY_DECIDE_ERROR, 400, "bad_request", bad);
@@ -109,7 +110,8 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
     }
 
     if (gw->max_body_bytes && in->length_known && in->content_length > gw->max_body_bytes) {
-        answer(out, SY_DECIDE_ERROR, 413, "payload_too_large", "request body larger than MaxBodyBytes");
+        answer(out, SY_DECIDE_ERROR, 413, "payload_too_large",
+               "request body larger than MaxBodyBytes");
         return;
     }
 
@@ -118,8 +120,8 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
     if (protocol_refuses(gw, rt->domain, in->tls, out))
         return;
     if (rt->status) {
-        answer(out, SY_DECIDE_ERROR, rt->status, rt->status == 405 ? "method_not_allowed" : "not_found",
-               rt->error);
+        answer(out, SY_DECIDE_ERROR, rt->status,
+               rt->status == 405 ? "method_not_allowed" : "not_found", rt->error);
         return;
     }
     for (size_t i = 0; i < rt->n_params; i++) {
@@ -131,8 +133,8 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
     }
     if (narrate && rt->policies) {
         sy_policy_arm arm = {0};
-        const sy_policy *win = sy_policy_table_explain_arm(rt->policies, rv, narrate->on_policy,
-                                                           narrate->ud, &arm);
+        const sy_policy *win =
+            sy_policy_table_explain_arm(rt->policies, rv, narrate->on_policy, narrate->ud, &arm);
         rt->rollout = arm.rollout;
         rt->arm = arm.arm;
         if (win) {
@@ -143,7 +145,8 @@ void sy_decide(const sy_routing *g, const sy_decide_in *in, sy_req_view *rv, sy_
         sy_router_pick_backend(g->router, rv, rt);
     }
     if (rt->backend->type == SY_BACKEND_MOCK) {
-        answer(out, SY_DECIDE_MOCK, rt->backend->mock_status ? rt->backend->mock_status : 200, NULL, NULL);
+        answer(out, SY_DECIDE_MOCK, rt->backend->mock_status ? rt->backend->mock_status : 200, NULL,
+               NULL);
         return;
     }
     answer(out, SY_DECIDE_PROXY, 200, NULL, NULL);

@@ -25,37 +25,37 @@
 #include "router/router.h"
 
 typedef struct sy_decide_in {
-    sy_str method;           /* upper-case token */
-    sy_str target;           /* the request-target as received */
-    sy_str host;             /* the Host field value; .p NULL when absent */
+    sy_str method; /* upper-case token */
+    sy_str target; /* the request-target as received */
+    sy_str host;   /* the Host field value; .p NULL when absent */
     const sy_header *headers;
     size_t n_headers;
-    bool tls;                /* arrived over TLS: scheme https */
+    bool tls; /* arrived over TLS: scheme https */
     const sy_ipaddr *peer;
     const char *peer_ip;
-    bool has_body;           /* Content-Length > 0 or chunked */
-    bool length_known;       /* content_length is the whole body size */
+    bool has_body;     /* Content-Length > 0 or chunked */
+    bool length_known; /* content_length is the whole body size */
     uint64_t content_length;
-    sy_arena *scratch;       /* per-request: decoded values, the host */
+    sy_arena *scratch;                       /* per-request: decoded values, the host */
     const double *force_random, *force_hash; /* explain / test-routes */
 } sy_decide_in;
 
 enum sy_decide_kind {
-    SY_DECIDE_PROXY,         /* forward to route.backend */
-    SY_DECIDE_MOCK,          /* answer route.backend's MOCK */
-    SY_DECIDE_REDIRECT,      /* 301 to https://host[:port]path?query */
-    SY_DECIDE_ERROR,         /* answer status with word + message */
+    SY_DECIDE_PROXY,    /* forward to route.backend */
+    SY_DECIDE_MOCK,     /* answer route.backend's MOCK */
+    SY_DECIDE_REDIRECT, /* 301 to https://host[:port]path?query */
+    SY_DECIDE_ERROR,    /* answer status with word + message */
 };
 
 typedef struct sy_decision {
     enum sy_decide_kind kind;
-    int status;              /* 200 for PROXY, the MOCK's status, or the answer */
-    const char *word;        /* error word for the JSON body ("not_found") */
-    const char *message;     /* the reason in words */
-    sy_str path, query;      /* from the target; query .p NULL when absent */
-    sy_str host;             /* lower-case, no port, in in->scratch */
-    unsigned https_port;     /* REDIRECT: where to */
-    bool peer_trusted;       /* the socket peer is a TrustedProxy */
+    int status;          /* 200 for PROXY, the MOCK's status, or the answer */
+    const char *word;    /* error word for the JSON body ("not_found") */
+    const char *message; /* the reason in words */
+    sy_str path, query;  /* from the target; query .p NULL when absent */
+    sy_str host;         /* lower-case, no port, in in->scratch */
+    unsigned https_port; /* REDIRECT: where to */
+    bool peer_trusted;   /* the socket peer is a TrustedProxy */
     char client_ip[64];
     sy_route route;
 } sy_decision;

@@ -86,9 +86,9 @@ static void nodes_json(json_t *res, const sy_upstream_cfg *u)
     }
     json_object_set_new(res, "balancing", json_string("weighted round robin (per worker)"));
     json_object_set_new(res, "nodes", nodes);
-    json_object_set_new(res, "node", best < 0 ? json_null()
-                                              : endpoint_json(u->nodes[best].ep.host,
-                                                              u->nodes[best].ep.port, -1));
+    json_object_set_new(
+        res, "node",
+        best < 0 ? json_null() : endpoint_json(u->nodes[best].ep.host, u->nodes[best].ep.port, -1));
 }
 
 static void backend_json(json_t *res, const sy_route *rt, sy_str method)
@@ -119,11 +119,11 @@ static void backend_json(json_t *res, const sy_route *rt, sy_str method)
     } else {
         json_object_set_new(res, "balancing", json_string("single address (Url)"));
         json_t *nodes = json_array();
-        json_array_append_new(nodes, endpoint_json(b->url_ep.host ? b->url_ep.host : "?",
-                                                   b->url_ep.port, -1));
+        json_array_append_new(
+            nodes, endpoint_json(b->url_ep.host ? b->url_ep.host : "?", b->url_ep.port, -1));
         json_object_set_new(res, "nodes", nodes);
-        json_object_set_new(res, "node", endpoint_json(b->url_ep.host ? b->url_ep.host : "?",
-                                                       b->url_ep.port, -1));
+        json_object_set_new(
+            res, "node", endpoint_json(b->url_ep.host ? b->url_ep.host : "?", b->url_ep.port, -1));
     }
 }
 
@@ -137,7 +137,8 @@ static void set_status(json_t *res, const sy_decision *d)
 
 /* The explain URL → the request-target the gateway would have received:
  * "/p", "http://host/p", or "https://host/p" (the scheme then says TLS). */
-static bool explain_target(const sy_explain_req *in, char **target, bool *tls, char *err, size_t errlen)
+static bool explain_target(const sy_explain_req *in, char **target, bool *tls, char *err,
+                           size_t errlen)
 {
     const char *u = in->url;
     *tls = false;
@@ -222,9 +223,13 @@ json_t *sy_explain(const sy_routing *g, const sy_explain_req *in, char *err, siz
         return NULL;
     }
     sy_decide_in din = {
-        .method = sy_str_c(method), .headers = in->headers, .n_headers = in->n_headers,
-        .peer = &peer, .peer_ip = peer_ip,
-        .force_random = in->random, .force_hash = in->hash,
+        .method = sy_str_c(method),
+        .headers = in->headers,
+        .n_headers = in->n_headers,
+        .peer = &peer,
+        .peer_ip = peer_ip,
+        .force_random = in->random,
+        .force_hash = in->hash,
     };
     if (!explain_body(in, &din, err, errlen))
         return NULL;
@@ -271,7 +276,8 @@ json_t *sy_explain(const sy_routing *g, const sy_explain_req *in, char *err, siz
         json_object_set_new(res, "service", json_null());
     }
     json_object_set_new(res, "environment",
-                        rt->service && rt->env >= 0 ? json_string(sy_env_name(rt->env)) : json_null());
+                        rt->service && rt->env >= 0 ? json_string(sy_env_name(rt->env))
+                                                    : json_null());
     if (rt->api) {
         o = json_object();
         json_object_set_new(o, "id", jstr(rt->api->id));
@@ -353,8 +359,8 @@ char *sy_explain_text(const json_t *r)
     sy_buf b = {0};
     const json_t *req = json_object_get(r, "request");
     put(&b, "request:     %s %s\n", gs(req, "method"), gs(req, "url"));
-    put(&b, "             host %s, path %s, scheme %s, client %s", gs(req, "host"),
-        gs(req, "path"), gs(req, "scheme"), gs(req, "client_ip"));
+    put(&b, "             host %s, path %s, scheme %s, client %s", gs(req, "host"), gs(req, "path"),
+        gs(req, "scheme"), gs(req, "client_ip"));
     if (strcmp(gs(req, "peer"), gs(req, "client_ip")) != 0)
         put(&b, " (peer %s, via X-Forwarded-For)", gs(req, "peer"));
     put(&b, "\n");
@@ -365,8 +371,8 @@ char *sy_explain_text(const json_t *r)
         put(&b, "environment: %s\n", gs(r, "environment"));
     const json_t *api = json_object_get(r, "api");
     if (json_is_object(api))
-        put(&b, "api:         %s (%s): %s %s\n", gs(api, "id"), gs(api, "name"),
-            gs(api, "method"), gs(api, "path"));
+        put(&b, "api:         %s (%s): %s %s\n", gs(api, "id"), gs(api, "name"), gs(api, "method"),
+            gs(api, "path"));
     const json_t *pl = json_object_get(r, "plugin");
     const json_t *pols = json_object_get(r, "policies");
     if (json_is_object(pl)) {
@@ -374,13 +380,14 @@ char *sy_explain_text(const json_t *r)
             gs(pl, "name"), json_array_size(pols), json_array_size(pols) == 1 ? "y" : "ies");
         size_t i;
         const json_t *p;
-        json_array_foreach(pols, i, p) {
+        json_array_foreach(pols, i, p)
+        {
             const char *res = gs(p, "result");
             put(&b, "  %zu. %-24s weight %-3lld %s\n", i + 1, gs(p, "name"),
                 (long long)json_integer_value(json_object_get(p, "weight")),
-                strcmp(res, "no_match") == 0 ? "no match" : strcmp(res, "skipped") == 0
-                                                                ? "skipped (an earlier policy matched)"
-                                                                : "MATCHED");
+                strcmp(res, "no_match") == 0  ? "no match"
+                : strcmp(res, "skipped") == 0 ? "skipped (an earlier policy matched)"
+                                              : "MATCHED");
             size_t j;
             const json_t *line;
             json_array_foreach(json_object_get(p, "detail"), j, line)
@@ -415,10 +422,12 @@ char *sy_explain_text(const json_t *r)
                     put(&b, " first, by %s over [", gs(r, "balancing"));
                     size_t i;
                     const json_t *n;
-                    json_array_foreach(nodes, i, n) {
+                    json_array_foreach(nodes, i, n)
+                    {
                         put(&b, "%s", i ? ", " : "");
                         put_ep(&b, n);
-                        put(&b, " w%lld", (long long)json_integer_value(json_object_get(n, "weight")));
+                        put(&b, " w%lld",
+                            (long long)json_integer_value(json_object_get(n, "weight")));
                     }
                     put(&b, "]");
                 }

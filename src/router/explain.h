@@ -17,14 +17,14 @@
 #include "router/reqview.h"
 
 typedef struct sy_explain_req {
-    const char *method;        /* "GET"; upper-cased copy is used */
-    const char *url;           /* "/release/orders?x=1" or "http://host/release/orders" */
-    const sy_header *headers;  /* Host may be among them (origin-form URLs) */
+    const char *method;       /* "GET"; upper-cased copy is used */
+    const char *url;          /* "/release/orders?x=1" or "http://host/release/orders" */
+    const sy_header *headers; /* Host may be among them (origin-form URLs) */
     size_t n_headers;
-    const char *client_ip;     /* socket peer; NULL = 127.0.0.1 */
-    const char *scheme;        /* NULL = from the URL, else "http" */
-    const double *random;      /* force Random(); NULL = really random */
-    const double *hash;        /* force hash(); NULL = computed */
+    const char *client_ip; /* socket peer; NULL = 127.0.0.1 */
+    const char *scheme;    /* NULL = from the URL, else "http" */
+    const double *random;  /* force Random(); NULL = really random */
+    const double *hash;    /* force hash(); NULL = computed */
 } sy_explain_req;
 
 /* Explain `in` against snapshot s.  Returns a new JSON object (caller

@@ -28,8 +28,7 @@ typedef struct sy_expr sy_expr;
 /* Compile `src`.  On error returns NULL, writes a message to err and the
  * 1-based column of the offending token to *err_col.  Memory comes from the
  * arena (regexes are freed by sy_expr_free). */
-sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen,
-                         int *err_col);
+sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen, int *err_col);
 
 /* Evaluate against a request.  Missing parameters make their comparison
  * false, never an error.  Decoded values (percent-decoded query values) go
@@ -66,7 +65,7 @@ enum sy_expr_loc {
 
 typedef struct sy_expr_param {
     enum sy_expr_loc loc;
-    sy_str name;      /* header/query/cookie only */
+    sy_str name; /* header/query/cookie only */
 } sy_expr_param;
 
 /* Read a parameter.  False when the request does not carry it.  The value
@@ -90,9 +89,9 @@ enum sy_lit_type { SY_LIT_STR, SY_LIT_NUM, SY_LIT_BOOL };
 
 typedef struct sy_expr_lit {
     enum sy_lit_type type;
-    sy_str s;         /* SY_LIT_STR, decoded */
-    double num;       /* SY_LIT_NUM */
-    bool b;           /* SY_LIT_BOOL */
+    sy_str s;   /* SY_LIT_STR, decoded */
+    double num; /* SY_LIT_NUM */
+    bool b;     /* SY_LIT_BOOL */
 } sy_expr_lit;
 
 /* A request value read as a number: the whole slice must be a decimal

@@ -150,12 +150,18 @@ static int three_way(double a, double b)
 static bool apply(int c, enum sy_cmp_op op)
 {
     switch (op) {
-    case SY_OP_EQ: return c == 0;
-    case SY_OP_NE: return c != 0;
-    case SY_OP_LT: return c < 0;
-    case SY_OP_LE: return c <= 0;
-    case SY_OP_GT: return c > 0;
-    case SY_OP_GE: return c >= 0;
+    case SY_OP_EQ:
+        return c == 0;
+    case SY_OP_NE:
+        return c != 0;
+    case SY_OP_LT:
+        return c < 0;
+    case SY_OP_LE:
+        return c <= 0;
+    case SY_OP_GT:
+        return c > 0;
+    case SY_OP_GE:
+        return c >= 0;
     }
     return false;
 }
@@ -293,8 +299,7 @@ static bool eval_cidr(const sy_node *n, sy_str v, const char **why)
 static bool eval_regex(const sy_node *n, sy_str v, const char **why)
 {
     pcre2_match_data *md = match_data();
-    int rc = pcre2_match(n->u.regex.re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, md,
-                         match_ctx);
+    int rc = pcre2_match(n->u.regex.re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, md, match_ctx);
     if (rc >= 0)
         return true;
     if (rc != PCRE2_ERROR_NOMATCH) {
@@ -319,10 +324,18 @@ static bool eval_param_test(const sy_node *n, const sy_req_view *rv, explain *x)
 {
     const sy_expr_param *p;
     switch (n->kind) {
-    case SY_N_IN: p = &n->u.in.param; break;
-    case SY_N_CIDR: p = &n->u.cidr.param; break;
-    case SY_N_REGEX: p = &n->u.regex.param; break;
-    default: p = &n->u.str.param; break;
+    case SY_N_IN:
+        p = &n->u.in.param;
+        break;
+    case SY_N_CIDR:
+        p = &n->u.cidr.param;
+        break;
+    case SY_N_REGEX:
+        p = &n->u.regex.param;
+        break;
+    default:
+        p = &n->u.str.param;
+        break;
     }
     sy_str v;
     const char *why = NULL;
@@ -331,16 +344,29 @@ static bool eval_param_test(const sy_node *n, const sy_req_view *rv, explain *x)
     if (have) {
         sy_str s = n->u.str.s;
         switch (n->kind) {
-        case SY_N_IN: res = eval_in(n, v); break;
-        case SY_N_CIDR: res = eval_cidr(n, v, &why); break;
-        case SY_N_REGEX: res = eval_regex(n, v, &why); break;
-        case SY_N_EXISTS: res = true; break;
-        case SY_N_PREFIX: res = sy_str_starts(v, s); break;
+        case SY_N_IN:
+            res = eval_in(n, v);
+            break;
+        case SY_N_CIDR:
+            res = eval_cidr(n, v, &why);
+            break;
+        case SY_N_REGEX:
+            res = eval_regex(n, v, &why);
+            break;
+        case SY_N_EXISTS:
+            res = true;
+            break;
+        case SY_N_PREFIX:
+            res = sy_str_starts(v, s);
+            break;
         case SY_N_SUFFIX:
             res = v.len >= s.len && (s.len == 0 || memcmp(v.p + v.len - s.len, s.p, s.len) == 0);
             break;
-        case SY_N_CONTAINS: res = contains(v, s); break;
-        default: break;
+        case SY_N_CONTAINS:
+            res = contains(v, s);
+            break;
+        default:
+            break;
         }
     }
     if (x) {
@@ -373,8 +399,7 @@ static bool eval_node(const sy_node *n, const sy_req_view *rv, explain *x)
         return !eval_node(n->u.child, rv, x);
     case SY_N_CONST:
         if (x)
-            xprintf(x, "%.*s -> %s\n", (int)n->len, x->src + n->off,
-                    n->u.truth ? "true" : "false");
+            xprintf(x, "%.*s -> %s\n", (int)n->len, x->src + n->off, n->u.truth ? "true" : "false");
         return n->u.truth;
     case SY_N_CMP:
         return eval_cmp(n, rv, x);

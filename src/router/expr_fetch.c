@@ -144,7 +144,8 @@ static bool cookie_get(const sy_req_view *rv, sy_str name, sy_str *out)
             if (eq) {
                 sy_str k = sy_str_trim(sy_str_make(pair.p, (size_t)(eq - pair.p)));
                 if (sy_str_eq(k, name)) {
-                    sy_str val = sy_str_trim(sy_str_make(eq + 1, pair.len - (size_t)(eq - pair.p) - 1));
+                    sy_str val =
+                        sy_str_trim(sy_str_make(eq + 1, pair.len - (size_t)(eq - pair.p) - 1));
                     if (val.len >= 2 && val.p[0] == '"' && val.p[val.len - 1] == '"')
                         val = sy_str_make(val.p + 1, val.len - 2);
                     *out = val;
@@ -170,15 +171,24 @@ static bool nonempty(sy_str s, sy_str *out)
 bool sy_expr_fetch(const sy_expr_param *p, const sy_req_view *rv, sy_str *out)
 {
     switch (p->loc) {
-    case SY_LOC_HEADER: return sy_req_header(rv, p->name, out);
-    case SY_LOC_QUERY: return query_get(rv, p->name, out);
-    case SY_LOC_COOKIE: return cookie_get(rv, p->name, out);
-    case SY_LOC_PATH: return nonempty(rv->path, out);
-    case SY_LOC_CLIENT_IP: return nonempty(rv->client_ip, out);
-    case SY_LOC_SCHEME: return nonempty(rv->scheme, out);
-    case SY_LOC_UA: return sy_req_header(rv, SY_STR_LIT("User-Agent"), out);
-    case SY_LOC_HOST: return nonempty(rv->host, out);
-    case SY_LOC_METHOD: return nonempty(rv->method, out);
+    case SY_LOC_HEADER:
+        return sy_req_header(rv, p->name, out);
+    case SY_LOC_QUERY:
+        return query_get(rv, p->name, out);
+    case SY_LOC_COOKIE:
+        return cookie_get(rv, p->name, out);
+    case SY_LOC_PATH:
+        return nonempty(rv->path, out);
+    case SY_LOC_CLIENT_IP:
+        return nonempty(rv->client_ip, out);
+    case SY_LOC_SCHEME:
+        return nonempty(rv->scheme, out);
+    case SY_LOC_UA:
+        return sy_req_header(rv, SY_STR_LIT("User-Agent"), out);
+    case SY_LOC_HOST:
+        return nonempty(rv->host, out);
+    case SY_LOC_METHOD:
+        return nonempty(rv->method, out);
     }
     return false;
 }
@@ -188,10 +198,13 @@ bool sy_expr_param_eq(const sy_expr_param *a, const sy_expr_param *b)
     if (a->loc != b->loc)
         return false;
     switch (a->loc) {
-    case SY_LOC_HEADER: return sy_str_ieq(a->name, b->name);
+    case SY_LOC_HEADER:
+        return sy_str_ieq(a->name, b->name);
     case SY_LOC_QUERY:
-    case SY_LOC_COOKIE: return sy_str_eq(a->name, b->name);
-    default: return true;
+    case SY_LOC_COOKIE:
+        return sy_str_eq(a->name, b->name);
+    default:
+        return true;
     }
 }
 
@@ -205,9 +218,10 @@ void sy_expr_param_format(const sy_expr_param *p, char *buf, size_t buflen)
         [SY_LOC_HOST] = "sysparam.host",
         [SY_LOC_METHOD] = "sysparam.method",
     };
-    const char *loc = p->loc == SY_LOC_HEADER ? "header"
-                    : p->loc == SY_LOC_QUERY ? "query"
-                    : p->loc == SY_LOC_COOKIE ? "cookie" : NULL;
+    const char *loc = p->loc == SY_LOC_HEADER   ? "header"
+                      : p->loc == SY_LOC_QUERY  ? "query"
+                      : p->loc == SY_LOC_COOKIE ? "cookie"
+                                                : NULL;
     if (loc)
         snprintf(buf, buflen, "%s.%.*s", loc, (int)p->name.len, p->name.p);
     else
@@ -336,7 +350,7 @@ bool sy_expr_parse_net(sy_str s, sy_expr_net *n)
         return false;
     n->prefix = (int)pl;
     for (int b = n->prefix; b < 128; b++)
-        n->addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        n->addr[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
     return true;
 }
 

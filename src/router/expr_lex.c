@@ -44,11 +44,8 @@ static const struct {
     const char *name;
     enum sy_expr_loc loc;
 } sysparams[] = {
-    {"clientIp", SY_LOC_CLIENT_IP},
-    {"httpScheme", SY_LOC_SCHEME},
-    {"clientUa", SY_LOC_UA},
-    {"host", SY_LOC_HOST},
-    {"method", SY_LOC_METHOD},
+    {"clientIp", SY_LOC_CLIENT_IP}, {"httpScheme", SY_LOC_SCHEME}, {"clientUa", SY_LOC_UA},
+    {"host", SY_LOC_HOST},          {"method", SY_LOC_METHOD},
 };
 
 static void lex_param(sy_lexer *lx, sy_tok *t, size_t start, size_t wend)
@@ -129,11 +126,21 @@ static void lex_string(sy_lexer *lx, sy_tok *t)
             }
             char e = lx->src[p + 1];
             switch (e) {
-            case '\\': out[n++] = '\\'; break;
-            case '\'': out[n++] = '\''; break;
-            case '"': out[n++] = '"'; break;
-            case 'n': out[n++] = '\n'; break;
-            case 't': out[n++] = '\t'; break;
+            case '\\':
+                out[n++] = '\\';
+                break;
+            case '\'':
+                out[n++] = '\'';
+                break;
+            case '"':
+                out[n++] = '"';
+                break;
+            case 'n':
+                out[n++] = '\n';
+                break;
+            case 't':
+                out[n++] = '\t';
+                break;
             default:
                 out[n++] = '\\';
                 out[n++] = e;
@@ -216,9 +223,18 @@ void sy_lex_next(sy_lexer *lx, sy_tok *t)
     unsigned char c1 = p + 1 < lx->len ? (unsigned char)lx->src[p + 1] : 0;
     t->len = 1;
     switch (c) {
-    case '(': t->kind = SY_T_LPAREN; lx->pos++; return;
-    case ')': t->kind = SY_T_RPAREN; lx->pos++; return;
-    case ',': t->kind = SY_T_COMMA; lx->pos++; return;
+    case '(':
+        t->kind = SY_T_LPAREN;
+        lx->pos++;
+        return;
+    case ')':
+        t->kind = SY_T_RPAREN;
+        lx->pos++;
+        return;
+    case ',':
+        t->kind = SY_T_COMMA;
+        lx->pos++;
+        return;
     case '=':
         t->kind = SY_T_OP;
         t->op = SY_OP_EQ;

@@ -32,8 +32,7 @@ typedef struct parser {
     int depth;
 } parser;
 
-static void perr(parser *P, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void perr(parser *P, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void perr(parser *P, size_t off, const char *fmt, ...)
 {
@@ -67,18 +66,26 @@ static bool is_word(const sy_tok *t, const char *w)
 static const char *describe(parser *P, const sy_tok *t)
 {
     switch (t->kind) {
-    case SY_T_EOF: return "end of expression";
-    case SY_T_LPAREN: return "'('";
-    case SY_T_RPAREN: return "')'";
-    case SY_T_COMMA: return "','";
-    case SY_T_STR: return "a string";
-    case SY_T_NUM: return "a number";
-    case SY_T_PARAM: return "a parameter";
+    case SY_T_EOF:
+        return "end of expression";
+    case SY_T_LPAREN:
+        return "'('";
+    case SY_T_RPAREN:
+        return "')'";
+    case SY_T_COMMA:
+        return "','";
+    case SY_T_STR:
+        return "a string";
+    case SY_T_NUM:
+        return "a number";
+    case SY_T_PARAM:
+        return "a parameter";
     case SY_T_OP:
     case SY_T_WORD:
         return sy_arena_printf(P->a, "'%.*s'", (int)(t->len > 40 ? 40 : t->len),
                                P->lx.src + t->off);
-    default: return "something unexpected";
+    default:
+        return "something unexpected";
     }
 }
 
@@ -134,8 +141,10 @@ typedef struct operand {
 static bool parse_param_arg(parser *P, const char *fn, sy_expr_param *out)
 {
     if (P->tok.kind != SY_T_PARAM) {
-        perr(P, P->tok.off, "%s() needs a parameter (header.NAME, query.NAME, cookie.NAME, "
-             "path or sysparam.NAME) as first argument, found %s", fn, describe(P, &P->tok));
+        perr(P, P->tok.off,
+             "%s() needs a parameter (header.NAME, query.NAME, cookie.NAME, "
+             "path or sysparam.NAME) as first argument, found %s",
+             fn, describe(P, &P->tok));
         return false;
     }
     *out = P->tok.param;
@@ -218,11 +227,16 @@ static bool parse_operand(parser *P, operand *o)
 static enum sy_cmp_op mirror(enum sy_cmp_op op)
 {
     switch (op) {
-    case SY_OP_LT: return SY_OP_GT;
-    case SY_OP_LE: return SY_OP_GE;
-    case SY_OP_GT: return SY_OP_LT;
-    case SY_OP_GE: return SY_OP_LE;
-    default: return op;
+    case SY_OP_LT:
+        return SY_OP_GT;
+    case SY_OP_LE:
+        return SY_OP_GE;
+    case SY_OP_GT:
+        return SY_OP_LT;
+    case SY_OP_GE:
+        return SY_OP_LE;
+    default:
+        return op;
     }
 }
 
@@ -245,8 +259,8 @@ static sy_node *make_cmp(parser *P, operand *l, enum sy_cmp_op op, size_t op_off
             return NULL;
         }
     } else if (r->v.kind == SY_V_RANDOM || r->v.kind == SY_V_HASH) {
-        perr(P, r->off, "%s can only be compared with a number constant (e.g. %s < 0.05)",
-             r->fname, r->fname);
+        perr(P, r->off, "%s can only be compared with a number constant (e.g. %s < 0.05)", r->fname,
+             r->fname);
         return NULL;
     } else if (r->v.kind == SY_V_LIT && r->v.lit.type == SY_LIT_BOOL && op != SY_OP_EQ &&
                op != SY_OP_NE) {
@@ -271,8 +285,8 @@ static sy_node *parse_list(parser *P, operand *l, bool negate, bool cidr)
     }
     advance(P); /* the keyword */
     if (P->tok.kind != SY_T_LPAREN) {
-        perr(P, P->tok.off, "'%s' needs a parenthesised list, e.g. %s ('a', 'b'); found %s", kw,
-             kw, describe(P, &P->tok));
+        perr(P, P->tok.off, "'%s' needs a parenthesised list, e.g. %s ('a', 'b'); found %s", kw, kw,
+             describe(P, &P->tok));
         return NULL;
     }
     advance(P);
@@ -293,8 +307,10 @@ static sy_node *parse_list(parser *P, operand *l, bool negate, bool cidr)
             }
             nets = grow(P, nets, n, &cap, sizeof(*nets));
             if (!sy_expr_parse_net(t->s, &nets[n])) {
-                perr(P, t->off, "invalid CIDR '%.*s' (expected e.g. '10.0.0.0/8' or "
-                     "'2001:db8::/32')", (int)(t->s.len > 60 ? 60 : t->s.len), t->s.p);
+                perr(P, t->off,
+                     "invalid CIDR '%.*s' (expected e.g. '10.0.0.0/8' or "
+                     "'2001:db8::/32')",
+                     (int)(t->s.len > 60 ? 60 : t->s.len), t->s.p);
                 return NULL;
             }
             n++;
@@ -311,8 +327,10 @@ static sy_node *parse_list(parser *P, operand *l, bool negate, bool cidr)
                 v->type = SY_LIT_BOOL;
                 v->b = is_word(t, "true");
             } else {
-                perr(P, t->off, "'in' lists hold constants (strings, numbers, true, false), "
-                     "found %s", describe(P, t));
+                perr(P, t->off,
+                     "'in' lists hold constants (strings, numbers, true, false), "
+                     "found %s",
+                     describe(P, t));
                 return NULL;
             }
             n++;
@@ -325,8 +343,7 @@ static sy_node *parse_list(parser *P, operand *l, bool negate, bool cidr)
         if (P->tok.kind == SY_T_RPAREN)
             break;
         if (!P->failed)
-            perr(P, P->tok.off, "expected ',' or ')' in the list, found %s",
-                 describe(P, &P->tok));
+            perr(P, P->tok.off, "expected ',' or ')' in the list, found %s", describe(P, &P->tok));
     }
     if (P->failed)
         return NULL;
@@ -353,10 +370,11 @@ static sy_node *parse_bool_func(parser *P)
     sy_tok ft = P->tok;
     char fn[16];
     snprintf(fn, sizeof(fn), "%.*s", (int)ft.len, ft.s.p);
-    enum sy_node_kind k = is_word(&ft, "regex") ? SY_N_REGEX
-                        : is_word(&ft, "exists") ? SY_N_EXISTS
-                        : is_word(&ft, "prefix") ? SY_N_PREFIX
-                        : is_word(&ft, "suffix") ? SY_N_SUFFIX : SY_N_CONTAINS;
+    enum sy_node_kind k = is_word(&ft, "regex")    ? SY_N_REGEX
+                          : is_word(&ft, "exists") ? SY_N_EXISTS
+                          : is_word(&ft, "prefix") ? SY_N_PREFIX
+                          : is_word(&ft, "suffix") ? SY_N_SUFFIX
+                                                   : SY_N_CONTAINS;
     advance(P);
     if (!expect(P, SY_T_LPAREN, sy_arena_printf(P->a, "'(' after %s", fn)))
         return NULL;
@@ -366,8 +384,11 @@ static sy_node *parse_bool_func(parser *P)
         return NULL;
     sy_tok str = {0};
     if (k != SY_N_EXISTS) {
-        if (!expect(P, SY_T_COMMA, sy_arena_printf(P->a, "',' and a quoted %s after %s()'s "
-                    "parameter", k == SY_N_REGEX ? "pattern" : "string", fn)))
+        if (!expect(P, SY_T_COMMA,
+                    sy_arena_printf(P->a,
+                                    "',' and a quoted %s after %s()'s "
+                                    "parameter",
+                                    k == SY_N_REGEX ? "pattern" : "string", fn)))
             return NULL;
         advance(P);
         if (P->tok.kind != SY_T_STR && !P->failed) {
@@ -410,8 +431,10 @@ static sy_node *parse_bool_func(parser *P)
     }
     advance(P);
     if (P->tok.kind == SY_T_OP && !P->failed) {
-        perr(P, P->tok.off, "%s() is a condition and cannot be compared; use it alone, or "
-             "negate it with 'not'", fn);
+        perr(P, P->tok.off,
+             "%s() is a condition and cannot be compared; use it alone, or "
+             "negate it with 'not'",
+             fn);
         return NULL;
     }
     return n;
@@ -448,8 +471,8 @@ static sy_node *parse_primary(parser *P)
         if (!n)
             return NULL;
         if (P->tok.kind != SY_T_RPAREN) {
-            perr(P, P->tok.off, "expected ')' to close the '(' at column %zu, found %s",
-                 open + 1, describe(P, &P->tok));
+            perr(P, P->tok.off, "expected ')' to close the '(' at column %zu, found %s", open + 1,
+                 describe(P, &P->tok));
             return NULL;
         }
         P->depth--;
@@ -469,15 +492,16 @@ static sy_node *parse_primary(parser *P)
             while (p < P->lx.len && (P->lx.src[p] == ' ' || P->lx.src[p] == '\t'))
                 p++;
             if (p < P->lx.len && P->lx.src[p] == '(')
-                perr(P, t->off, "unknown function '%.*s' (known: Random, regex, exists, hash, "
-                     "prefix, suffix, contains)", (int)(t->len > 40 ? 40 : t->len), t->s.p);
+                perr(P, t->off,
+                     "unknown function '%.*s' (known: Random, regex, exists, hash, "
+                     "prefix, suffix, contains)",
+                     (int)(t->len > 40 ? 40 : t->len), t->s.p);
             else if (is_word(t, "header") || is_word(t, "query") || is_word(t, "cookie") ||
                      is_word(t, "sysparam"))
-                perr(P, t->off, "'%.*s' needs a name: %.*s.NAME", (int)t->len, t->s.p,
-                     (int)t->len, t->s.p);
-            else
-                perr(P, t->off, "unexpected word '%.*s'", (int)(t->len > 40 ? 40 : t->len),
+                perr(P, t->off, "'%.*s' needs a name: %.*s.NAME", (int)t->len, t->s.p, (int)t->len,
                      t->s.p);
+            else
+                perr(P, t->off, "unexpected word '%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s.p);
             return NULL;
         }
     } else if (t->kind != SY_T_PARAM && t->kind != SY_T_STR && t->kind != SY_T_NUM) {
@@ -529,16 +553,19 @@ static sy_node *parse_primary(parser *P)
         n->u.truth = l.v.lit.b;
         return n;
     }
-    bool ends = t->kind == SY_T_EOF || t->kind == SY_T_RPAREN || is_word(t, "and") ||
-                is_word(t, "or");
+    bool ends =
+        t->kind == SY_T_EOF || t->kind == SY_T_RPAREN || is_word(t, "and") || is_word(t, "or");
     if (!ends) {
-        perr(P, t->off, "expected an operator (=, !=, <, <=, >, >=, in, not in, in_cidr), "
-             "found %s", describe(P, t));
+        perr(P, t->off,
+             "expected an operator (=, !=, <, <=, >, >=, in, not in, in_cidr), "
+             "found %s",
+             describe(P, t));
         return NULL;
     }
     switch (l.v.kind) {
     case SY_V_PARAM:
-        perr(P, l.off, "a parameter alone is not a condition: compare it (header.x = 'v') "
+        perr(P, l.off,
+             "a parameter alone is not a condition: compare it (header.x = 'v') "
              "or test it with exists(...)");
         break;
     case SY_V_RANDOM:
@@ -610,8 +637,7 @@ static sy_node *parse_or(parser *P)
     return parse_chain(P, "or", SY_N_OR, parse_and);
 }
 
-sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen,
-                         int *err_col)
+sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen, int *err_col)
 {
     char dummy[8];
     int dcol;
@@ -648,8 +674,10 @@ sy_expr *sy_expr_compile(sy_arena *a, const char *src, char *err, size_t errlen,
         if (P.tok.kind == SY_T_RPAREN)
             perr(&P, P.tok.off, "unbalanced ')'");
         else
-            perr(&P, P.tok.off, "expected 'and', 'or' or the end after a complete condition, "
-                 "found %s", describe(&P, &P.tok));
+            perr(&P, P.tok.off,
+                 "expected 'and', 'or' or the end after a complete condition, "
+                 "found %s",
+                 describe(&P, &P.tok));
     }
     if (P.failed || !root) {
         if (!P.failed) /* cannot happen: every NULL path reports */

@@ -41,8 +41,8 @@ typedef struct nslot {
 } nslot;
 
 typedef struct htab {
-    void *slots;       /* sslot or nslot */
-    size_t cap, n;     /* cap is a power of two, at most half full */
+    void *slots;   /* sslot or nslot */
+    size_t cap, n; /* cap is a power of two, at most half full */
 } htab;
 
 typedef struct pindex {
@@ -54,15 +54,15 @@ typedef struct pindex {
 /* A running rollout's share test on one policy (doc/rollouts.md). */
 typedef struct gate {
     const sy_rollout_cfg *ro;
-    bool has_param;            /* SplitBy given: bucket by its hash */
+    bool has_param; /* SplitBy given: bucket by its hash */
     sy_expr_param param;
 } gate;
 
 struct sy_policy_table {
-    gate **gates;              /* per PluginData index, NULL = ungated; NULL = none */
-    sy_policy *order;          /* evaluation order */
+    gate **gates;     /* per PluginData index, NULL = ungated; NULL = none */
+    sy_policy *order; /* evaluation order */
     size_t n;
-    uint32_t *scan;            /* positions of non-indexed policies, ascending */
+    uint32_t *scan; /* positions of non-indexed policies, ascending */
     size_t n_scan;
     pindex *params;
     size_t n_params;
@@ -176,7 +176,7 @@ typedef struct keys {
     sy_arena *a, *names;
     key *k;
     size_t n, cap;
-    uint32_t *first, *count;   /* per PluginData position */
+    uint32_t *first, *count; /* per PluginData position */
 } keys;
 
 static void collect_key(void *ud, const sy_expr_param *p, const sy_expr_lit *v)
@@ -306,7 +306,8 @@ static gate *make_gate(sy_arena *a, const sy_rollout_cfg *ro, const char *file, 
     snprintf(src, sizeof(src), "%s = ''", ro->split_by);
     sy_arena tmp;
     sy_arena_init(&tmp, 1024);
-    sy_expr *e = strlen(ro->split_by) < 500 ? sy_expr_compile(&tmp, src, err, sizeof(err), &col) : NULL;
+    sy_expr *e =
+        strlen(ro->split_by) < 500 ? sy_expr_compile(&tmp, src, err, sizeof(err), &col) : NULL;
     split_key sk = {.a = a};
     bool ok = e && sy_expr_index_keys(e, take_split, &sk) && sk.n == 1;
     sy_expr_free(e);
@@ -316,7 +317,8 @@ static gate *make_gate(sy_arena *a, const sy_rollout_cfg *ro, const char *file, 
         snprintf(path, sizeof(path), "Rollouts[%s].SplitBy", ro->id ? ro->id : "?");
         sy_errors_at(errs, file, ro->mark, path,
                      "'%s' is not a request operand (header.NAME, cookie.NAME, query.NAME, "
-                     "client_ip, ...)", ro->split_by);
+                     "client_ip, ...)",
+                     ro->split_by);
         return NULL;
     }
     g->has_param = true;
@@ -324,9 +326,8 @@ static gate *make_gate(sy_arena *a, const sy_rollout_cfg *ro, const char *file, 
     return g;
 }
 
-sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
-                                          const char *file, const char *path,
-                                          sy_errors *errs)
+sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p, const char *file,
+                                          const char *path, sy_errors *errs)
 {
     sy_policy_table *t = sy_arena_alloc(a, sizeof(*t));
     t->n = p->n_policies;
@@ -349,8 +350,8 @@ sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
         if (!pc->condition) {
             char cpath[256];
             snprintf(cpath, sizeof(cpath), "%s.PluginData[%zu].condition", path, j);
-            sy_errors_at(errs, file, pc->mark, cpath, "plugin %s, policy '%s': no condition",
-                         pid, pc->name ? pc->name : "?");
+            sy_errors_at(errs, file, pc->mark, cpath, "plugin %s, policy '%s': no condition", pid,
+                         pc->name ? pc->name : "?");
             failed = true;
             continue;
         }
@@ -532,8 +533,7 @@ const sy_policy *sy_policy_table_explain(const sy_policy_table *t, const sy_req_
 }
 
 const sy_policy *sy_policy_table_explain_arm(const sy_policy_table *t, const sy_req_view *rv,
-                                             sy_policy_explain_cb *cb, void *ud,
-                                             sy_policy_arm *arm)
+                                             sy_policy_explain_cb *cb, void *ud, sy_policy_arm *arm)
 {
     sy_policy_arm local = {0};
     if (!arm)
@@ -567,8 +567,8 @@ const sy_policy *sy_policy_table_explain_arm(const sy_policy_table *t, const sy_
             double b = r || !was.rollout ? arm->bucket : gate_bucket(g, rv);
             snprintf(detail + dl, sizeof(detail) - dl,
                      "rollout %s (%s, step %d): bucket %.6g %s share %d%% -> %s\n", g->ro->id,
-                     sy_rollout_phase_names[g->ro->phase], g->ro->step + 1, b, r ? "<" : ">=",
-                     g->ro->weight,
+                     sy_rollout_phase_names[g->ro->phase], g->ro->step + 1, b,
+                     r ? "<" : ">=", g->ro->weight,
                      r ? "canary arm: this policy serves the request"
                        : "baseline arm: the next policy or the API default serves it");
         }

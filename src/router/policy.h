@@ -23,8 +23,8 @@ typedef struct sy_policy {
      * (an equality test needs no tree at run time: 100,000 tenant policies
      * would otherwise keep 100,000 of them); explain compiles it then. */
     sy_expr *cond;
-    uint32_t index;   /* position in PluginData: a stable id for counters */
-    uint32_t order : 31; /* position in evaluation order */
+    uint32_t index;       /* position in PluginData: a stable id for counters */
+    uint32_t order : 31;  /* position in evaluation order */
     uint32_t indexed : 1; /* decided by a hash lookup rather than evaluation */
 } sy_policy;
 
@@ -40,9 +40,8 @@ typedef struct sy_policy_table sy_policy_table;
  * that know the plugin's position pass "Plugins[3]" to the _at variant. */
 sy_policy_table *sy_policy_table_build(sy_arena *a, const sy_plugin_cfg *p, const char *file,
                                        sy_errors *errs);
-sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p,
-                                          const char *file, const char *path,
-                                          sy_errors *errs);
+sy_policy_table *sy_policy_table_build_at(sy_arena *a, const sy_plugin_cfg *p, const char *file,
+                                          const char *path, sy_errors *errs);
 void sy_policy_table_free(sy_policy_table *t);
 
 /* First policy in evaluation order whose condition holds, or NULL (the
@@ -74,9 +73,9 @@ size_t sy_policy_table_indexed(const sy_policy_table *t);
 
 /* ---- explain ---- */
 enum sy_policy_verdict {
-    SY_POLICY_MATCHED,     /* the winner */
-    SY_POLICY_NO_MATCH,    /* evaluated, false */
-    SY_POLICY_SKIPPED,     /* after the winner: not evaluated */
+    SY_POLICY_MATCHED,  /* the winner */
+    SY_POLICY_NO_MATCH, /* evaluated, false */
+    SY_POLICY_SKIPPED,  /* after the winner: not evaluated */
 };
 
 /* Called for every policy in evaluation order.  detail holds the

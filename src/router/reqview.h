@@ -18,16 +18,16 @@ typedef struct sy_header {
 } sy_header;
 
 typedef struct sy_req_view {
-    sy_str method;        /* "GET" */
-    sy_str path;          /* service-relative path, environment prefix
+    sy_str method; /* "GET" */
+    sy_str path;   /* service-relative path, environment prefix
                              removed, no query: "/orders/1" */
-    sy_str query;         /* raw query without '?', may be empty */
-    sy_str host;          /* Host without port, lower-cased by the parser */
-    sy_str scheme;        /* "http" or "https" */
+    sy_str query;  /* raw query without '?', may be empty */
+    sy_str host;   /* Host without port, lower-cased by the parser */
+    sy_str scheme; /* "http" or "https" */
     const sy_header *headers;
     size_t n_headers;
-    sy_str client_ip;     /* textual, after the TrustedProxies walk */
-    sy_arena *scratch;    /* per-request arena for decoded values */
+    sy_str client_ip;  /* textual, after the TrustedProxies walk */
+    sy_arena *scratch; /* per-request arena for decoded values */
 
     /* Test hooks (test-routes, explain): when set, Random() returns
      * *force_random and hash() returns *force_hash instead of computing. */

@@ -15,18 +15,18 @@
 enum api_kind { API_EXACT, API_PREFIX_NOREGEX, API_PARAM, API_PREFIX, API_KIND_COUNT };
 
 typedef struct seg {
-    sy_str text;   /* literal segment, or the variable name */
+    sy_str text; /* literal segment, or the variable name */
     int is_var;
 } seg;
 
 typedef struct api_ent {
     const sy_api_cfg *api;
-    size_t index;           /* dense API index */
+    size_t index; /* dense API index */
     enum api_kind kind;
-    sy_str path;            /* without "=" / "^~" */
-    sy_str method;          /* the API's Method; any_method for ANY */
+    sy_str path;   /* without "=" / "^~" */
+    sy_str method; /* the API's Method; any_method for ANY */
     bool any_method;
-    seg *segs;              /* API_PARAM only */
+    seg *segs; /* API_PARAM only */
     size_t n_segs, n_literal;
 } api_ent;
 
@@ -39,7 +39,7 @@ typedef struct svc_ent {
 } svc_ent;
 
 typedef struct dom_ent {
-    sy_str name;            /* lower-case; for wildcards the ".suffix" part */
+    sy_str name; /* lower-case; for wildcards the ".suffix" part */
     const sy_domain_cfg *dom;
     svc_ent *svc;
 } dom_ent;
@@ -50,15 +50,15 @@ typedef struct attach_ent {
 } attach_ent;
 
 struct sy_router {
-    dom_ent *exact;         /* sorted by name */
+    dom_ent *exact; /* sorted by name */
     size_t n_exact;
-    dom_ent *wild;          /* longest suffix first */
+    dom_ent *wild; /* longest suffix first */
     size_t n_wild;
-    dom_ent *any;           /* "*" */
+    dom_ent *any; /* "*" */
     svc_ent *svcs;
     size_t n_svcs;
     size_t n_apis;
-    attach_ent *attach;     /* [api_index * SY_ENV_COUNT + env] */
+    attach_ent *attach; /* [api_index * SY_ENV_COUNT + env] */
     sy_policy_table **tables;
     size_t n_tables;
 };
@@ -140,39 +140,41 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs)
         svc_ent *se = &r->svcs[i];
         se->svc = svc;
         for (int env = 0; env < SY_ENV_COUNT; env++) {
-        api_ent **apis = se->apis[env];
-        size_t *n_apis = se->n_apis[env];
-        size_t n_live = svc->n_env_apis[env];
-        for (int k = 0; k < API_KIND_COUNT; k++)
-            apis[k] = sy_arena_alloc(a, (n_live + 1) * sizeof(api_ent));
-        for (size_t j = 0; j < n_live; j++) {
-            const sy_api_cfg *api = &svc->env_apis[env][j];
-            const char *p = api->path;
-            enum api_kind kind;
-            if (p[0] == '=') {
-                kind = API_EXACT;
-                p++;
-            } else if (p[0] == '^' && p[1] == '~') {
-                kind = API_PREFIX_NOREGEX;
-                p += 2;
-            } else if (strchr(p, '{')) {
-                kind = API_PARAM;
-            } else {
-                kind = API_PREFIX;
+            api_ent **apis = se->apis[env];
+            size_t *n_apis = se->n_apis[env];
+            size_t n_live = svc->n_env_apis[env];
+            for (int k = 0; k < API_KIND_COUNT; k++)
+                apis[k] = sy_arena_alloc(a, (n_live + 1) * sizeof(api_ent));
+            for (size_t j = 0; j < n_live; j++) {
+                const sy_api_cfg *api = &svc->env_apis[env][j];
+                const char *p = api->path;
+                enum api_kind kind;
+                if (p[0] == '=') {
+                    kind = API_EXACT;
+                    p++;
+                } else if (p[0] == '^' && p[1] == '~') {
+                    kind = API_PREFIX_NOREGEX;
+                    p += 2;
+                } else if (strchr(p, '{')) {
+                    kind = API_PARAM;
+                } else {
+                    kind = API_PREFIX;
+                }
+                api_ent *e = &apis[kind][n_apis[kind]++];
+                e->api = api;
+                e->index = api_index++;
+                e->kind = kind;
+                e->path = sy_str_c(p);
+                e->method = sy_str_c(api->method);
+                e->any_method =
+                    strcmp(api->method, "ANY") == 0; /* compiled once, not per request */
+                if (kind == API_PARAM)
+                    split_segments(a, e);
             }
-            api_ent *e = &apis[kind][n_apis[kind]++];
-            e->api = api;
-            e->index = api_index++;
-            e->kind = kind;
-            e->path = sy_str_c(p);
-            e->method = sy_str_c(api->method);
-            e->any_method = strcmp(api->method, "ANY") == 0; /* compiled once, not per request */
-            if (kind == API_PARAM)
-                split_segments(a, e);
-        }
-        qsort(apis[API_PREFIX_NOREGEX], n_apis[API_PREFIX_NOREGEX], sizeof(api_ent), prefix_cmp);
-        qsort(apis[API_PREFIX], n_apis[API_PREFIX], sizeof(api_ent), prefix_cmp);
-        qsort(apis[API_PARAM], n_apis[API_PARAM], sizeof(api_ent), param_cmp);
+            qsort(apis[API_PREFIX_NOREGEX], n_apis[API_PREFIX_NOREGEX], sizeof(api_ent),
+                  prefix_cmp);
+            qsort(apis[API_PREFIX], n_apis[API_PREFIX], sizeof(api_ent), prefix_cmp);
+            qsort(apis[API_PARAM], n_apis[API_PARAM], sizeof(api_ent), param_cmp);
         }
 
         for (size_t d = 0; d < svc->n_domains; d++) {
@@ -356,7 +358,8 @@ void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy
         int env = full_path.len > 1 ? sy_env_index(full_path.p + 1, j - 1) : -1;
         if (env < 0) {
             out->status = 404;
-            out->error = "unknown environment (the first path segment names it: test, prepub or release)";
+            out->error =
+                "unknown environment (the first path segment names it: test, prepub or release)";
             return;
         }
         out->env = env;
@@ -438,7 +441,12 @@ int sy_route_backend_path(const sy_route *rt, char *buf, size_t cap)
 {
     const char *bp = rt->backend->path ? rt->backend->path : "/";
     size_t n = 0;
-#define PUT(c) do { if (n + 1 >= cap) return -1; buf[n++] = (c); } while (0)
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (n + 1 >= cap)                                                                          \
+            return -1;                                                                             \
+        buf[n++] = (c);                                                                            \
+    } while (0)
     for (const char *p = bp; *p; p++) {
         if (*p == '{') {
             const char *end = strchr(p, '}');

@@ -14,13 +14,13 @@ typedef struct sy_router sy_router;
 struct sy_policy_table;
 
 typedef struct sy_route {
-    int status;                    /* 0 when routed, else 404 / 405 */
-    const char *error;             /* short reason when status != 0 */
-    const sy_domain_cfg *domain;   /* the domain entry Host matched, or NULL */
+    int status;                  /* 0 when routed, else 404 / 405 */
+    const char *error;           /* short reason when status != 0 */
+    const sy_domain_cfg *domain; /* the domain entry Host matched, or NULL */
     const sy_service_cfg *service;
-    int env;                       /* sy_env index, -1 when unknown */
+    int env; /* sy_env index, -1 when unknown */
     const sy_api_cfg *api;
-    size_t api_index;              /* dense index over all APIs, for counters */
+    size_t api_index;                       /* dense index over all APIs, for counters */
     const struct sy_policy_table *policies; /* attached Routing plugin or NULL */
     const sy_plugin_cfg *plugin;
     const sy_policy_cfg *policy;   /* matched policy, NULL = API default */
@@ -39,8 +39,7 @@ sy_router *sy_router_build(sy_arena *a, const sy_config *cfg, sy_errors *errs);
 /* Resolve service, environment and API from rv->host and `full_path` (the
  * request path as received, no query) and method.  Fills rv->path with the
  * environment-relative path.  Does not evaluate routing policies. */
-void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path,
-                       sy_route *out);
+void sy_router_resolve(const sy_router *r, sy_req_view *rv, sy_str full_path, sy_route *out);
 
 /* Evaluate the attached Routing plugin (if any) and set out->policy and
  * out->backend. */

@@ -37,9 +37,9 @@ int sy_host_normalize(sy_str v, char *out, size_t cap)
     }
     for (size_t i = 0; i < end; i++) {
         unsigned char ch = (unsigned char)v.p[i];
-        if (v.p[0] != '[' && !(ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
-                                (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-                                (ch >= 'A' && ch <= 'Z')))
+        if (v.p[0] != '[' &&
+            !(ch == '-' || ch == '.' || ch == '_' || ch == '~' || (ch >= '0' && ch <= '9') ||
+              (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
             return -1;
         out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
     }

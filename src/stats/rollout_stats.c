@@ -10,8 +10,8 @@
 
 /* Roughly 1.5x apart from 1 ms to 60 s: fine enough that p99 of a few
  * milliseconds and of 200 ms land in different buckets. */
-const double sy_ro_hist_le_ms[SY_RO_HIST] = {1,    2,    3,    5,    8,     12,    20,    30,
-                                             50,   75,   100,  150,  200,   300,   500,   750,
+const double sy_ro_hist_le_ms[SY_RO_HIST] = {1,    2,    3,    5,     8,     12,   20,  30,
+                                             50,   75,   100,  150,   200,   300,  500, 750,
                                              1000, 2000, 5000, 10000, 60000, 1e300};
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,8 +49,8 @@ static inline void bump(uint64_t *p, uint64_t by)
 
 void sy_ro_stats_add(int worker, int slot, int arm, int status, uint64_t ms)
 {
-    if (!cells || worker < 0 || worker >= n_workers || slot < 0 || slot >= SY_RO_MAX ||
-        arm < 1 || arm > 2)
+    if (!cells || worker < 0 || worker >= n_workers || slot < 0 || slot >= SY_RO_MAX || arm < 1 ||
+        arm > 2)
         return;
     sy_ro_counts *c = &cells[worker][slot][arm - 1];
     bump(&c->requests, 1);

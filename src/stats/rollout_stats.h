@@ -15,8 +15,8 @@
 
 #include "router/router.h"
 
-#define SY_RO_MAX 256                 /* rollouts with counters in one process */
-#define SY_RO_HIST 22                 /* latency buckets, the last one +Inf */
+#define SY_RO_MAX 256 /* rollouts with counters in one process */
+#define SY_RO_HIST 22 /* latency buckets, the last one +Inf */
 /* Upper bounds in milliseconds (the last is +Inf). */
 extern const double sy_ro_hist_le_ms[SY_RO_HIST];
 

@@ -37,37 +37,37 @@ enum {
 };
 
 typedef struct cell {
-    _Atomic uint64_t c[32];    /* CELL_END used: four cache lines */
+    _Atomic uint64_t c[32]; /* CELL_END used: four cache lines */
 } cell;
 _Static_assert(CELL_END <= 32, "cell too small");
 
 const char *const sy_stats_class_names[SY_STATS_CLASSES] = {"other", "1xx", "2xx",
-                                                            "3xx", "4xx", "5xx"};
+                                                            "3xx",   "4xx", "5xx"};
 
 /* 100 us to 10 s: a loopback hop is a few hundred microseconds, a backend
  * past ServiceTimeout's usual 15 s is +Inf anyway. */
 const uint64_t sy_stats_bucket_us[SY_STATS_BUCKETS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000,
+    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
     50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 const char *const sy_stats_bucket_le[SY_STATS_BUCKETS] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
-    "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"};
+    "0.05",   "0.1",     "0.25",   "0.5",   "1",      "2.5",   "5",    "10"};
 
 typedef struct view {
-    uint64_t gen;              /* 0 = unused */
+    uint64_t gen; /* 0 = unused */
     size_t n_apis, n_svcs, n_plugins, n_pols, n_ups;
-    uint32_t *api_ids;         /* n_apis * SY_ENV_COUNT */
-    uint32_t *ups_ids;         /* n_ups */
-    uint32_t *svc_ids;         /* (n_svcs + 1) * (SY_ENV_COUNT + 1) */
-    uint32_t *pol_base;        /* n_plugins + 1 */
-    uint32_t *pol_ids;         /* n_pols */
+    uint32_t *api_ids;  /* n_apis * SY_ENV_COUNT */
+    uint32_t *ups_ids;  /* n_ups */
+    uint32_t *svc_ids;  /* (n_svcs + 1) * (SY_ENV_COUNT + 1) */
+    uint32_t *pol_base; /* n_plugins + 1 */
+    uint32_t *pol_ids;  /* n_pols */
 } view;
 
 typedef struct wslot {
     _Atomic(cell *) blocks[MAX_BLOCKS];
     view views[2];
     unsigned evict;
-    atomic_long rbufs;   /* client receive buffers held (sy_stats_rbuf) */
+    atomic_long rbufs; /* client receive buffers held (sy_stats_rbuf) */
     atomic_long gauges[SY_GAUGE_N];
 } wslot;
 
@@ -80,7 +80,7 @@ static struct {
     pthread_mutex_t mu;
     series *v;
     size_t n, cap;
-    uint32_t *hash;            /* open addressing: id + 1, 0 = empty */
+    uint32_t *hash; /* open addressing: id + 1, 0 = empty */
     size_t hcap;
 } reg = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -346,8 +346,8 @@ static void observe(cell *c, int cls, int bucket, const sy_stats_obs *o)
 void sy_stats_on_request(int worker, const sy_snapshot *s, const sy_route *rt,
                          const sy_stats_obs *o)
 {
-    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !s ||
-        !rt || !o)
+    if (worker < 0 || worker >= atomic_load_explicit(&n_slots, memory_order_acquire) || !s || !rt ||
+        !o)
         return;
     wslot *w = slots[worker];
     view *v = view_for(w, s);
@@ -420,7 +420,8 @@ void sy_stats_foreach(sy_stats_series_cb *cb, void *ud)
             out.bytes_in += atomic_load_explicit(&c->c[CELL_BYTES_IN], memory_order_relaxed);
             out.bytes_out += atomic_load_explicit(&c->c[CELL_BYTES_OUT], memory_order_relaxed);
             for (int k = 0; k <= SY_STATS_BUCKETS; k++)
-                out.bucket[k] += atomic_load_explicit(&c->c[CELL_BUCKET0 + k], memory_order_relaxed);
+                out.bucket[k] +=
+                    atomic_load_explicit(&c->c[CELL_BUCKET0 + k], memory_order_relaxed);
         }
         for (int k = 0; k <= SY_STATS_BUCKETS; k++)
             out.count += out.bucket[k];

@@ -43,9 +43,9 @@ extern const char *const sy_stats_bucket_le[SY_STATS_BUCKETS];
 /* What one finished request contributes besides its route. */
 typedef struct sy_stats_obs {
     int status;
-    uint64_t duration_us;       /* first head byte to the access-log line */
-    uint64_t bytes_in;          /* request body bytes from the client */
-    uint64_t bytes_out;         /* response bytes to the client */
+    uint64_t duration_us;            /* first head byte to the access-log line */
+    uint64_t bytes_in;               /* request body bytes from the client */
+    uint64_t bytes_out;              /* response bytes to the client */
     const sy_upstream_cfg *upstream; /* the upstream it went to (in s->cfg), or NULL */
 } sy_stats_obs;
 
@@ -77,7 +77,7 @@ typedef struct sy_stats_series {
      * UPSTREAM: upstream id, "", "". */
     const char *labels[3];
     uint64_t by_class[SY_STATS_CLASSES];
-    uint64_t matched;          /* POLICY: requests the policy won */
+    uint64_t matched; /* POLICY: requests the policy won */
     /* Duration histogram, NOT cumulative: bucket[i] counts durations in
      * (bound[i-1], bound[i]], bucket[SY_STATS_BUCKETS] those above the
      * last bound.  count is their sum (so it equals the +Inf bucket even

@@ -18,8 +18,7 @@ void sy_fleet_cache_write(sy_fleet *f)
     json_t *objs = json_object();
     const char *k;
     json_t *e;
-    json_object_foreach(f->map, k, e)
-        json_object_set(objs, k, json_object_get(e, "v"));
+    json_object_foreach(f->map, k, e) json_object_set(objs, k, json_object_get(e, "v"));
     json_t *doc = json_pack("{s:I, s:o}", "Revision", (json_int_t)f->map_rev, "Objects", objs);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -49,8 +48,8 @@ json_t *sy_fleet_cache_read(sy_fleet *f, int64_t *rev, sy_errors *errs)
     json_t *objs = json_object_get(doc, "Objects");
     json_t *r = json_object_get(doc, "Revision");
     if (!json_is_object(objs) || !json_is_integer(r) || json_integer_value(r) < 0) {
-        sy_errors_add(errs, "%s: not a Switchyard cache file%s%s", f->cache_path,
-                      doc ? "" : ": ", doc ? "" : jerr.text);
+        sy_errors_add(errs, "%s: not a Switchyard cache file%s%s", f->cache_path, doc ? "" : ": ",
+                      doc ? "" : jerr.text);
         json_decref(doc);
         return NULL;
     }

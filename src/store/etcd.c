@@ -139,7 +139,7 @@ char *sy_etcd_range_end(const char *prefix)
 typedef struct rbuf {
     char *p;
     size_t len, cap;
-    size_t scanned;     /* streaming: no line end before this offset */
+    size_t scanned; /* streaming: no line end before this offset */
     /* streaming: */
     sy_etcd_msg_fn *fn;
     void *arg;
@@ -315,8 +315,7 @@ static CURLcode perform(sy_etcd *e, const char *path, const char *body, rbuf *rb
     return rc;
 }
 
-json_t *sy_etcd_call(sy_etcd *e, const char *path, json_t *req, bool may_resend,
-                     sy_etcd_err *err)
+json_t *sy_etcd_call(sy_etcd *e, const char *path, json_t *req, bool may_resend, sy_etcd_err *err)
 {
     char *body = json_dumps(req, JSON_COMPACT);
     if (!body)

@@ -28,7 +28,7 @@ enum sy_etcd_fail {
 };
 
 typedef struct sy_etcd_err {
-    int kind;            /* enum sy_etcd_fail */
+    int kind; /* enum sy_etcd_fail */
     char msg[512];
 } sy_etcd_err;
 
@@ -39,8 +39,7 @@ void sy_etcd_free(sy_etcd *e);
 /* POST `req` to `path` ("/v3/kv/range"); the decoded response, or NULL
  * with err filled.  `may_resend`: the request is idempotent (a read), so
  * a connection that broke after sending may be retried elsewhere. */
-json_t *sy_etcd_call(sy_etcd *e, const char *path, json_t *req, bool may_resend,
-                     sy_etcd_err *err);
+json_t *sy_etcd_call(sy_etcd *e, const char *path, json_t *req, bool may_resend, sy_etcd_err *err);
 
 /* A streaming call (/v3/watch, /v3/lease/keepalive): `fn` gets each
  * message as it arrives and returns false to end the stream.  Returns when

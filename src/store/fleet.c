@@ -80,8 +80,9 @@ static void put_kv(const sy_fleet *f, json_t *map, json_t *bad, const json_t *kv
         json_object_del(map, rel);
     } else {
         json_object_del(bad, rel);
-        json_object_set_new(map, rel, json_pack("{s:o, s:I}", "v", v, "r",
-                                                (json_int_t)sy_etcd_int(kv, "mod_revision")));
+        json_object_set_new(
+            map, rel,
+            json_pack("{s:o, s:I}", "v", v, "r", (json_int_t)sy_etcd_int(kv, "mod_revision")));
     }
     free(text);
     free(rel);
@@ -92,8 +93,7 @@ json_t *sy_fleet_decode(sy_fleet *f, json_t *kvs, json_t *bad)
     json_t *map = json_object();
     size_t i;
     json_t *kv;
-    json_array_foreach(kvs, i, kv)
-        put_kv(f, map, bad, kv);
+    json_array_foreach(kvs, i, kv) put_kv(f, map, bad, kv);
     return map;
 }
 
@@ -103,8 +103,7 @@ static sy_snapshot *build(sy_fleet *f, sy_errors *errs)
     json_t *vals = json_object();
     const char *k;
     json_t *e;
-    json_object_foreach(f->map, k, e)
-        json_object_set(vals, k, json_object_get(e, "v"));
+    json_object_foreach(f->map, k, e) json_object_set(vals, k, json_object_get(e, "v"));
     json_t *ignored = json_array();
     json_t *doc = sy_layout_join(vals, f->gw, ignored);
     size_t i;
@@ -134,7 +133,8 @@ static bool apply_items(sy_fleet *f, json_t *items, size_t *n_revs)
     bool changed = false;
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         const char *t = json_string_value(json_object_get(it, "t"));
         int64_t rev = (int64_t)json_integer_value(json_object_get(it, "rev"));
         if (strcmp(t, "reset") == 0) {
@@ -157,7 +157,8 @@ static bool apply_items(sy_fleet *f, json_t *items, size_t *n_revs)
         int64_t base = f->map_rev, last = base;
         size_t j;
         json_t *ev;
-        json_array_foreach(json_object_get(it, "events"), j, ev) {
+        json_array_foreach(json_object_get(it, "events"), j, ev)
+        {
             json_t *kv = json_object_get(ev, "kv");
             int64_t mr = sy_etcd_int(kv, "mod_revision");
             if (mr <= base)
@@ -192,7 +193,8 @@ static void note_problems(sy_fleet *f, const char *refused)
     size_t n = 0, len = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(f->bad, k, v) {
+    json_object_foreach(f->bad, k, v)
+    {
         sy_warn("etcd: %s%s ignored: %s", f->root, k, json_string_value(v));
         if (n++ < 3 && len < sizeof ignored)
             len += (size_t)snprintf(ignored + len, sizeof ignored - len, "%s%s (%s)",
@@ -320,7 +322,8 @@ static json_t *change_txn(sy_fleet *f, json_t *objs, json_t *puts, json_t *dels)
     json_t *cmp = json_array(), *ops = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach(objs, k, v) {
+    json_object_foreach(objs, k, v)
+    {
         json_t *old = json_object_get(f->map, k);
         if (strcmp(k, "version") != 0 && old && json_equal(json_object_get(old, "v"), v))
             continue;
@@ -330,7 +333,8 @@ static json_t *change_txn(sy_fleet *f, json_t *objs, json_t *puts, json_t *dels)
         json_object_set(puts, k, v);
         free(fk);
     }
-    json_object_foreach(f->map, k, v) {
+    json_object_foreach(f->map, k, v)
+    {
         if (json_object_get(objs, k) || !sy_layout_is_object(k))
             continue;
         char *fk = full_key(f, k);
@@ -376,9 +380,10 @@ static int store_objects(sy_fleet *f, json_t *objs, int64_t *rev, json_t *puts, 
     *rev = sy_etcd_int(json_object_get(resp, "header"), "revision");
     json_decref(resp);
     if (!ok) {
-        snprintf(err, errlen, "the configuration was changed concurrently (by another gateway "
-                              "or tool) since this change read it; nothing was stored: read it "
-                              "again and retry");
+        snprintf(err, errlen,
+                 "the configuration was changed concurrently (by another gateway "
+                 "or tool) since this change read it; nothing was stored: read it "
+                 "again and retry");
         return SY_STORE_CONFLICT;
     }
     return 0;
@@ -428,8 +433,7 @@ static int fleet_commit(sy_store *st, sy_snapshot *s, char *err, size_t errlen)
         json_object_foreach(puts, k, v)
             json_object_set_new(f->map, k, json_pack("{s:O, s:I}", "v", v, "r", (json_int_t)rev));
         size_t i;
-        json_array_foreach(dels, i, v)
-            json_object_del(f->map, json_string_value(v));
+        json_array_foreach(dels, i, v) json_object_del(f->map, json_string_value(v));
         f->map_rev = f->applied = rev;
         atomic_store(&f->applied_a, rev);
         atomic_fetch_add(&f->applies, 1);
@@ -579,8 +583,8 @@ sy_fleet *sy_fleet_new(const sy_config *local, int n_workers)
     return f;
 }
 
-sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache,
-                        sy_snapshot **snap, sy_errors *errs)
+sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache, sy_snapshot **snap,
+                        sy_errors *errs)
 {
     sy_fleet *f = sy_fleet_new(local, n_workers);
 
@@ -693,8 +697,8 @@ json_t *sy_fleet_status(void)
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "type", "etcd", "prefix", f->prefix,
                             "applied_revision", (json_int_t)applied, "received_revision",
                             (json_int_t)received, "lag",
-                            (json_int_t)(received > applied ? received - applied : 0),
-                            "connected", atomic_load(&f->connected));
+                            (json_int_t)(received > applied ? received - applied : 0), "connected",
+                            atomic_load(&f->connected));
     if (stale) {
         char iso[64];
         time_t t = (time_t)(stale / 1000);
@@ -708,7 +712,8 @@ json_t *sy_fleet_status(void)
         json_object_set_new(doc, "stale_since", json_null());
     }
     pthread_mutex_lock(&f->emu);
-    json_object_set_new(doc, "last_error", f->last_error[0] ? json_string(f->last_error) : json_null());
+    json_object_set_new(doc, "last_error",
+                        f->last_error[0] ? json_string(f->last_error) : json_null());
     json_object_set_new(doc, "apply_error",
                         f->apply_error[0] ? json_string(f->apply_error) : json_null());
     json_object_set_new(doc, "ignored_keys", f->ignored[0] ? json_string(f->ignored) : json_null());
@@ -727,8 +732,8 @@ static void metric(sy_buf *out, const char *name, const char *type, const char *
 {
     char line[512];
     /* Revisions and counts print as integers, durations with ms. */
-    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.*f\n", name, help,
-                     name, type, name, v == (double)(long long)v ? 0 : 3, v);
+    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.*f\n", name, help, name,
+                     type, name, v == (double)(long long)v ? 0 : 3, v);
     sy_buf_append(out, line, (size_t)n);
 }
 

@@ -33,8 +33,8 @@
  * ConfigStore.Type etcd; it is copied).  Lists etcd, or when etcd cannot be
  * reached and allow_cache, reads the cache file; *snap gets the first
  * snapshot.  NULL with every problem in errs. */
-sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache,
-                        sy_snapshot **snap, sy_errors *errs);
+sy_store *sy_fleet_open(const sy_config *local, int n_workers, bool allow_cache, sy_snapshot **snap,
+                        sy_errors *errs);
 
 /* Start the watch and apply threads (after the snapshot was published). */
 int sy_fleet_start(sy_store *st);

@@ -17,39 +17,39 @@
 typedef struct sy_fleet {
     sy_store base;
     sy_etcd *etcd;
-    char *prefix;       /* ConfigStore.Prefix */
-    char *root;         /* PREFIX/config/ */
-    char *root_end;     /* end of its key range */
-    char *cache_path;   /* NULL without CacheFile */
-    char *name;         /* "etcd PREFIX" for messages */
-    json_t *gw;         /* this gateway's Gateway section (JSON) */
+    char *prefix;     /* ConfigStore.Prefix */
+    char *root;       /* PREFIX/config/ */
+    char *root_end;   /* end of its key range */
+    char *cache_path; /* NULL without CacheFile */
+    char *name;       /* "etcd PREFIX" for messages */
+    json_t *gw;       /* this gateway's Gateway section (JSON) */
     int n_workers;
     int64_t start_next; /* watch from here without listing (0: list first) */
     int lease_ttl;      /* ConfigStore.LeaseTTL */
     sy_leader *leader;  /* PREFIX/leader/controller */
 
     /* Under the config manager's lock: */
-    json_t *map;        /* relative key -> {"v": value, "r": mod_revision} */
-    int64_t map_rev;    /* revision `map` reflects */
-    int64_t applied;    /* revision of the published snapshot */
-    json_t *bad;        /* relative key -> why it was ignored */
+    json_t *map;     /* relative key -> {"v": value, "r": mod_revision} */
+    int64_t map_rev; /* revision `map` reflects */
+    int64_t applied; /* revision of the published snapshot */
+    json_t *bad;     /* relative key -> why it was ignored */
 
     /* Watch -> apply queue (qmu). */
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
-    json_t *queue;      /* [{"t": "reset"|"events", "rev": N, ...}] */
+    json_t *queue; /* [{"t": "reset"|"events", "rev": N, ...}] */
     bool cache_dirty, relist;
 
     /* Status (atomics: read by the admin thread without the lock). */
-    atomic_llong received;   /* newest revision the watch delivered */
-    atomic_llong applied_a;  /* copy of applied */
+    atomic_llong received;       /* newest revision the watch delivered */
+    atomic_llong applied_a;      /* copy of applied */
     atomic_llong stale_since_ms; /* wall clock; 0 when in sync */
     atomic_bool connected;
     atomic_ullong relists, compactions, applies, coalesced;
     pthread_mutex_t emu;
-    char last_error[512];   /* why etcd could not be reached */
-    char apply_error[512];  /* why the newest revision was refused ("" = applied) */
-    char ignored[512];      /* keys under PREFIX/config/ that are not objects */
+    char last_error[512];  /* why etcd could not be reached */
+    char apply_error[512]; /* why the newest revision was refused ("" = applied) */
+    char ignored[512];     /* keys under PREFIX/config/ that are not objects */
 
     atomic_bool stop;
     atomic_bool cut_stream; /* end the watch stream now (stop, or it is stuck) */

@@ -20,8 +20,8 @@ static const struct kind {
 
 static bool plain(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == '-';
 }
 
 char *sy_layout_key(const char *kind, const char *id)
@@ -52,7 +52,8 @@ json_t *sy_layout_split(const json_t *doc)
     for (size_t k = 0; k < N_KINDS; k++) {
         size_t i;
         json_t *o;
-        json_array_foreach(json_object_get(doc, kinds[k].list), i, o) {
+        json_array_foreach(json_object_get(doc, kinds[k].list), i, o)
+        {
             const char *id = json_string_value(json_object_get(o, kinds[k].id));
             if (!id)
                 continue; /* the loader refused such a document already */
@@ -91,8 +92,7 @@ json_t *sy_layout_join(const json_t *objects, const json_t *gateway, json_t *ign
     const char **keys = sy_malloc((n ? n : 1) * sizeof *keys);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)objects, key, v)
-        keys[m++] = key;
+    json_object_foreach((json_t *)objects, key, v) keys[m++] = key;
     qsort(keys, m, sizeof *keys, by_key);
     json_t *lists[N_KINDS];
     for (size_t k = 0; k < N_KINDS; k++) {

@@ -21,7 +21,7 @@ struct sy_leader {
     atomic_bool stop, leading;
     pthread_mutex_t mu; /* holder */
     char holder[256];
-    char lease[32];     /* lease ID (decimal), "" when none */
+    char lease[32]; /* lease ID (decimal), "" when none */
 };
 
 static uint64_t mono_ms(void)
@@ -73,11 +73,11 @@ static bool keepalive(sy_leader *l)
 static int campaign(sy_leader *l, char *holder, size_t cap)
 {
     char *b = sy_etcd_b64(l->id, strlen(l->id));
-    json_t *req = json_pack(
-        "{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:s, s:s}}], s:[{s:{s:o}}]}", "compare", "key",
-        sy_etcd_jkey(l->key), "target", "CREATE", "result", "EQUAL", "create_revision", "0",
-        "success", "request_put", "key", sy_etcd_jkey(l->key), "value", b, "lease", l->lease,
-        "failure", "request_range", "key", sy_etcd_jkey(l->key));
+    json_t *req = json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:s, s:s}}], s:[{s:{s:o}}]}",
+                            "compare", "key", sy_etcd_jkey(l->key), "target", "CREATE", "result",
+                            "EQUAL", "create_revision", "0", "success", "request_put", "key",
+                            sy_etcd_jkey(l->key), "value", b, "lease", l->lease, "failure",
+                            "request_range", "key", sy_etcd_jkey(l->key));
     free(b);
     sy_etcd_err e;
     json_t *r = sy_etcd_call(l->etcd, "/v3/kv/txn", req, false, &e);
@@ -116,7 +116,8 @@ static void set_leading(sy_leader *l, bool on, const char *holder)
     snprintf(l->holder, sizeof l->holder, "%s", holder);
     pthread_mutex_unlock(&l->mu);
     if (on != atomic_exchange(&l->leading, on))
-        sy_info("leader %s: %s", l->key, on ? "this gateway leads" : "this gateway no longer leads");
+        sy_info("leader %s: %s", l->key,
+                on ? "this gateway leads" : "this gateway no longer leads");
 }
 
 static void *run(void *arg)

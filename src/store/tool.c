@@ -145,7 +145,8 @@ int sy_fleet_cli(int argc, char **argv)
         }
     }
     bool exp = strcmp(cmd, "export") == 0, imp = strcmp(cmd, "import") == 0;
-    if (!file || (!exp && !imp) || (exp && optind != argc) || (imp && (optind != argc - 1 || out))) {
+    if (!file || (!exp && !imp) || (exp && optind != argc) ||
+        (imp && (optind != argc - 1 || out))) {
         usage();
         return 2;
     }

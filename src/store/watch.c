@@ -96,7 +96,8 @@ void sy_fleet_check_stream(sy_fleet *f)
         return;
     suspicious = 0;
     sy_warn("etcd: the watch has not delivered revision %lld (has %lld): cutting it and listing "
-            "again", (long long)newest, (long long)atomic_load(&f->received));
+            "again",
+            (long long)newest, (long long)atomic_load(&f->received));
     atomic_store(&f->cut_stream, true);
 }
 
@@ -121,8 +122,8 @@ static unsigned jitter(unsigned ms)
 
 typedef struct wctx {
     sy_fleet *f;
-    int64_t next;     /* the first revision still needed */
-    int64_t high;     /* the highest revision etcd has shown us */
+    int64_t next; /* the first revision still needed */
+    int64_t high; /* the highest revision etcd has shown us */
     bool created, relist, back;
     char err[512];
 } wctx;
@@ -143,8 +144,9 @@ static bool on_msg(json_t *msg, void *arg)
         if (hrev < w->next - 1) {
             /* etcd's newest revision is older than what we applied: it
              * was restored or wiped.  Its list is the truth now. */
-            sy_warn("etcd: revision went back from %lld to %lld (restored or wiped?): listing again",
-                    (long long)(w->next - 1), (long long)hrev);
+            sy_warn(
+                "etcd: revision went back from %lld to %lld (restored or wiped?): listing again",
+                (long long)(w->next - 1), (long long)hrev);
             w->relist = w->back = true;
             return false;
         }
@@ -172,16 +174,16 @@ static bool on_msg(json_t *msg, void *arg)
         return true; /* created, or a progress notification */
     /* One response holds whole revisions, in order; queue them as they
      * came (the apply thread groups by revision). */
-    int64_t last = sy_etcd_int(json_object_get(json_array_get(events, n - 1), "kv"),
-                               "mod_revision");
+    int64_t last =
+        sy_etcd_int(json_object_get(json_array_get(events, n - 1), "kv"), "mod_revision");
     if (last < w->next) {
         snprintf(w->err, sizeof w->err, "watch delivered revision %lld, expected %lld or later",
                  (long long)last, (long long)w->next);
         w->relist = true;
         return false;
     }
-    sy_fleet_push(f, json_pack("{s:s, s:I, s:O}", "t", "events", "rev", (json_int_t)last,
-                               "events", events));
+    sy_fleet_push(
+        f, json_pack("{s:s, s:I, s:O}", "t", "events", "rev", (json_int_t)last, "events", events));
     atomic_store(&f->received, last);
     w->next = last + 1;
     return true;
@@ -218,8 +220,8 @@ void *sy_fleet_watch_main(void *arg)
             }
             bool back = w.back || rev < w.high;
             atomic_fetch_add(&f->relists, 1);
-            sy_fleet_push(f, json_pack("{s:s, s:I, s:o, s:b}", "t", "reset", "rev",
-                                       (json_int_t)rev, "kvs", kvs, "back", back));
+            sy_fleet_push(f, json_pack("{s:s, s:I, s:o, s:b}", "t", "reset", "rev", (json_int_t)rev,
+                                       "kvs", kvs, "back", back));
             atomic_store(&f->received, rev);
             w.back = false;
             w.high = rev;

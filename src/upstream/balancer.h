@@ -34,7 +34,7 @@ enum sy_algo { SY_ALGO_RR, SY_ALGO_LEAST_CONN, SY_ALGO_HASH };
 typedef struct sy_pod_addr {
     char ip[46];
     uint16_t port;
-    bool terminating;        /* taken only because no ready one is left */
+    bool terminating; /* taken only because no ready one is left */
 } sy_pod_addr;
 
 /* Where K8S tunnels get their pods: set once by the discovery thread's
@@ -44,26 +44,26 @@ typedef size_t sy_pods_fn(const sy_k8s_service_cfg *svc, sy_pod_addr **out);
 extern sy_pods_fn *sy_balancer_pods;
 
 typedef struct sy_target {
-    sy_endpoint ep;          /* host = the node's Host (name or IP), addr resolved */
+    sy_endpoint ep; /* host = the node's Host (name or IP), addr resolved */
     int weight;
-    int node;                /* index in the upstream's Nodes, -1 for a pod */
-    int svc;                 /* K8S: index in the upstream's K8sService, else -1 */
+    int node; /* index in the upstream's Nodes, -1 for a pod */
+    int svc;  /* K8S: index in the upstream's K8sService, else -1 */
     sy_node_state *st;
-    uint64_t seed;           /* hash of the address, for rendezvous */
+    uint64_t seed; /* hash of the address, for rendezvous */
 } sy_target;
 
 typedef struct sy_target_set {
     sy_target *t;
     size_t n;
-    int64_t *swrr;           /* n_workers rows of `stride` scores */
+    int64_t *swrr; /* n_workers rows of `stride` scores */
     size_t stride;
     uint64_t built_ms;
     struct sy_target_set *older;
     /* K8S tunnels change often: their sets are counted while requests use
      * them and freed once retired and unused (balancer.c). */
     atomic_int refs;
-    uint64_t retired_ms;     /* 0 while current */
-    char (*hosts)[46];       /* pod IP texts the targets' ep.host point into */
+    uint64_t retired_ms; /* 0 while current */
+    char (*hosts)[46];   /* pod IP texts the targets' ep.host point into */
 } sy_target_set;
 
 typedef struct sy_balancer {
@@ -71,7 +71,7 @@ typedef struct sy_balancer {
     int n_workers;
     enum sy_algo algo;
     _Atomic(sy_target_set *) set;
-    void *ssl_ctx;           /* SSL_CTX * for Scheme HTTPS, else NULL */
+    void *ssl_ctx; /* SSL_CTX * for Scheme HTTPS, else NULL */
 } sy_balancer;
 
 /* Build with the addresses known now: IP nodes, and DNS names from the

@@ -15,7 +15,7 @@ typedef struct entry {
     sy_dns_addr addrs[SY_DNS_MAX_ADDRS];
     size_t n;
     bool resolved, in_flight;
-    uint64_t due;               /* next query, monotonic ms */
+    uint64_t due; /* next query, monotonic ms */
     struct entry *next;
 } entry;
 
@@ -30,8 +30,8 @@ static entry *find(const char *name)
     return NULL;
 }
 
-size_t sy_dns_cached(const char *name, uint16_t port, struct sockaddr_storage *out,
-                     socklen_t *lens, size_t max)
+size_t sy_dns_cached(const char *name, uint16_t port, struct sockaddr_storage *out, socklen_t *lens,
+                     size_t max)
 {
     size_t k = 0;
     pthread_mutex_lock(&lock);
@@ -222,8 +222,8 @@ int sy_dns_parse_response(const unsigned char *m, size_t len, uint16_t id, sy_dn
             return -1;
         unsigned type = (unsigned)m[o] << 8 | m[o + 1];
         unsigned cls = (unsigned)m[o + 2] << 8 | m[o + 3];
-        uint32_t t = (uint32_t)m[o + 4] << 24 | (uint32_t)m[o + 5] << 16 |
-                     (uint32_t)m[o + 6] << 8 | m[o + 7];
+        uint32_t t = (uint32_t)m[o + 4] << 24 | (uint32_t)m[o + 5] << 16 | (uint32_t)m[o + 6] << 8 |
+                     m[o + 7];
         size_t rdl = (size_t)m[o + 8] << 8 | m[o + 9];
         o += 10;
         if (o + rdl > len)

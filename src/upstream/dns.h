@@ -23,14 +23,14 @@
 #define SY_DNS_TIMEOUT_MS 1500
 
 typedef struct sy_dns_addr {
-    int family;                  /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     unsigned char a[16];
 } sy_dns_addr;
 
 /* Addresses cached for `name`, as socket addresses with `port`.  Returns
  * how many (0 when the name was never resolved). */
-size_t sy_dns_cached(const char *name, uint16_t port, struct sockaddr_storage *out,
-                     socklen_t *lens, size_t max);
+size_t sy_dns_cached(const char *name, uint16_t port, struct sockaddr_storage *out, socklen_t *lens,
+                     size_t max);
 
 /* Make sure `name` is in the cache's list of names to resolve. */
 void sy_dns_want(const char *name);

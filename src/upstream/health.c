@@ -20,8 +20,8 @@ sy_node_state *sy_node_state_get(const char *id, const struct sockaddr *sa, sock
 {
     char text[64];
     sy_addr_text(sa, text, sizeof text);
-    unsigned b = (unsigned)((XXH3_64bits(id, strlen(id)) ^ XXH3_64bits(text, strlen(text))) %
-                            REG_BUCKETS);
+    unsigned b =
+        (unsigned)((XXH3_64bits(id, strlen(id)) ^ XXH3_64bits(text, strlen(text))) % REG_BUCKETS);
     pthread_mutex_lock(&reg_lock);
     sy_node_state *st = reg[b];
     for (; st; st = st->next)

@@ -27,29 +27,29 @@
 #include "config/model.h"
 
 enum sy_outcome {
-    SY_OUT_STATUS,      /* a response head arrived: judge its status */
-    SY_OUT_TCP,         /* connect refused/failed, reset, closed early, TLS */
-    SY_OUT_TIMEOUT,     /* no answer within the timeout */
+    SY_OUT_STATUS,  /* a response head arrived: judge its status */
+    SY_OUT_TCP,     /* connect refused/failed, reset, closed early, TLS */
+    SY_OUT_TIMEOUT, /* no answer within the timeout */
 };
 
 enum sy_down_by { SY_DOWN_NONE, SY_DOWN_PASSIVE, SY_DOWN_ACTIVE };
 
 typedef struct sy_node_state {
     char *upstream_id;
-    char addr[64];                    /* "127.0.0.1:8080", "[::1]:80" */
+    char addr[64]; /* "127.0.0.1:8080", "[::1]:80" */
     struct sockaddr_storage sa;
     socklen_t salen;
-    atomic_int down;                  /* enum sy_down_by, NONE = in rotation */
-    atomic_uint_fast64_t down_until;  /* monotonic ms; UINT64_MAX = until a probe passes */
-    atomic_uint_fast64_t down_since;  /* monotonic ms */
+    atomic_int down;                 /* enum sy_down_by, NONE = in rotation */
+    atomic_uint_fast64_t down_until; /* monotonic ms; UINT64_MAX = until a probe passes */
+    atomic_uint_fast64_t down_since; /* monotonic ms */
     atomic_int tcp_fails, timeouts, http_fails;       /* passive, consecutive */
     atomic_int p_tcp_fails, p_timeouts, p_http_fails; /* probes, consecutive */
-    atomic_int active;                /* connections in use by requests */
-    atomic_int queued;                /* requests waiting for one (all workers) */
-    atomic_int last_probe_status;     /* 0 none, -1 failed to connect/timed out */
+    atomic_int active;                                /* connections in use by requests */
+    atomic_int queued;                                /* requests waiting for one (all workers) */
+    atomic_int last_probe_status;                     /* 0 none, -1 failed to connect/timed out */
     atomic_uint_fast64_t requests, failures, ejections, probes, probe_failures;
-    _Atomic(void *) tls_session;      /* SSL_SESSION * kept for resumption */
-    struct sy_node_state *next;       /* registry list */
+    _Atomic(void *) tls_session; /* SSL_SESSION * kept for resumption */
+    struct sy_node_state *next;  /* registry list */
 } sy_node_state;
 
 /* Find or create the state for `id` + address (port included). */
@@ -72,7 +72,6 @@ static inline bool sy_status_in(const sy_status_set *s, int code)
     unsigned i = (unsigned)(code - 100);
     return (s->bits[i / 64] >> (i % 64)) & 1;
 }
-
 
 /* Visit every state (admin, metrics).  Holds the registry lock. */
 void sy_node_state_foreach(void (*fn)(void *ud, sy_node_state *st), void *ud);

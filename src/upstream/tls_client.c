@@ -29,7 +29,8 @@ void *sy_tls_ctx_new(const sy_upstream_cfg *u, char *err, size_t cap)
         int ok = u->ca_file ? SSL_CTX_load_verify_locations(ctx, u->ca_file, NULL)
                             : SSL_CTX_set_default_verify_paths(ctx);
         if (ok != 1) {
-            snprintf(err, cap, "cannot load %s: %s", u->ca_file ? u->ca_file : "the system CA store",
+            snprintf(err, cap, "cannot load %s: %s",
+                     u->ca_file ? u->ca_file : "the system CA store",
                      ERR_reason_error_string(ERR_get_error()));
             ERR_clear_error();
             SSL_CTX_free(ctx);
@@ -143,7 +144,8 @@ int sy_tls_handshake(sy_ssl *ssl, sy_node_state *st, char *err, size_t cap)
     else {
         unsigned long ec = ERR_get_error();
         snprintf(err, cap, "TLS handshake failed: %s",
-                 ec ? ERR_reason_error_string(ec) : (e == SSL_ERROR_SYSCALL ? "connection closed" : "error"));
+                 ec ? ERR_reason_error_string(ec)
+                    : (e == SSL_ERROR_SYSCALL ? "connection closed" : "error"));
     }
     ERR_clear_error();
     return SY_TLS_ERR;

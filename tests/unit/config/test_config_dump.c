@@ -60,14 +60,21 @@ static const char *rich =
     "    PluginType: Routing\n"
     "    PluginData:\n"
     "      - {strategy_name: \"v{1}\", strategy_weight: 9, condition: \"header.x = 'y'\",\n"
-    "         backend_type: VPC, backend_config: {ServiceConfig: {Product: upstream, UpstreamId: up-a}}}\n"
+    "         backend_type: VPC, backend_config: {ServiceConfig: {Product: upstream, UpstreamId: "
+    "up-a}}}\n"
     "      - {strategy_name: m, condition: \"Random() < 0.5\", backend_type: MOCK,\n"
     "         backend_config: {ServiceMockReturnMessage: \"\"}}\n"
     "    Attachments:\n"
     "      - {ServiceId: s, EnvironmentName: prepub, ApiIds: [a1, a3]}\n";
 
-#define STR_EQ(a, b) do { if ((a) || (b)) { assert_non_null(a); assert_non_null(b); \
-    assert_string_equal((a), (b)); } } while (0)
+#define STR_EQ(a, b)                                                                               \
+    do {                                                                                           \
+        if ((a) || (b)) {                                                                          \
+            assert_non_null(a);                                                                    \
+            assert_non_null(b);                                                                    \
+            assert_string_equal((a), (b));                                                         \
+        }                                                                                          \
+    } while (0)
 
 static void same_endpoint(const sy_endpoint *a, const sy_endpoint *b)
 {

@@ -120,19 +120,18 @@ static void test_empty_config_is_valid(void **state)
 
 static void test_gateway_values(void **state)
 {
-    sy_config *cfg = expect_ok(
-        "Gateway:\n"
-        "  Listen: [\"[::1]:8443\", \"localhost:80\"]\n"
-        "  AdminListen: \"off\"\n"
-        "  Workers: 0\n"
-        "  TrustedProxies: [10.1.2.3/8, 192.0.2.7, \"2001:db8::/32\"]\n"
-        "  AccessLog: \"off\"\n"
-        "  ErrorLog: /var/log/sy.err\n"
-        "  LogLevel: debug\n"
-        "  RequestHeaderTimeout: 2.5\n"
-        "  ConnectTimeout: 0.25\n"
-        "  MaxBodyBytes: 0\n"
-        "  MaxHeaders: 50\n");
+    sy_config *cfg = expect_ok("Gateway:\n"
+                               "  Listen: [\"[::1]:8443\", \"localhost:80\"]\n"
+                               "  AdminListen: \"off\"\n"
+                               "  Workers: 0\n"
+                               "  TrustedProxies: [10.1.2.3/8, 192.0.2.7, \"2001:db8::/32\"]\n"
+                               "  AccessLog: \"off\"\n"
+                               "  ErrorLog: /var/log/sy.err\n"
+                               "  LogLevel: debug\n"
+                               "  RequestHeaderTimeout: 2.5\n"
+                               "  ConnectTimeout: 0.25\n"
+                               "  MaxBodyBytes: 0\n"
+                               "  MaxHeaders: 50\n");
     const sy_gateway_cfg *gw = &cfg->gw;
     assert_int_equal(gw->n_listen, 2);
     assert_string_equal(gw->listen[0].host, "::1");
@@ -162,9 +161,8 @@ static void test_admin_token_rules(void **state)
 {
     const char *open_admin = "Gateway:\n  AdminListen: 0.0.0.0:9180\n";
     unsetenv("SWITCHYARD_ADMIN_TOKEN");
-    expect_error(open_admin,
-                 "t.yaml:2:16: Gateway.AdminListen: a non-loopback admin address "
-                 "needs AdminToken (or SWITCHYARD_ADMIN_TOKEN in the environment)");
+    expect_error(open_admin, "t.yaml:2:16: Gateway.AdminListen: a non-loopback admin address "
+                             "needs AdminToken (or SWITCHYARD_ADMIN_TOKEN in the environment)");
     sy_config *cfg = expect_ok("Gateway:\n  AdminListen: 0.0.0.0:9180\n"
                                "  AdminToken: s3cret\n");
     assert_string_equal(cfg->gw.admin_token, "s3cret");
@@ -411,7 +409,8 @@ static void test_plugin_data_json_string(void **state)
         " \"Path\": \"/\", \"Url\": \"http://127.0.0.1/\", \"UniqVpcId\": \"vpc-s0g8gpo5\","
         " \"UpstreamId\": \"upstream-1ca1d6yi\", \"Product\": \"upstream\"}}},"
         " {\"strategy_name\": \"canary\", \"condition\": \"Random() < 0.05\","
-        " \"backend_type\": \"MOCK\", \"backend_config\": {\"ServiceMockReturnMessage\": \"mocked\"}}]'\n"
+        " \"backend_type\": \"MOCK\", \"backend_config\": {\"ServiceMockReturnMessage\": "
+        "\"mocked\"}}]'\n"
         "    Attachments:\n"
         "      - {ServiceId: svc-a, EnvironmentName: release, ApiIds: [api-1, api-2]}\n");
     sy_config *cfg = expect_ok(text);

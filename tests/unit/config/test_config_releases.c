@@ -12,7 +12,8 @@ static const char *with_releases =
     "  - ServiceId: shop\n"
     "    ServiceDesc: the shop\n"
     "    Apis:\n"
-    "      - {ApiId: api-a, ApiDesc: draft, Path: /a2, ServiceType: MOCK, ServiceMockReturnMessage: new}\n"
+    "      - {ApiId: api-a, ApiDesc: draft, Path: /a2, ServiceType: MOCK, "
+    "ServiceMockReturnMessage: new}\n"
     "    Releases:\n"
     "      - ReleaseVersion: v1\n"
     "        EnvironmentName: release\n"
@@ -113,7 +114,8 @@ static void test_release_errors(void **state)
     assert_null(load_text(bad, &e));
     show_errors(&e);
     assert_true(reported(&e, "Services[0].Releases[1].ReleaseVersion: duplicate ReleaseVersion"));
-    assert_true(reported(&e, "Services[0].Releases[1].Active: release already has an active release"));
+    assert_true(
+        reported(&e, "Services[0].Releases[1].Active: release already has an active release"));
     assert_true(reported(&e, "Services[0].Releases[1].Apis[1].ApiId: duplicate ApiId"));
     assert_true(reported(&e, "Services[0].Releases[2].ReleaseVersion: is required"));
     assert_true(reported(&e, "Services[0].Releases[2].EnvironmentName: must be one of"));

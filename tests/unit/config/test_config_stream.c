@@ -8,19 +8,19 @@
 
 #include "router/policy.h"
 
-#define UPSTREAMS                                                                          \
-    "Upstreams:\n"                                                                         \
-    "  - {UpstreamId: up-a, UpstreamName: a, Scheme: HTTP, Algorithm: ROUND-ROBIN,\n"      \
-    "     Nodes: [{Host: 127.0.0.1, Port: 18081, Weight: 10}]}\n"                          \
-    "  - {UpstreamId: up-b, UpstreamName: b, Scheme: HTTP, Algorithm: ROUND-ROBIN,\n"      \
+#define UPSTREAMS                                                                                  \
+    "Upstreams:\n"                                                                                 \
+    "  - {UpstreamId: up-a, UpstreamName: a, Scheme: HTTP, Algorithm: ROUND-ROBIN,\n"              \
+    "     Nodes: [{Host: 127.0.0.1, Port: 18081, Weight: 10}]}\n"                                  \
+    "  - {UpstreamId: up-b, UpstreamName: b, Scheme: HTTP, Algorithm: ROUND-ROBIN,\n"              \
     "     Nodes: [{Host: 127.0.0.1, Port: 18082, Weight: 10}]}\n"
-#define SERVICES                                                                           \
-    "Services:\n"                                                                          \
-    "  - ServiceId: svc\n"                                                                 \
-    "    ServiceName: s\n"                                                                 \
-    "    Environments: [release]\n"                                                        \
-    "    Apis:\n"                                                                          \
-    "      - {ApiId: api, ApiName: r, Path: /, Method: ANY, ServiceType: HTTP,\n"          \
+#define SERVICES                                                                                   \
+    "Services:\n"                                                                                  \
+    "  - ServiceId: svc\n"                                                                         \
+    "    ServiceName: s\n"                                                                         \
+    "    Environments: [release]\n"                                                                \
+    "    Apis:\n"                                                                                  \
+    "      - {ApiId: api, ApiName: r, Path: /, Method: ANY, ServiceType: HTTP,\n"                  \
     "         ServiceConfig: {Product: upstream, UpstreamId: up-a}}\n"
 
 static const char *const plugins_ok =
@@ -29,7 +29,8 @@ static const char *const plugins_ok =
     "    PluginType: Routing\n"
     "    PluginData:\n"
     "      - {strategy_name: one, strategy_weight: 40, condition: \"header.T = '1'\",\n"
-    "         backend_type: UPSTREAM, backend_config: {ServiceConfig: {Product: upstream, UpstreamId: up-b}}}\n"
+    "         backend_type: UPSTREAM, backend_config: {ServiceConfig: {Product: upstream, "
+    "UpstreamId: up-b}}}\n"
     "      - strategy_name: two\n"
     "        condition: \"query.q in ('a', 'b')\"\n"
     "        backend_type: MOCK\n"
@@ -161,15 +162,17 @@ static void test_100k_policies_small(void **state)
 {
     size_t n = 100000, cap = n * 256 + 4096, len = 0;
     char *text = malloc(cap);
-    len += (size_t)snprintf(text + len, cap - len, "%s%s", UPSTREAMS SERVICES,
-                            "Plugins:\n  - PluginId: t\n    PluginType: Routing\n    PluginData:\n");
+    len +=
+        (size_t)snprintf(text + len, cap - len, "%s%s", UPSTREAMS SERVICES,
+                         "Plugins:\n  - PluginId: t\n    PluginType: Routing\n    PluginData:\n");
     for (size_t i = 1; i <= n; i++)
-        len += (size_t)snprintf(text + len, cap - len,
-                                "      - {strategy_name: t%05zu, strategy_weight: 50, "
-                                "condition: \"header.X-Tenant = 't%05zu'\", backend_type: UPSTREAM, "
-                                "backend_config: {ServiceType: HTTP, ServiceConfig: {Product: "
-                                "upstream, UpstreamId: %s, Path: /, Method: ANY}}}\n",
-                                i, i, i % 2 ? "up-b" : "up-a");
+        len +=
+            (size_t)snprintf(text + len, cap - len,
+                             "      - {strategy_name: t%05zu, strategy_weight: 50, "
+                             "condition: \"header.X-Tenant = 't%05zu'\", backend_type: UPSTREAM, "
+                             "backend_config: {ServiceType: HTTP, ServiceConfig: {Product: "
+                             "upstream, UpstreamId: %s, Path: /, Method: ANY}}}\n",
+                             i, i, i % 2 ? "up-b" : "up-a");
     sy_errors e = {0};
     sy_config *cfg = sy_config_load_string(text, len, "t.yaml", &e);
     free(text);

@@ -28,9 +28,7 @@ static const char *why(const json_t *list, const char *field)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(list, i, p)
-        if (strcmp(s(p, "field"), field) == 0)
-            return s(p, "reason");
+    json_array_foreach(list, i, p) if (strcmp(s(p, "field"), field) == 0) return s(p, "reason");
     return NULL;
 }
 
@@ -140,8 +138,9 @@ static void test_upstream_info(void **st)
     assert_non_null(why(r.ignored, "Nodes[0].Healthy"));
     assert_non_null(why(r.ignored, "Nodes"));
     assert_int_equal(json_array_size(json_object_get(o, "K8sService")), 1);
-    assert_string_equal(s(json_object_get(json_object_get(o, "HealthChecker"),
-                                          "ActiveRequestHeader"), "X-Probe"), "1");
+    assert_string_equal(
+        s(json_object_get(json_object_get(o, "HealthChecker"), "ActiveRequestHeader"), "X-Probe"),
+        "1");
     sy_tc_report_free(&r);
     json_decref(o);
     o = parse("{\"Scheme\": \"gRPCs\"}");
@@ -154,9 +153,10 @@ static void test_upstream_info(void **st)
 static void test_service_and_plugin(void **st)
 {
     (void)st;
-    json_t *o = parse("{\"ServiceId\": \"s\", \"Protocol\": \"https\","
-                      " \"AvailableEnvironments\": [\"release\"], \"OuterSubDomain\": \"d.example\","
-                      " \"UsagePlanTotalCount\": 0, \"NetTypes\": [\"OUTER\"]}");
+    json_t *o =
+        parse("{\"ServiceId\": \"s\", \"Protocol\": \"https\","
+              " \"AvailableEnvironments\": [\"release\"], \"OuterSubDomain\": \"d.example\","
+              " \"UsagePlanTotalCount\": 0, \"NetTypes\": [\"OUTER\"]}");
     sy_tc_report r;
     sy_tc_report_init(&r, true);
     assert_true(sy_tc_map(SY_TC_SERVICE, o, "", NULL, &r));

@@ -55,7 +55,7 @@ static void test_ip_only(void **state)
     struct sockaddr_storage a = v4("127.0.0.1", 1);
     sy_addr_ip((struct sockaddr *)&a, buf, sizeof buf);
     assert_string_equal(buf, "127.0.0.1");
-    a = v6("::ffff:198.51.100.2", 1);   /* a v4 client on a dual-stack socket */
+    a = v6("::ffff:198.51.100.2", 1); /* a v4 client on a dual-stack socket */
     sy_addr_ip((struct sockaddr *)&a, buf, sizeof buf);
     assert_string_equal(buf, "198.51.100.2");
     a = v6("::1", 1);

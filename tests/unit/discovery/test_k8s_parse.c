@@ -30,20 +30,23 @@ static bool slice(const char *text, sy_k8s_slice *out, char *why)
     return ok;
 }
 
-#define SLICE(eps) "{\"metadata\":{\"name\":\"s1\"},\"addressType\":\"IPv4\"," \
-                   "\"ports\":[{\"name\":\"http\",\"port\":8080},{\"name\":\"admin\",\"port\":9000}]," \
-                   "\"endpoints\":[" eps "]}"
+#define SLICE(eps)                                                                                 \
+    "{\"metadata\":{\"name\":\"s1\"},\"addressType\":\"IPv4\","                                    \
+    "\"ports\":[{\"name\":\"http\",\"port\":8080},{\"name\":\"admin\",\"port\":9000}],"            \
+    "\"endpoints\":[" eps "]}"
 
 static void test_conditions_and_fallback(void **state)
 {
     sy_k8s_slice s[1];
     char why[200];
-    assert_true(slice(SLICE(
-        "{\"addresses\":[\"10.0.0.2\",\"10.9.9.9\"],\"conditions\":{\"ready\":true}},"
-        "{\"addresses\":[\"10.0.0.1\"]},"                                 /* nil = ready */
-        "{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true}},"
-        "{\"addresses\":[\"10.0.0.4\"],\"conditions\":{\"ready\":false}},"
-        "{\"addresses\":[\"10.0.0.1\"],\"conditions\":{\"ready\":null}}"), s, why));
+    assert_true(
+        slice(SLICE("{\"addresses\":[\"10.0.0.2\",\"10.9.9.9\"],\"conditions\":{\"ready\":true}},"
+                    "{\"addresses\":[\"10.0.0.1\"]}," /* nil = ready */
+                    "{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":false,\"serving\":"
+                    "true,\"terminating\":true}},"
+                    "{\"addresses\":[\"10.0.0.4\"],\"conditions\":{\"ready\":false}},"
+                    "{\"addresses\":[\"10.0.0.1\"],\"conditions\":{\"ready\":null}}"),
+              s, why));
     sy_k8s_addr *a;
     size_t nt, n = sy_k8s_select(s, 1, "http", NULL, 0, &a, &nt);
     assert_int_equal(n, 2); /* duplicates folded, first address only */
@@ -62,10 +65,12 @@ static void test_conditions_and_fallback(void **state)
     sy_k8s_slice_free(s);
 
     /* No ready endpoint left: serving + terminating ones, and only them. */
-    assert_true(slice(SLICE(
-        "{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true}},"
-        "{\"addresses\":[\"10.0.0.5\"],\"conditions\":{\"ready\":false,\"serving\":false,\"terminating\":true}},"
-        "{\"addresses\":[\"10.0.0.4\"],\"conditions\":{\"ready\":false}}"), s, why));
+    assert_true(slice(SLICE("{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":false,"
+                            "\"serving\":true,\"terminating\":true}},"
+                            "{\"addresses\":[\"10.0.0.5\"],\"conditions\":{\"ready\":false,"
+                            "\"serving\":false,\"terminating\":true}},"
+                            "{\"addresses\":[\"10.0.0.4\"],\"conditions\":{\"ready\":false}}"),
+                      s, why));
     n = sy_k8s_select(s, 1, "http", NULL, 0, &a, &nt);
     assert_int_equal(n, 1);
     assert_int_equal(nt, 1);
@@ -79,13 +84,16 @@ static void test_pod_filter_and_several_slices(void **state)
 {
     sy_k8s_slice s[2];
     char why[200];
-    assert_true(slice(SLICE("{\"addresses\":[\"10.0.0.1\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"a\"}},"
-                            "{\"addresses\":[\"10.0.0.2\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"b\"}},"
-                            "{\"addresses\":[\"10.0.0.9\"]}"), &s[0], why));
-    assert_true(slice("{\"metadata\":{\"name\":\"s2\"},\"addressType\":\"IPv4\","
-                      "\"ports\":[{\"name\":\"http\",\"port\":8081}],\"endpoints\":["
-                      "{\"addresses\":[\"10.0.1.1\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"c\"}}]}",
-                      &s[1], why));
+    assert_true(slice(
+        SLICE("{\"addresses\":[\"10.0.0.1\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"a\"}},"
+              "{\"addresses\":[\"10.0.0.2\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"b\"}},"
+              "{\"addresses\":[\"10.0.0.9\"]}"),
+        &s[0], why));
+    assert_true(
+        slice("{\"metadata\":{\"name\":\"s2\"},\"addressType\":\"IPv4\","
+              "\"ports\":[{\"name\":\"http\",\"port\":8081}],\"endpoints\":["
+              "{\"addresses\":[\"10.0.1.1\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"c\"}}]}",
+              &s[1], why));
     char *pods[] = {"a", "c"};
     sy_k8s_addr *a;
     size_t nt, n = sy_k8s_select(s, 2, "http", pods, 2, &a, &nt);
@@ -110,16 +118,24 @@ static void test_hostile_slices_refused(void **state)
         "{\"metadata\":{\"name\":\"s\"}}",
         "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":{}}",
         "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[7]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[]}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.0.0.256\"]}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"::1\"]}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"1.2.3.4 \"]}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"1.2.3.4\"],"
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[]}]"
+        "}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+        "\"10.0.0.256\"]}]}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\":"
+        ":1\"]}]}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+        "\"1.2.3.4 \"]}]}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+        "\"1.2.3.4\"],"
         "\"conditions\":{\"ready\":\"yes\"}}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"1.2.3.4\"],"
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+        "\"1.2.3.4\"],"
         "\"targetRef\":\"pod\"}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{\"name\":1,\"port\":80}]}",
-        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"a\",\"port\":\"80\"}]}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{\"name\":1,\"port\":"
+        "80}]}",
+        "{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"a\","
+        "\"port\":\"80\"}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sy_k8s_slice s;
@@ -131,14 +147,17 @@ static void test_hostile_slices_refused(void **state)
     /* Out-of-range ports are no port; FQDN slices hold nothing to use. */
     sy_k8s_slice s;
     char why[200];
-    assert_true(slice("{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":70000}],"
-                      "\"endpoints\":[{\"addresses\":[\"1.2.3.4\"]}]}", &s, why));
+    assert_true(slice("{\"metadata\":{\"name\":\"s\"},\"addressType\":\"IPv4\",\"ports\":[{"
+                      "\"name\":\"http\",\"port\":70000}],"
+                      "\"endpoints\":[{\"addresses\":[\"1.2.3.4\"]}]}",
+                      &s, why));
     sy_k8s_addr *a;
     size_t nt;
     assert_int_equal(sy_k8s_select(&s, 1, "http", NULL, 0, &a, &nt), 0);
     free(a);
     sy_k8s_slice_free(&s);
-    assert_true(slice("{\"metadata\":{\"name\":\"s\"},\"addressType\":\"FQDN\",\"endpoints\":[{\"addresses\":[\"x.example\"]}]}",
+    assert_true(slice("{\"metadata\":{\"name\":\"s\"},\"addressType\":\"FQDN\",\"endpoints\":[{"
+                      "\"addresses\":[\"x.example\"]}]}",
                       &s, why));
     assert_int_equal(s.n_eps, 0);
     sy_k8s_slice_free(&s);

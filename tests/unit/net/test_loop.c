@@ -50,15 +50,15 @@ static void test_timers_fire_in_deadline_order(void **state)
     sy_timer_arm(loop, &t[1], 10);
     sy_timer_arm(loop, &t[2], 20);
     sy_timer_arm(loop, &t[3], 15);
-    sy_timer_stop(loop, &t[3]);        /* stopped: never fires */
+    sy_timer_stop(loop, &t[3]); /* stopped: never fires */
     assert_false(sy_timer_armed(&t[3]));
-    sy_timer_arm(loop, &t[0], 25);     /* re-armed: fires once, at the new time */
+    sy_timer_arm(loop, &t[0], 25); /* re-armed: fires once, at the new time */
     sy_loop_run(loop, NULL, NULL);
     assert_int_equal(F.n, 3);
     assert_int_equal(F.order[0], 1);
     assert_int_equal(F.order[1], 2);
     assert_int_equal(F.order[2], 0);
-    assert_true(F.at[0] >= start + 10);  /* never early */
+    assert_true(F.at[0] >= start + 10); /* never early */
     assert_true(F.at[2] >= start + 25);
     assert_false(sy_timer_armed(&t[0]));
     sy_loop_free(loop);
@@ -107,17 +107,17 @@ static void test_edge_triggered_socket(void **state)
     assert_int_equal(write(sv[1], "ab", 2), 2);
     run_for(loop, 10);
     assert_int_equal(seen.readable_events, 1);
-    run_for(loop, 10);                 /* unread bytes: no second edge */
+    run_for(loop, 10); /* unread bytes: no second edge */
     assert_int_equal(seen.readable_events, 1);
 
     assert_int_equal(write(sv[1], "c", 1), 1);
-    run_for(loop, 10);                 /* new bytes: a new edge */
+    run_for(loop, 10); /* new bytes: a new edge */
     assert_int_equal(seen.readable_events, 2);
 
     sy_loop_del(loop, &io);
     assert_int_equal(write(sv[1], "d", 1), 1);
     close(sv[1]);
-    run_for(loop, 10);                 /* deleted: silent */
+    run_for(loop, 10); /* deleted: silent */
     assert_int_equal(seen.readable_events, 2);
     assert_int_equal(seen.hup, 0);
     close(sv[0]);
@@ -160,7 +160,7 @@ static void test_wake_from_another_thread(void **state)
     sy_loop *loop = sy_loop_new();
     sy_timer far;
     sy_timer_init(&far, stop_timer, NULL);
-    sy_timer_arm(loop, &far, 10000);   /* the loop would sleep 10 s */
+    sy_timer_arm(loop, &far, 10000); /* the loop would sleep 10 s */
     int ticks = 0;
     pthread_t th;
     uint64_t start = sy_clock_ms();

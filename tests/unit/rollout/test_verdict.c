@@ -141,7 +141,8 @@ static const char *CFG =
     "  - PluginId: p\n    PluginType: Routing\n"
     "    PluginData:\n"
     "      - {strategy_name: c, condition: \"header.X = '1'\", backend_type: HTTP,\n"
-    "         backend_config: {ServiceType: HTTP, ServiceConfig: {Url: 'http://127.0.0.1:9', Path: /}}}\n"
+    "         backend_config: {ServiceType: HTTP, ServiceConfig: {Url: 'http://127.0.0.1:9', Path: "
+    "/}}}\n"
     "Rollouts:\n"
     "  - RolloutId: r\n    PluginId: p\n    StrategyName: c\n    Steps: [5, 25, 100]\n"
     "    Analysis: {MaxErrorRate: 0.02}\n";

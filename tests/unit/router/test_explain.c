@@ -36,7 +36,8 @@ static const char *CFG =
     "        Path: /orders/{id}\n"
     "        Method: GET\n"
     "        ServiceType: HTTP\n"
-    "        ServiceConfig: {Product: upstream, UpstreamId: up-blue, Path: '/v2/order/{id}', Method: ANY}\n"
+    "        ServiceConfig: {Product: upstream, UpstreamId: up-blue, Path: '/v2/order/{id}', "
+    "Method: ANY}\n"
     "      - ApiId: api-ping\n"
     "        ApiName: ping\n"
     "        Path: /ping\n"
@@ -54,14 +55,16 @@ static const char *CFG =
     "        backend_type: UPSTREAM\n"
     "        backend_config:\n"
     "          ServiceType: HTTP\n"
-    "          ServiceConfig: {Product: upstream, UpstreamId: up-green, Path: /canary, Method: ANY}\n"
+    "          ServiceConfig: {Product: upstream, UpstreamId: up-green, Path: /canary, Method: "
+    "ANY}\n"
     "      - strategy_name: office\n"
     "        strategy_weight: 40\n"
     "        condition: \"sysparam.clientIp = '203.0.113.7'\"\n"
     "        backend_type: UPSTREAM\n"
     "        backend_config:\n"
     "          ServiceType: HTTP\n"
-    "          ServiceConfig: {Product: upstream, UpstreamId: up-green, Path: /office, Method: ANY}\n"
+    "          ServiceConfig: {Product: upstream, UpstreamId: up-green, Path: /office, Method: "
+    "ANY}\n"
     "      - strategy_name: five-percent\n"
     "        strategy_weight: 10\n"
     "        condition: \"Random() < 0.05\"\n"
@@ -108,11 +111,15 @@ static const char *str_at(const json_t *o, const char *k1, const char *k2)
     return json_string_value(v);
 }
 
-static json_t *run(void **state, const char *method, const char *url, const sy_header *h,
-                   size_t nh, const char *ip, const double *rnd)
+static json_t *run(void **state, const char *method, const char *url, const sy_header *h, size_t nh,
+                   const char *ip, const double *rnd)
 {
-    sy_explain_req in = {.method = method, .url = url, .headers = h, .n_headers = nh,
-                         .client_ip = ip, .random = rnd};
+    sy_explain_req in = {.method = method,
+                         .url = url,
+                         .headers = h,
+                         .n_headers = nh,
+                         .client_ip = ip,
+                         .random = rnd};
     char err[256];
     json_t *r = sy_explain(routing(*state), &in, err, sizeof(err));
     if (!r)

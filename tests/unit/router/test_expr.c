@@ -52,7 +52,7 @@ static void test_relational_strings_bytewise(void **state)
     T("header.v <= 'b'");
     T("header.v < 'ba'");
     F("header.v < 'B'"); /* 'B' (0x42) sorts before 'b' (0x62) */
-    T("'c' > header.v");  /* mirrored: header.v < 'c' */
+    T("'c' > header.v"); /* mirrored: header.v < 'c' */
     fx_done(&f);
 }
 
@@ -74,7 +74,7 @@ static void test_numeric_coercion(void **state)
     F("query.junk = 12");
     F("query.junk != 12"); /* not a number: false whatever the operator */
     F("query.junk < 100");
-    F("query.ws = 5");     /* the whole value must be a number */
+    F("query.ws = 5"); /* the whole value must be a number */
     T("query.junk = '12abc'");
     T("30 > query.age");
     fx_header(&f, "id", "007");
@@ -166,10 +166,10 @@ static void test_case_rules(void **state)
     fx_init(&f);
     fx_header(&f, "x-tenant", "acme");
     fx_query(&f, "Name=Bob");
-    T("HEADER.X-Tenant = 'acme'");     /* location case-insensitive */
-    T("header.X-TENANT = 'acme'");     /* header names like HTTP */
+    T("HEADER.X-Tenant = 'acme'"); /* location case-insensitive */
+    T("header.X-TENANT = 'acme'"); /* header names like HTTP */
     T("Query.Name = 'Bob'");
-    F("query.name = 'Bob'");           /* query names case-sensitive */
+    F("query.name = 'Bob'"); /* query names case-sensitive */
     T("SysParam.CLIENTIP = '203.0.113.7'");
     T("sysparam.httpscheme = 'https'");
     T("PATH = '/orders/1'");
@@ -293,7 +293,7 @@ static void test_regex(void **state)
     fx f;
     fx_init(&f);
     fx_header(&f, "ua", "Mozilla/5.0 (iPhone; CPU)");
-    T("regex(header.ua, 'iPhone')");           /* unanchored search */
+    T("regex(header.ua, 'iPhone')"); /* unanchored search */
     F("regex(header.ua, '^iPhone')");
     T("regex(header.ua, \"^Mozilla/\\d\\.\\d\")"); /* \d kept for the regex */
     T("regex(header.ua, '(?i)iphone')");
@@ -356,24 +356,23 @@ static void test_explain(void **state)
     sy_arena_init(&a, 4096);
     char err[200], buf[1024] = "";
     int col;
-    sy_expr *e = sy_expr_compile(&a, "header.UserName = 'admin' or (exists(header.X) and "
+    sy_expr *e = sy_expr_compile(&a,
+                                 "header.UserName = 'admin' or (exists(header.X) and "
                                  "true) or query.age < 3 or Random() < 0.5",
                                  err, sizeof(err), &col);
     assert_non_null(e);
     double r = 0.25;
     f.rv.force_random = &r;
     assert_true(sy_expr_explain(e, &f.rv, buf, sizeof(buf)));
-    assert_string_equal(buf,
-                        "header.UserName = 'admin' -> false (value: 'bob')\n"
-                        "exists(header.X) -> false (missing)\n"
-                        "query.age < 3 -> false (missing)\n"
-                        "Random() < 0.5 -> true (value: 0.25, forced)\n");
+    assert_string_equal(buf, "header.UserName = 'admin' -> false (value: 'bob')\n"
+                             "exists(header.X) -> false (missing)\n"
+                             "query.age < 3 -> false (missing)\n"
+                             "Random() < 0.5 -> true (value: 0.25, forced)\n");
     /* short-circuit: nothing after the first true */
     buf[0] = '\0';
     fx_header(&f, "X", "1");
     fx_query(&f, "age=x");
-    sy_expr *e2 = sy_expr_compile(&a, "exists(header.X) or query.age < 3", err, sizeof(err),
-                                  &col);
+    sy_expr *e2 = sy_expr_compile(&a, "exists(header.X) or query.age < 3", err, sizeof(err), &col);
     assert_true(sy_expr_explain(e2, &f.rv, buf, sizeof(buf)));
     assert_string_equal(buf, "exists(header.X) -> true (value: '1')\n");
     buf[0] = '\0';

@@ -175,12 +175,9 @@ static void test_err_args_optional(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_operand_errors),
-        cmocka_unit_test(test_type_errors),
-        cmocka_unit_test(test_function_errors),
-        cmocka_unit_test(test_list_errors),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_structure_errors),  cmocka_unit_test(test_operand_errors),
+        cmocka_unit_test(test_type_errors),       cmocka_unit_test(test_function_errors),
+        cmocka_unit_test(test_list_errors),       cmocka_unit_test(test_limits),
         cmocka_unit_test(test_err_args_optional),
     };
     return cmocka_run_group_tests_name("router/expr_errors", tests, NULL, NULL);

@@ -131,10 +131,8 @@ static void test_hash_distribution(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_forced),
-        cmocka_unit_test(test_random_distribution),
-        cmocka_unit_test(test_random_threads),
-        cmocka_unit_test(test_hash_known_values),
+        cmocka_unit_test(test_random_forced),     cmocka_unit_test(test_random_distribution),
+        cmocka_unit_test(test_random_threads),    cmocka_unit_test(test_hash_known_values),
         cmocka_unit_test(test_hash_distribution),
     };
     return cmocka_run_group_tests_name("router/expr_random", tests, NULL, NULL);

@@ -154,8 +154,8 @@ static void record(void *ud, const sy_policy *pol, enum sy_policy_verdict v, con
 {
     rec *r = ud;
     static const char *const names[] = {"MATCHED", "NO_MATCH", "SKIPPED"};
-    r->n += (size_t)snprintf(r->text + r->n, sizeof(r->text) - r->n, "[%s] %s\n%s",
-                             pol->cfg->name, names[v], detail);
+    r->n += (size_t)snprintf(r->text + r->n, sizeof(r->text) - r->n, "[%s] %s\n%s", pol->cfg->name,
+                             names[v], detail);
 }
 
 static void test_explain(void **state)
@@ -177,13 +177,12 @@ static void test_explain(void **state)
     assert_non_null(w);
     assert_string_equal(w->cfg->name, "https");
     assert_ptr_equal(w, sy_policy_table_find(t, &f.rv));
-    assert_string_equal(r.text,
-                        "[vip] NO_MATCH\n"
-                        "header.UserName = 'admin' -> false (value: 'bob')\n"
-                        "[https] MATCHED\n"
-                        "sysparam.httpScheme = 'https' -> true (value: 'https')\n"
-                        "header.id in (1001, 1098) -> true (value: '1098')\n"
-                        "[rest] SKIPPED\n");
+    assert_string_equal(r.text, "[vip] NO_MATCH\n"
+                                "header.UserName = 'admin' -> false (value: 'bob')\n"
+                                "[https] MATCHED\n"
+                                "sysparam.httpScheme = 'https' -> true (value: 'https')\n"
+                                "header.id in (1001, 1098) -> true (value: '1098')\n"
+                                "[rest] SKIPPED\n");
     fx_done(&f);
     sy_policy_table_free(t);
     sy_arena_free(&a);
@@ -192,10 +191,8 @@ static void test_explain(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_weight_order),
-        cmocka_unit_test(test_ties_newer_wins),
-        cmocka_unit_test(test_fallback_null),
-        cmocka_unit_test(test_build_errors),
+        cmocka_unit_test(test_weight_order),  cmocka_unit_test(test_ties_newer_wins),
+        cmocka_unit_test(test_fallback_null), cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_explain),
     };
     return cmocka_run_group_tests_name("plugins/policy", tests, NULL, NULL);

@@ -49,32 +49,65 @@ static const sy_policy *brute(const sy_policy_table *t, const sy_req_view *rv)
  * case; the same name as query, cookie and header) and constants that
  * collide numerically ('007', 7, 7.0, -0, 0). */
 static const char *const params[] = {"header.t", "header.T", "query.t", "cookie.t", "path"};
-static const char *const consts[] = {"'a'", "'b'", "'7'", "'007'", "7", "7.0", "-0", "0",
-                                     "'x y'", "'/p'", "1e0", "'1'"};
-static const char *const values[] = {"a", "b", "7", "007", "7.0", "0", "-0", "x y", "/p",
-                                     "1", "c", "+7", "0.0"};
+static const char *const consts[] = {"'a'", "'b'", "'7'",   "'007'", "7",   "7.0",
+                                     "-0",  "0",   "'x y'", "'/p'",  "1e0", "'1'"};
+static const char *const values[] = {"a",   "b",  "7", "007", "7.0", "0",  "-0",
+                                     "x y", "/p", "1", "c",   "+7",  "0.0"};
 
-static const char *P(void) { return params[rnd(5)]; }
-static const char *C(void) { return consts[rnd(12)]; }
+static const char *P(void)
+{
+    return params[rnd(5)];
+}
+static const char *C(void)
+{
+    return consts[rnd(12)];
+}
 
 static char *gen_cond(char *buf, size_t n)
 {
     switch (rnd(14)) {
-    case 0: snprintf(buf, n, "%s = %s", P(), C()); break;
-    case 1: snprintf(buf, n, "%s == %s", C(), P()); break;
-    case 2: snprintf(buf, n, "%s in (%s, %s, %s)", P(), C(), C(), C()); break;
-    case 3: snprintf(buf, n, "%s = %s or %s in (%s)", P(), C(), P(), C()); break;
-    case 4: snprintf(buf, n, "(%s = %s)", P(), C()); break;
-    case 5: snprintf(buf, n, "%s != %s", P(), C()); break;
-    case 6: snprintf(buf, n, "%s < %s", P(), C()); break;
-    case 7: snprintf(buf, n, "%s not in (%s, %s)", P(), C(), C()); break;
-    case 8: snprintf(buf, n, "exists(%s)", P()); break;
-    case 9: snprintf(buf, n, "%s = %s and %s = %s", P(), C(), P(), C()); break;
-    case 10: snprintf(buf, n, "(%s = %s or %s = %s) or %s = %s", P(), C(), P(), C(), P(), C());
+    case 0:
+        snprintf(buf, n, "%s = %s", P(), C());
         break;
-    case 11: snprintf(buf, n, "%s in (%s, true)", P(), C()); break;
-    case 12: snprintf(buf, n, "%s", rnd(2) ? "false" : "true and false"); break;
-    default: snprintf(buf, n, "%s = %s or %s = %s", P(), C(), P(), C()); break;
+    case 1:
+        snprintf(buf, n, "%s == %s", C(), P());
+        break;
+    case 2:
+        snprintf(buf, n, "%s in (%s, %s, %s)", P(), C(), C(), C());
+        break;
+    case 3:
+        snprintf(buf, n, "%s = %s or %s in (%s)", P(), C(), P(), C());
+        break;
+    case 4:
+        snprintf(buf, n, "(%s = %s)", P(), C());
+        break;
+    case 5:
+        snprintf(buf, n, "%s != %s", P(), C());
+        break;
+    case 6:
+        snprintf(buf, n, "%s < %s", P(), C());
+        break;
+    case 7:
+        snprintf(buf, n, "%s not in (%s, %s)", P(), C(), C());
+        break;
+    case 8:
+        snprintf(buf, n, "exists(%s)", P());
+        break;
+    case 9:
+        snprintf(buf, n, "%s = %s and %s = %s", P(), C(), P(), C());
+        break;
+    case 10:
+        snprintf(buf, n, "(%s = %s or %s = %s) or %s = %s", P(), C(), P(), C(), P(), C());
+        break;
+    case 11:
+        snprintf(buf, n, "%s in (%s, true)", P(), C());
+        break;
+    case 12:
+        snprintf(buf, n, "%s", rnd(2) ? "false" : "true and false");
+        break;
+    default:
+        snprintf(buf, n, "%s = %s or %s = %s", P(), C(), P(), C());
+        break;
     }
     return buf;
 }
@@ -119,8 +152,8 @@ static void test_index_matches_brute_force(void **state)
             if (want != got) {
                 for (size_t i = 0; i < sy_policy_table_count(t); i++)
                     print_error("%zu: %s\n", i, sy_policy_table_at(t, i)->cfg->condition);
-                fail_msg("round %d: brute %d, indexed %d", round,
-                         want ? (int)want->order : -1, got ? (int)got->order : -1);
+                fail_msg("round %d: brute %d, indexed %d", round, want ? (int)want->order : -1,
+                         got ? (int)got->order : -1);
             }
             checked++;
             nonnull += want != NULL;
@@ -129,8 +162,7 @@ static void test_index_matches_brute_force(void **state)
         sy_policy_table_free(t);
         sy_arena_free(&a);
     }
-    printf("index vs brute force: %zu requests agree (%zu matched a policy)\n", checked,
-           nonnull);
+    printf("index vs brute force: %zu requests agree (%zu matched a policy)\n", checked, nonnull);
 }
 
 static void test_index_used(void **state)
@@ -231,7 +263,8 @@ static void test_100k_policies(void **state)
     double small = time_matches(t1, &f, reps, &m);
     assert_non_null(m);
     printf("100k policies: build %.3f s; match %.0f ns (hit), %.0f ns (miss); "
-           "1-policy table %.0f ns\n", build, big, miss, small);
+           "1-policy table %.0f ns\n",
+           build, big, miss, small);
 
     fx_done(&f);
     sy_policy_table_free(t);

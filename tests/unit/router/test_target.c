@@ -45,9 +45,9 @@ static void test_dot_segments(void **state)
         "/a%2F..%2Fb", "/a\\.\\b", "/a%2f%2e%2e", "/a%5c.",
         /* a path parameter after the dots (Tomcat strips it) */
         "/a/..;/b", "/a/.;/b", "/a/..;jsessionid=1/b", "/a/%2e%2e;x", "/a%2F..;"};
-    static const char *const allowed[] = {
-        "/", "//", "/a", "/a%2Eb", "/.../x", "/a..b", "/..a", "/a.", "/a;b=1", "/a;..",
-        "/a%2Fb", "/a%2f", "/%2", "/%2e%2", "/a%5", "/;", "/x;.."};
+    static const char *const allowed[] = {"/",    "//",     "/a",     "/a%2Eb", "/.../x", "/a..b",
+                                          "/..a", "/a.",    "/a;b=1", "/a;..",  "/a%2Fb", "/a%2f",
+                                          "/%2",  "/%2e%2", "/a%5",   "/;",     "/x;.."};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (!dots(refused[i]))
             fail_msg("%s not seen as a dot segment", refused[i]);

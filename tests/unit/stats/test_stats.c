@@ -22,8 +22,10 @@
 static void count(int worker, const sy_request *r)
 {
     if (r) {
-        sy_stats_obs o = {.status = r->status, .duration_us = r->start_us,
-                          .bytes_in = r->body_bytes, .bytes_out = r->bytes_sent,
+        sy_stats_obs o = {.status = r->status,
+                          .duration_us = r->start_us,
+                          .bytes_in = r->body_bytes,
+                          .bytes_out = r->bytes_sent,
                           .upstream = r->upstream};
         sy_stats_on_request(worker, r->snap, &r->route, &o);
     } else {
@@ -36,8 +38,10 @@ static const char *CFG =
     "  - ServiceId: shop\n"
     "    Environments: [release]\n"
     "    Apis:\n"
-    "      - {ApiId: api-a, Path: /a, Method: ANY, ServiceType: MOCK, ServiceMockReturnMessage: a}\n"
-    "      - {ApiId: api-b, Path: /b, Method: ANY, ServiceType: MOCK, ServiceMockReturnMessage: b}\n"
+    "      - {ApiId: api-a, Path: /a, Method: ANY, ServiceType: MOCK, ServiceMockReturnMessage: "
+    "a}\n"
+    "      - {ApiId: api-b, Path: /b, Method: ANY, ServiceType: MOCK, ServiceMockReturnMessage: "
+    "b}\n"
     "Plugins:\n"
     "  - PluginId: plug\n"
     "    PluginType: Routing\n"
@@ -133,14 +137,22 @@ static void test_api_and_policy_counts(void **state)
 {
     sy_snapshot *s = snap_with("first");
     sy_request r;
-    r = req(s, 0, -1, 200); count(0, &r);
-    r = req(s, 0, -1, 204); count(1, &r);
-    r = req(s, 0, 0, 502);  count(2, &r);
-    r = req(s, 0, 0, 200);  count(3, &r);
-    r = req(s, 0, 1, 404);  count(0, &r);
-    r = req(s, 1, -1, 301); count(0, &r);
-    r = req(s, -1, -1, 400); count(1, &r);
-    r = req(s, -1, -1, 0);  count(1, &r);
+    r = req(s, 0, -1, 200);
+    count(0, &r);
+    r = req(s, 0, -1, 204);
+    count(1, &r);
+    r = req(s, 0, 0, 502);
+    count(2, &r);
+    r = req(s, 0, 0, 200);
+    count(3, &r);
+    r = req(s, 0, 1, 404);
+    count(0, &r);
+    r = req(s, 1, -1, 301);
+    count(0, &r);
+    r = req(s, -1, -1, 400);
+    count(1, &r);
+    r = req(s, -1, -1, 0);
+    count(1, &r);
     /* Ignored: worker out of range, no request, no snapshot. */
     r = req(s, 0, -1, 200);
     count(4, &r);
@@ -177,10 +189,14 @@ static void test_survives_reload_by_name(void **state)
     uint64_t before = lookup(SY_STATS_POLICY, "plug", "second", "").s.matched;
     uint64_t before_a = lookup(SY_STATS_API, "shop", "release", "api-a").s.by_class[2];
     sy_request r;
-    r = req(s1, 0, 1, 200); count(0, &r);
-    r = req(s2, 0, 1, 200); count(0, &r);  /* same name "second" */
-    r = req(s1, 0, 1, 200); count(0, &r);  /* old generation finishing */
-    r = req(s2, 0, 0, 200); count(0, &r);
+    r = req(s1, 0, 1, 200);
+    count(0, &r);
+    r = req(s2, 0, 1, 200);
+    count(0, &r); /* same name "second" */
+    r = req(s1, 0, 1, 200);
+    count(0, &r); /* old generation finishing */
+    r = req(s2, 0, 0, 200);
+    count(0, &r);
     found p2 = lookup(SY_STATS_POLICY, "plug", "second", "");
     assert_int_equal(p2.hits, 1);
     assert_int_equal(p2.s.matched, before + 3);
@@ -255,9 +271,9 @@ static void test_histogram_bytes_upstream(void **state)
     found b = lookup(SY_STATS_API, "shop", "test", "api-b");
     assert_int_equal(b.hits, 1);
     assert_int_equal(b.s.count, 7);
-    assert_int_equal(b.s.bucket[0], 3);  /* 50, 100, 1 <= 100 us */
-    assert_int_equal(b.s.bucket[1], 1);  /* 101 */
-    assert_int_equal(b.s.bucket[3], 2);  /* 999, 1000 <= 1 ms */
+    assert_int_equal(b.s.bucket[0], 3);                /* 50, 100, 1 <= 100 us */
+    assert_int_equal(b.s.bucket[1], 1);                /* 101 */
+    assert_int_equal(b.s.bucket[3], 2);                /* 999, 1000 <= 1 ms */
     assert_int_equal(b.s.bucket[SY_STATS_BUCKETS], 1); /* 20 s: +Inf */
     assert_int_equal(b.s.sum_us, 50 + 100 + 101 + 999 + 1000 + 20000000 + 1);
     assert_int_equal(b.s.bytes_in, 70);
@@ -298,10 +314,13 @@ static void test_metrics_text(void **state)
     assert_non_null(strstr(t, "# TYPE switchyard_requests_total counter\n"));
     assert_non_null(strstr(t, "# HELP switchyard_policy_matches_total "));
     assert_non_null(strstr(t, "# TYPE switchyard_config_generation gauge\n"));
-    assert_non_null(strstr(t, "switchyard_policy_matches_total{plugin=\"plug\",policy=\"we\\\"ird\\\\name\\n\"} 2\n"));
-    assert_non_null(strstr(t, "switchyard_policy_requests_total{plugin=\"plug\",policy=\"we\\\"ird\\\\name\\n\",code_class=\"2xx\"} 2\n"));
+    assert_non_null(strstr(
+        t, "switchyard_policy_matches_total{plugin=\"plug\",policy=\"we\\\"ird\\\\name\\n\"} 2\n"));
+    assert_non_null(strstr(t, "switchyard_policy_requests_total{plugin=\"plug\",policy="
+                              "\"we\\\"ird\\\\name\\n\",code_class=\"2xx\"} 2\n"));
     char gen[64];
-    snprintf(gen, sizeof(gen), "switchyard_config_generation %llu\n", (unsigned long long)s->generation);
+    snprintf(gen, sizeof(gen), "switchyard_config_generation %llu\n",
+             (unsigned long long)s->generation);
     assert_non_null(strstr(t, gen));
     sy_buf_free(&out);
     sy_snapshot_unref(s);

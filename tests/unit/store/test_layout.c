@@ -27,11 +27,11 @@ static void test_keys_escape_ids(void **state)
 
 static void test_split_join_round_trip(void **state)
 {
-    json_t *doc = json_loads(
-        "{\"Version\": 7, \"Gateway\": {\"Workers\": 1},"
-        " \"Upstreams\": [{\"UpstreamId\": \"u2\"}, {\"UpstreamId\": \"u1\"}],"
-        " \"Services\": [{\"ServiceId\": \"s/1\", \"Apis\": []}],"
-        " \"Plugins\": [{\"PluginId\": \"p\", \"PluginData\": []}]}", 0, NULL);
+    json_t *doc = json_loads("{\"Version\": 7, \"Gateway\": {\"Workers\": 1},"
+                             " \"Upstreams\": [{\"UpstreamId\": \"u2\"}, {\"UpstreamId\": \"u1\"}],"
+                             " \"Services\": [{\"ServiceId\": \"s/1\", \"Apis\": []}],"
+                             " \"Plugins\": [{\"PluginId\": \"p\", \"PluginData\": []}]}",
+                             0, NULL);
     json_t *objs = sy_layout_split(doc);
     assert_int_equal(json_object_size(objs), 5);
     assert_int_equal(json_integer_value(json_object_get(objs, "version")), 7);
@@ -41,16 +41,20 @@ static void test_split_join_round_trip(void **state)
 
     json_t *gw = json_pack("{s:i}", "Workers", 2);
     json_t *ignored = json_array();
-    json_object_set_new(objs, "rollouts/r1", json_object());          /* unknown kind */
+    json_object_set_new(objs, "rollouts/r1", json_object()); /* unknown kind */
     json_object_set_new(objs, "upstreams/zz", json_pack("{s:s}", "UpstreamId", "other"));
     json_t *back = sy_layout_join(objs, gw, ignored);
     assert_int_equal(json_array_size(ignored), 2);
     assert_int_equal(json_integer_value(json_object_get(back, "Version")), 7);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(back, "Gateway"), "Workers")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(back, "Gateway"), "Workers")), 2);
     json_t *ups = json_object_get(back, "Upstreams");
     assert_int_equal(json_array_size(ups), 2); /* ordered by key: u1, u2 */
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ups, 0), "UpstreamId")), "u1");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(back, "Services"), 0), "ServiceId")), "s/1");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ups, 0), "UpstreamId")),
+                        "u1");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(back, "Services"), 0), "ServiceId")),
+                        "s/1");
     json_decref(back);
     json_decref(ignored);
     json_decref(gw);
@@ -72,8 +76,8 @@ static void test_base64_and_ranges(void **state)
         free(d);
     }
     size_t n;
-    assert_null(sy_etcd_unb64("abc", &n));   /* not a multiple of 4 */
-    assert_null(sy_etcd_unb64("a*c=", &n));  /* not base64 */
+    assert_null(sy_etcd_unb64("abc", &n));  /* not a multiple of 4 */
+    assert_null(sy_etcd_unb64("a*c=", &n)); /* not base64 */
     char *end = sy_etcd_range_end("/sy/config/");
     assert_string_equal(end, "/sy/config0");
     free(end);

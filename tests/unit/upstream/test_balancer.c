@@ -24,8 +24,7 @@
 static char text[16384];
 
 /* An upstream with nodes 127.0.0.1:port for each weight (port from base). */
-static sy_config *cfg_with(const char *id, const char *algo, const int *weights, size_t n,
-                           int base)
+static sy_config *cfg_with(const char *id, const char *algo, const int *weights, size_t n, int base)
 {
     int o = snprintf(text, sizeof text,
                      "Upstreams:\n  - UpstreamId: %s\n    Algorithm: %s\n    Nodes:\n", id, algo);
@@ -84,12 +83,12 @@ static void test_weight_zero_and_ejected_skipped(void **state)
         assert_int_not_equal(sy_balancer_pick(b, s, 0, false, 0, 0, 1000), 0);
     sy_node_state *st = s->t[1].st;
     sy_node_passive(st, &u->health, SY_OUT_TCP, 0, 1000);
-    assert_true(sy_node_usable(st, 1000));           /* 1 < threshold */
+    assert_true(sy_node_usable(st, 1000)); /* 1 < threshold */
     sy_node_passive(st, &u->health, SY_OUT_TCP, 0, 1000);
-    assert_false(sy_node_usable(st, 1000));          /* ejected */
+    assert_false(sy_node_usable(st, 1000)); /* ejected */
     for (int i = 0; i < 10; i++)
         assert_int_equal(sy_balancer_pick(b, s, 0, false, 0, 0, 1200), 2);
-    assert_true(sy_node_usable(st, 1500));           /* UnhealthyTimeout passed */
+    assert_true(sy_node_usable(st, 1500)); /* UnhealthyTimeout passed */
     assert_int_equal(atomic_load(&st->tcp_fails), 0);
     /* A healthy status resets the consecutive count. */
     sy_node_passive(st, &u->health, SY_OUT_TCP, 0, 2000);
@@ -121,7 +120,7 @@ static void test_http_threshold_zero_is_off_and_active_recovery(void **state)
     sy_node_state *st = sy_balancer_targets(b)->t[0].st;
     for (int i = 0; i < 50; i++)
         sy_node_passive(st, &u->health, SY_OUT_STATUS, 503, 10);
-    assert_true(sy_node_usable(st, 10));             /* 0 = never ejects */
+    assert_true(sy_node_usable(st, 10)); /* 0 = never ejects */
     u->health.http_failure_threshold = 2;
     atomic_store(&st->http_fails, 0);
     sy_node_passive(st, &u->health, SY_OUT_STATUS, 505, 10); /* not in the list */
@@ -129,7 +128,7 @@ static void test_http_threshold_zero_is_off_and_active_recovery(void **state)
     assert_true(sy_node_usable(st, 10));
     sy_node_passive(st, &u->health, SY_OUT_STATUS, 500, 10);
     assert_false(sy_node_usable(st, 10));
-    assert_false(sy_node_usable(st, 1000000000));    /* UnhealthyTimeout 0: until a probe */
+    assert_false(sy_node_usable(st, 1000000000)); /* UnhealthyTimeout 0: until a probe */
     sy_node_probe(st, &u->health, SY_OUT_STATUS, 204, 20);
     assert_true(sy_node_usable(st, 20));
     sy_node_probe(st, &u->health, SY_OUT_STATUS, 500, 30);
@@ -164,9 +163,9 @@ static void test_least_conn(void **state)
     const sy_target_set *s = sy_balancer_targets(b);
     atomic_store(&s->t[0].st->active, 3);
     atomic_store(&s->t[1].st->active, 1);
-    atomic_store(&s->t[2].st->active, 4);   /* 4/20 < 1/10? no: 0.2 > 0.1 */
+    atomic_store(&s->t[2].st->active, 4); /* 4/20 < 1/10? no: 0.2 > 0.1 */
     assert_int_equal(sy_balancer_pick(b, s, 0, false, 0, 0, 1), 1);
-    atomic_store(&s->t[2].st->active, 1);   /* 1/20 is the least */
+    atomic_store(&s->t[2].st->active, 1); /* 1/20 is the least */
     assert_int_equal(sy_balancer_pick(b, s, 0, false, 0, 0, 1), 2);
     /* Ties share by weight (round robin among the tied). */
     for (int i = 0; i < 3; i++)
@@ -201,7 +200,7 @@ static void test_consistent_hash_remap_bounds(void **state)
         int after = sy_balancer_pick(b11, s11, 0, true, h, 0, 1);
         if (after != before[k]) {
             moved++;
-            assert_int_equal(after, 10);           /* only to the new node */
+            assert_int_equal(after, 10); /* only to the new node */
         }
     }
     /* Even spread (±15% of the fair share) and ~1/11 of the keys moved. */
@@ -246,7 +245,7 @@ static void test_dns_targets_from_cache(void **state)
     sy_config *cfg = sy_config_load_string(text, strlen(text), "t.yaml", &e);
     assert_non_null(cfg);
     sy_balancer *b = sy_balancer_new(&cfg->upstreams[0], 1);
-    assert_int_equal(sy_balancer_targets(b)->n, 1);    /* name not resolved yet */
+    assert_int_equal(sy_balancer_targets(b)->n, 1); /* name not resolved yet */
     sy_dns_want("pods.example.test");
     sy_dns_addr a[2] = {{AF_INET, {10, 0, 0, 2}}, {AF_INET, {10, 0, 0, 1}}};
     assert_true(sy_dns_store("pods.example.test", a, 2, 5, 100));
@@ -259,7 +258,7 @@ static void test_dns_targets_from_cache(void **state)
     assert_string_equal(s->t[0].st->addr, "10.0.0.1:8080");
     assert_int_equal(s->t[0].weight, 7);
     assert_string_equal(s->t[0].ep.host, "pods.example.test");
-    assert_false(sy_balancer_refresh(b));              /* unchanged: no new set */
+    assert_false(sy_balancer_refresh(b)); /* unchanged: no new set */
     /* A failure keeps the last good addresses. */
     sy_dns_failed("pods.example.test", "test", 200);
     sy_balancer_refresh(b);
@@ -328,7 +327,8 @@ static void test_upstream_config_errors(void **state)
         const char *yaml, *msg;
     } cases[] = {
         {"Upstreams:\n  - {UpstreamId: u, Algorithm: CONSISTENT-HASH, HashKey: body.x}\n",
-         "t.yaml:2:58: Upstreams[0].HashKey: must be client_ip, header.NAME, cookie.NAME or query.NAME"},
+         "t.yaml:2:58: Upstreams[0].HashKey: must be client_ip, header.NAME, cookie.NAME or "
+         "query.NAME"},
         {"Upstreams:\n  - {UpstreamId: u, HashKey: client_ip}\n",
          "t.yaml:2:30: Upstreams[0].HashKey: only applies to Algorithm CONSISTENT-HASH"},
         {"Upstreams:\n  - {UpstreamId: u, CaFile: /x}\n",
@@ -353,8 +353,9 @@ static void test_upstream_config_errors(void **state)
         assert_true(found);
         sy_errors_free(&e);
     }
-    const char *ok = "Gateway:\n  Resolvers: ['127.0.0.1:5353', '::1', '10.0.0.2']\n"
-                     "Upstreams:\n  - {UpstreamId: u, Algorithm: CONSISTENT-HASH, HashKey: cookie.sid}\n";
+    const char *ok =
+        "Gateway:\n  Resolvers: ['127.0.0.1:5353', '::1', '10.0.0.2']\n"
+        "Upstreams:\n  - {UpstreamId: u, Algorithm: CONSISTENT-HASH, HashKey: cookie.sid}\n";
     sy_errors e = {0};
     sy_config *cfg = sy_config_load_string(ok, strlen(ok), "t.yaml", &e);
     assert_non_null(cfg);
