@@ -91,7 +91,11 @@ static int cv_headers_complete(llhttp_t *p)
         FZ_FAIL("the client got status %d", p->status_code);
     if (p->status_code >= 200 || p->status_code == 101) {
         v->finals++;
-        if (v->head)
+        /* A client knows these have no content whatever Content-Length
+         * says (RFC 9110 §6.4.1): the response to HEAD, 204 and 304 (a
+         * 304 may carry the representation's Content-Length, and the
+         * gateway passes it on as HAProxy does). */
+        if (v->head || p->status_code == 204 || p->status_code == 304)
             return 1;
     }
     return 0;
