@@ -26,11 +26,10 @@ static json_t *view_rollout(json_t *o)
     const char *id = json_string_value(json_object_get(o, "RolloutId"));
     json_t *live = id ? sy_rollout_live_status(id) : NULL;
     json_t *st = json_object_get(o, "Status");
-    /* Live only once the controller has taken the stored move over (an
-     * action's reply shows the move it just stored). */
-    if (live && (!st || (json_equal(json_object_get(live, "Phase"), json_object_get(st, "Phase")) &&
-                         json_equal(json_object_get(live, "CurrentStep"),
-                                    json_object_get(st, "CurrentStep")))))
+    /* Live only while the controller holds the stored Status (the same
+     * Revision): an action's reply shows the move it just stored. */
+    if (live &&
+        (!st || json_equal(json_object_get(live, "Revision"), json_object_get(st, "Revision"))))
         json_object_set_new(v, "Status", live);
     else
         json_decref(live);

@@ -147,6 +147,7 @@ static void load_status(sy_cfg_ctx *c, const sy_ynode *v, const sy_fpath *path, 
         json_int_t k = cs ? json_integer_value(cs) : 0;
         /* Steps edited shorter while running: hold the last step. */
         ro->step = k < 0 ? 0 : (int)k;
+        ro->revision = json_integer_value(json_object_get(st, "Revision"));
         char *txt = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
         ro->status_json = sy_arena_strdup(c->a, txt ? txt : "{}");
         free(txt);

@@ -64,11 +64,17 @@ int sy_rollout_action(json_t *doc, const sy_config *running, const char *id, con
         snprintf(msg, cap, "no action \"%s\" (pause, resume, abort, promote)", action);
         return 404;
     }
+    /* The controller's live Status has the verdicts since its last
+     * commit, but only while it is the stored one's (same Revision). */
+    json_t *st = json_object_get(item, "Status");
     json_t *status = sy_rollout_live_status(id);
-    if (!status) {
-        json_t *st = json_object_get(item, "Status");
+    if (!status || !json_is_object(st) ||
+        !json_equal(json_object_get(status, "Revision"), json_object_get(st, "Revision"))) {
+        json_decref(status);
         status = json_is_object(st) ? json_deep_copy(st) : json_object();
     }
+    json_object_set_new(status, "Revision",
+                        json_integer(json_integer_value(json_object_get(status, "Revision")) + 1));
     int weight = to == SY_RO_SUCCEEDED ? 100 : to == SY_RO_ROLLED_BACK ? 0 : ro->steps[step];
     sy_rollout_transition(status, from, to, step, weight, reason);
     json_object_set_new(item, "Status", status);

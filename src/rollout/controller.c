@@ -41,6 +41,7 @@
 typedef struct runtime {
     char id[SY_ID_MAX + 1];
     int phase, step;       /* what the configuration says (or we set) */
+    long long revision;    /* Status.Revision last adopted or committed */
     bool present;          /* seen in this tick */
     bool dirty;            /* Status to be committed */
     uint64_t window_start; /* sy_clock_ms */
@@ -125,6 +126,7 @@ static void adopt(runtime *r, const sy_rollout_cfg *ro, bool fresh, uint64_t now
     }
     r->phase = ro->phase;
     r->step = ro->step;
+    r->revision = ro->revision;
     r->streak = r->passes = 0;
     r->dirty = false;
     window_reset(r, now);
@@ -234,8 +236,10 @@ static void commit(const sy_config *cfg)
     {
         const char *id = json_string_value(json_object_get(it, "RolloutId"));
         runtime *r = id ? rt_find(id) : NULL;
-        if (r && r->dirty)
+        if (r && r->dirty) {
+            json_object_set_new(r->status, "Revision", json_integer(++r->revision));
             json_object_set_new(it, "Status", json_deep_copy(r->status));
+        }
     }
     json_object_set_new(doc, "Version", json_integer((json_int_t)cfg->version + 1));
     sy_errors errs = {0};
@@ -279,7 +283,9 @@ static void tick(void)
             snprintf(r->id, sizeof r->id, "%s", ro->id);
         }
         r->present = true;
-        if (fresh || r->phase != ro->phase || r->step != ro->step)
+        /* A Status written elsewhere (an admin action, even one undone
+         * before this tick, a reload) has another Revision. */
+        if (fresh || r->phase != ro->phase || r->step != ro->step || r->revision != ro->revision)
             adopt(r, ro, fresh, now);
         if (!lead) {
             window_reset(r, now);

@@ -378,3 +378,23 @@ def test_explain_names_the_arm_and_why(make_gateway, arms):
         assert r.json()["backend"] == ("canary" if arm == "canary" else "stable"), (detail, r.json())
         seen[arm] = seen.get(arm, 0) + 1
     assert seen.get("canary") and seen.get("baseline"), seen
+
+
+def test_pause_then_resume_between_two_ticks_keeps_both_events(make_gateway, arms):
+    """Pause and resume back to back (both within one 50 ms controller
+    tick): the controller takes the stored Status over by its Revision, so
+    neither event is lost and reads show the stored moves."""
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), step_interval=600)])
+    wait_phase(adm, ["Progressing"])
+    for _ in range(3):
+        act(adm, "pause")
+        act(adm, "resume")
+    s = status(adm)
+    reasons = [e["Reason"] for e in s["Events"]]
+    assert reasons[-6:] == ["paused by the admin API", "resumed by the admin API"] * 3, reasons
+    # Still there once the controller has committed something of its own.
+    act(adm, "pause")
+    s = wait_phase(adm, ["Paused"])
+    reasons = [e["Reason"] for e in s["Events"]]
+    assert reasons[-7:] == ["paused by the admin API", "resumed by the admin API"] * 3 + [
+        "paused by the admin API"], reasons
