@@ -272,8 +272,11 @@ def test_actions_and_stickiness(make_gateway, arms):
     """pause holds the share, resume goes on, every user in the canary at
     10 % is still in it at 50 % (buckets of SplitBy are stable), promote
     ends at 100 %, and actions that do not fit the phase are 409."""
+    # Only an error threshold: these tests are about the actions, and a
+    # p99 ratio can fail a healthy canary on a busy machine.
     g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
-                                                step_interval=1.0, min_requests=5)])
+                                                step_interval=1.0, min_requests=5,
+                                                MaxErrorRate=0.5)])
     users = ["user-%d" % i for i in range(300)]
     s = wait_phase(adm, ["Progressing"])
     act(adm, "pause")
@@ -312,7 +315,8 @@ def test_abort_rolls_back_at_once(make_gateway, arms):
 
 def test_restart_resumes_at_the_same_step_with_its_history(make_gateway, arms):
     g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
-                                                step_interval=0.6, min_requests=5)])
+                                                step_interval=0.6, min_requests=5,
+                                                MaxErrorRate=0.5)])
     ramp_to_50_and_pause(g, adm)
     before = status(adm)
     assert before["CurrentWeight"] == 50
@@ -333,7 +337,8 @@ def test_restart_resumes_at_the_same_step_with_its_history(make_gateway, arms):
 
 def test_reload_and_unrelated_admin_change_do_not_reset_it(make_gateway, arms):
     g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
-                                                step_interval=0.6, min_requests=5)])
+                                                step_interval=0.6, min_requests=5,
+                                                MaxErrorRate=0.5)])
     ramp_to_50_and_pause(g, adm)
     before = status(adm)
     assert g.reload() == "ok"
