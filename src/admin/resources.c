@@ -29,6 +29,7 @@
 #include "config/dump.h"
 #include "config/fields.h"
 #include "config/load.h"
+#include "config/rollout.h"
 #include "gen/manager.h"
 
 /* ---- reads ---- */
@@ -180,6 +181,7 @@ static void config_put(sy_res_ctx *x)
         cfg->gw.admin_token = sy_arena_strdup(&cfg->arena, cur->gw.admin_token);
     if (cfg->version <= cur->version)
         cfg->version = cur->version + 1;
+    sy_rollouts_carry(cur, cfg);
     char err[512] = "";
     int rc = sy_cfgmgr_commit(cfg, &errs, err, sizeof err);
     if (rc == SY_CFGMGR_OK) {

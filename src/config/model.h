@@ -437,6 +437,7 @@ typedef struct sy_rollout_cfg {
     int weight;                     /* the share now, percent: derived from phase and step */
     char *status_json;              /* Status as compact JSON, NULL = none yet */
     long long revision;             /* Status.Revision: bumped by every writer of Status */
+    bool carried;                   /* Status taken over from the running config (rollout.h) */
     const sy_plugin_cfg *plugin;    /* resolved (NULL when finished and gone) */
     size_t policy_index;            /* in plugin->policies */
     int stats_slot;                 /* stats/rollout_stats.h cache; -1 until known */

@@ -259,6 +259,29 @@ void sy_cfg_load_rollouts(sy_cfg_ctx *c, const sy_ynode *list)
     }
 }
 
+void sy_rollouts_carry(const sy_config *running, sy_config *next)
+{
+    for (size_t i = 0; i < next->n_rollouts; i++) {
+        sy_rollout_cfg *ro = &next->rollouts[i];
+        if (ro->status_json || !ro->id || !ro->n_steps || !ro->plugin_id || !ro->strategy)
+            continue;
+        for (size_t k = 0; k < running->n_rollouts; k++) {
+            const sy_rollout_cfg *old = &running->rollouts[k];
+            if (!old->id || strcmp(old->id, ro->id) != 0 || !sy_rollout_running(old) ||
+                !old->status_json || strcmp(old->plugin_id, ro->plugin_id) != 0 ||
+                strcmp(old->strategy, ro->strategy) != 0)
+                continue;
+            ro->phase = old->phase;
+            ro->step = old->step < (int)ro->n_steps ? old->step : (int)ro->n_steps - 1;
+            ro->revision = old->revision;
+            ro->status_json = sy_arena_strdup(&next->arena, old->status_json);
+            ro->weight = sy_rollout_weight(ro);
+            ro->carried = true;
+            break;
+        }
+    }
+}
+
 /* ---- YAML ---- */
 
 static void put_json_str(FILE *f, const char *s)

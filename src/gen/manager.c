@@ -10,6 +10,7 @@
 
 #include "config/dump.h"
 #include "config/load.h"
+#include "config/rollout.h"
 
 static struct {
     pthread_mutex_t mu;
@@ -132,6 +133,7 @@ int sy_cfgmgr_reload(sy_errors *errs)
     uint64_t cur = sy_cfgmgr_current()->cfg->version;
     if (cfg->version <= cur)
         cfg->version = cur + 1;
+    sy_rollouts_carry(sy_cfgmgr_current()->cfg, cfg);
     sy_snapshot *s = sy_snapshot_build(cfg, M.n_workers, errs);
     if (!s) {
         sy_config_free(cfg);

@@ -287,6 +287,10 @@ static void tick(void)
          * before this tick, a reload) has another Revision. */
         if (fresh || r->phase != ro->phase || r->step != ro->step || r->revision != ro->revision)
             adopt(r, ro, fresh, now);
+        if (ro->carried && lead) { /* store the Status the document left out */
+            r->dirty = true;
+            any = true;
+        }
         if (!lead) {
             window_reset(r, now);
             continue;

@@ -403,3 +403,25 @@ def test_pause_then_resume_between_two_ticks_keeps_both_events(make_gateway, arm
     reasons = [e["Reason"] for e in s["Events"]]
     assert reasons[-7:] == ["paused by the admin API", "resumed by the admin API"] * 3 + [
         "paused by the admin API"], reasons
+
+
+def test_reloading_ones_own_yaml_without_status_does_not_start_over(make_gateway, arms):
+    """The operator re-applies the file they wrote (no Status): the running
+    rollout keeps its step and history, and its Status is stored again."""
+    g, adm = start(make_gateway, arms, [rollout(steps=(10, 50, 100), interval=0.3,
+                                                step_interval=0.6, min_requests=5,
+                                                MaxErrorRate=0.5)])
+    ramp_to_50_and_pause(g, adm)
+    before = status(adm)
+    text = open(g.config_path).read()
+    assert "Status:" in text
+    with open(g.config_path, "w") as f:
+        f.write("\n".join(l for l in text.split("\n") if not l.lstrip().startswith("Status:")))
+    assert g.reload() == "ok"
+    s = status(adm)
+    assert (s["Phase"], s["CurrentStep"], s["CurrentWeight"]) == ("Paused", before["CurrentStep"], 50)
+    assert s["Events"][:len(before["Events"])] == before["Events"]
+    deadline = time.time() + 5
+    while "Status:" not in open(g.config_path).read():
+        assert time.time() < deadline, "the carried Status was not stored again"
+        time.sleep(0.05)
